@@ -1,0 +1,40 @@
+# apihub: `make run` (the local stack) and `make test` (everything CI checks) are the entry points.
+PYTHON ?= python3.11
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: run test unit lint template build verify bench clean
+
+$(VENV)/.installed: requirements-dev.txt layers/apihub/requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install -q --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import apihub, moto, aws_lambda_powertools, pynamodb"
+	touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(TOOLS)/bin/sam --version
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m apihub_local
+
+test: lint template unit
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+template: $(TOOLS)/.installed
+	$(TOOLS)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -n 2 -q
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache

@@ -1,0 +1,1 @@
+"""Supplier adapters: one module per supplier protocol, all behind ``SupplierAdapter``."""

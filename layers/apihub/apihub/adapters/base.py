@@ -1,0 +1,65 @@
+"""The adapter interface every supplier protocol implements (DESIGN.md "Adapters")."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
+
+
+@dataclass(frozen=True)
+class DiscoveryPage:
+    """One page of discovered refs. ``cursor`` resumes discovery after this page (None: last page)."""
+
+    refs: list[ProductRef]
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscoveryRequest:
+    mode: DiscoveryMode
+    limit: int | None = None
+    explicit_list: list[str] | None = None
+    since: datetime | None = None
+
+
+@dataclass
+class AdapterContext:
+    """What an adapter gets besides the supplier: decrypted credentials and knobs."""
+
+    credentials: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class SupplierAdapter(abc.ABC):
+    """Talks to one supplier. Raises only ``AuthError``, ``ProductError`` and ``TransientError``.
+
+    ``discover`` yields pages so that a long listing can be resumed from ``cursor`` in a later
+    invocation (Lambda's 15-minute limit); adapters whose listing is one call yield one page.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
+        self.supplier = supplier
+        self.context = context
+
+    @abc.abstractmethod
+    def discover(self, request: DiscoveryRequest, cursor: str | None = None) -> Iterator[DiscoveryPage]:
+        """Yield the refs for ``request.mode``, page by page, starting after ``cursor``."""
+
+    @abc.abstractmethod
+    def hydrate(self, ref: ProductRef) -> Product:
+        """Fetch one product in full and return it in canonical form."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections (called once per invocation)."""
+
+
+def explicit_pages(request: DiscoveryRequest) -> Iterator[DiscoveryPage]:
+    """``explicit_list`` needs no supplier call: the refs are the SKUs asked for."""
+    yield DiscoveryPage(refs=[ProductRef(product_id=sku) for sku in request.explicit_list or []])

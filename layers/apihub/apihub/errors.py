@@ -1,0 +1,94 @@
+"""Domain errors. Each maps to one HTTP status in ``apihub.api.app`` (one place)."""
+
+from __future__ import annotations
+
+
+class ApihubError(Exception):
+    """Base class for every error the domain raises on purpose."""
+
+    status_code = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ApihubError):
+    status_code = 404
+
+
+class JobNotFound(NotFound):
+    def __init__(self, job_id: str = "") -> None:
+        super().__init__("Job not found")
+        self.job_id = job_id
+
+
+class SupplierNotFound(NotFound):
+    def __init__(self, supplier_ref: str = "") -> None:
+        super().__init__("Supplier not found")
+        self.supplier_ref = supplier_ref
+
+
+class ProductNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Product not found")
+
+
+class Conflict(ApihubError):
+    status_code = 409
+
+
+class ImportAlreadyRunning(Conflict):
+    def __init__(self, supplier_name: str, mode: str, job_id: str) -> None:
+        super().__init__(f"import already running for supplier '{supplier_name}' mode '{mode}' (job {job_id})")
+        self.job_id = job_id
+
+
+class SupplierNotImportable(Conflict):
+    """The supplier exists but cannot be imported (no adapter, inactive)."""
+
+
+class InvalidTransition(Conflict):
+    """A job status change the state machine does not allow (e.g. any change to a terminal job)."""
+
+
+class InvalidInput(ApihubError):
+    """Semantically invalid input that the schema could not catch; the message names the field and the rule."""
+
+    status_code = 422
+
+
+class ServiceUnavailable(ApihubError):
+    status_code = 503
+
+
+# --- adapter error classes (DESIGN.md "Adapters") -------------------------------------------------
+
+
+class AdapterError(Exception):
+    """Base for errors raised by supplier adapters. ``str(err)`` never contains credentials."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def describe(self) -> str:
+        """The ``"<ErrorClass>: <message>"`` text stored on the job (DESIGN.md job shape)."""
+        return f"{type(self).__name__}: {self.message}"
+
+
+class AuthError(AdapterError):
+    """Credentials rejected: fatal for the whole job."""
+
+
+class ProductError(AdapterError):
+    """This product cannot be imported; the job goes on."""
+
+
+class TransientError(AdapterError):
+    """Worth retrying later (timeouts, 5xx, throttling). ``retry_after`` is a hint in seconds."""
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

@@ -1,0 +1,284 @@
+"""Pydantic models: the public shapes (SyncJob, Supplier, Product) and the request bodies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO 8601 UTC with a ``Z`` suffix, milliseconds kept (sortable as text)."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+class JobStatus(str, Enum):
+    pending = "pending"
+    running = "running"
+    success = "success"
+    partial_success = "partial_success"
+    failed = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.success, JobStatus.partial_success, JobStatus.failed})
+
+
+class DiscoveryMode(str, Enum):
+    full_sellable = "full_sellable"
+    delta = "delta"
+    first_n = "first_n"
+    explicit_list = "explicit_list"
+    closeouts = "closeouts"
+
+    @property
+    def job_type(self) -> str:
+        return f"import:{self.value}"
+
+
+JOB_TYPES = tuple(m.job_type for m in DiscoveryMode)
+
+
+class Protocol(str, Enum):
+    promostandards = "promostandards"
+    rest_hmac = "rest_hmac"
+
+
+# --------------------------------------------------------------------------------------------------
+# Products (canonical shape every adapter produces)
+# --------------------------------------------------------------------------------------------------
+
+
+class PriceBreak(BaseModel):
+    quantity_min: int = 1
+    quantity_max: int | None = None
+    price: float
+    price_type: str = "List"
+
+
+class PriceGroup(BaseModel):
+    group_name: str = ""
+    currency: str = "USD"
+    description: str = ""
+    prices: list[PriceBreak] = Field(default_factory=list)
+
+
+class ProductPart(BaseModel):
+    part_id: str
+    color: str | None = None
+    size: str | None = None
+    gtin: str | None = None
+    is_closeout: bool = False
+    prices: list[PriceBreak] = Field(default_factory=list)
+
+
+class ProductImage(BaseModel):
+    url: str
+    part_id: str | None = None
+    class_type: str | None = None
+    description: str | None = None
+    is_primary: bool = False
+
+
+class ProductRef(BaseModel):
+    """What discovery yields: enough to hydrate one product later."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str = Field(min_length=1, max_length=256)
+
+
+class Product(BaseModel):
+    """The canonical product every adapter's ``hydrate`` returns."""
+
+    product_id: str
+    name: str = ""
+    brand: str | None = None
+    description: str = ""
+    categories: list[str] = Field(default_factory=list)
+    parts: list[ProductPart] = Field(default_factory=list)
+    images: list[ProductImage] = Field(default_factory=list)
+    prices: list[PriceGroup] = Field(default_factory=list)
+    is_closeout: bool = False
+    last_change_date: datetime | None = None
+    notes: list[str] = Field(default_factory=list, description="Non-fatal problems met while hydrating")
+
+    @field_serializer("last_change_date")
+    def _ser_dt(self, value: datetime | None) -> str | None:
+        return iso(value)
+
+    def content_hash(self) -> str:
+        """Stable hash of the content (not of when we fetched it): unchanged catalog -> no write."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class StoredProduct(Product):
+    """A product as the API returns it: canonical fields plus storage metadata."""
+
+    supplier_id: str
+    content_hash: str
+    updated_at: str
+
+
+# --------------------------------------------------------------------------------------------------
+# Sync jobs
+# --------------------------------------------------------------------------------------------------
+
+
+class JobError(BaseModel):
+    sku: str
+    error: str
+
+
+class DiscoveryParams(BaseModel):
+    """What a job needs to run discovery again (kept on the job so that retry can copy it)."""
+
+    limit: int | None = None
+    explicit_list: list[str] | None = None
+    since: str | None = None
+
+
+class SyncJob(BaseModel):
+    id: str
+    supplier_id: str
+    supplier_name: str
+    job_type: str
+    status: JobStatus
+    discovery_mode: DiscoveryMode
+    total_products: int | None = None
+    success_count: int = 0
+    failed_count: int = 0
+    records_processed: int = 0
+    errors: list[JobError] = Field(default_factory=list)
+    errors_truncated: bool = False
+    error_log: str | None = None
+    started_at: str
+    completed_at: str | None = None
+    updated_at: str
+    retry_of: str | None = None
+    params: DiscoveryParams = Field(default_factory=DiscoveryParams)
+    throttled_until: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Suppliers
+# --------------------------------------------------------------------------------------------------
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class SupplierIn(BaseModel):
+    """Body of ``POST /api/suppliers``; an existing slug is updated and re-activated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    slug: Annotated[str, Field(pattern=SLUG_PATTERN)]
+    protocol: Protocol = Protocol.promostandards
+    promostandards_code: str | None = Field(default=None, max_length=64)
+    base_url: str | None = Field(default=None, max_length=2048)
+    adapter_class: str | None = Field(default=None, max_length=64)
+    auth_config: dict[str, str] | None = None
+    protocol_config: dict[str, Any] = Field(default_factory=dict)
+    is_active: bool = True
+    schedules: dict[str, bool] = Field(default_factory=dict)
+
+
+class SupplierPatch(BaseModel):
+    """Body of ``PATCH /api/suppliers/{id}``: only the given fields change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    protocol: Protocol | None = None
+    promostandards_code: str | None = Field(default=None, max_length=64)
+    base_url: str | None = Field(default=None, max_length=2048)
+    adapter_class: str | None = Field(default=None, max_length=64)
+    auth_config: dict[str, str] | None = None
+    protocol_config: dict[str, Any] | None = None
+    is_active: bool | None = None
+    schedules: dict[str, bool] | None = None
+
+
+class Supplier(BaseModel):
+    id: str
+    name: str
+    slug: str
+    protocol: Protocol
+    promostandards_code: str | None = None
+    base_url: str | None = None
+    adapter_class: str | None = None
+    auth_config: dict[str, str] | None = None
+    protocol_config: dict[str, Any] = Field(default_factory=dict)
+    is_active: bool = True
+    schedules: dict[str, bool] = Field(default_factory=dict)
+    last_full_sync: str | None = None
+    last_delta_sync: str | None = None
+    created_at: str
+    updated_at: str | None = None
+    product_count: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """The API shape: ``auth_config`` is write-only, so every read masks its values."""
+        data = self.model_dump(mode="json")
+        if self.auth_config is not None:
+            data["auth_config"] = {key: "********" for key in self.auth_config}
+        return data
+
+
+# --------------------------------------------------------------------------------------------------
+# Imports
+# --------------------------------------------------------------------------------------------------
+
+MAX_EXPLICIT = 10_000
+
+
+class ImportRequest(BaseModel):
+    """Body of ``POST /api/suppliers/{id}/import``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: DiscoveryMode = DiscoveryMode.first_n
+    limit: int = Field(default=20, ge=1, le=MAX_EXPLICIT)
+    explicit_list: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_EXPLICIT
+    )
+
+    @model_validator(mode="after")
+    def _explicit_list_needed(self) -> "ImportRequest":
+        if self.mode is DiscoveryMode.explicit_list and not self.explicit_list:
+            raise ValueError("explicit_list is required when mode is explicit_list (1-10000 SKUs)")
+        return self
+
+
+class ImportAccepted(BaseModel):
+    sync_job_id: str
+    supplier_id: str
+    mode: DiscoveryMode
+    accepted_at: str
+
+
+Role = Literal["viewer", "service", "admin"]

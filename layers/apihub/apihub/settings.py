@@ -1,0 +1,49 @@
+"""Configuration, parsed once from environment variables (set by ``template.yaml`` in AWS)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APIHUB_", extra="ignore")
+
+    region: str = "us-east-1"
+    # Endpoint override for the local stack (moto server). Empty in AWS.
+    aws_endpoint_url: str | None = None
+
+    jobs_table: str = "apihub-jobs"
+    suppliers_table: str = "apihub-suppliers"
+    products_table: str = "apihub-products"
+    tokens_table: str = "apihub-tokens"
+    discovery_queue_url: str = ""
+    hydrate_queue_url: str = ""
+    kms_key_id: str = ""
+
+    # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
+    hydrate_refs_per_message: int = 10
+    hydrate_max_receive_count: int = 5
+    discovery_max_receive_count: int = 3
+    # Errors kept on the job item itself (the full list is behind /errors).
+    job_errors_cap: int = 100
+    # Leave this much of the invocation for bookkeeping before continuing elsewhere.
+    time_reserve_ms: int = 30_000
+    stall_minutes: int = 30
+    # Local stack only: allow http:// and loopback supplier URLs.
+    allow_insecure_urls: bool = False
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.aws_endpoint_url or None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the parsed configuration (tests and the local stack change the environment)."""
+    get_settings.cache_clear()
