@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -33,6 +33,9 @@ class AdapterContext:
 
     credentials: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Adapters never write storage themselves; when one learns something worth keeping on the
+    # supplier (e.g. a refreshed endpoint cache) it hands a partial ``protocol_config`` update here.
+    on_config_update: Callable[[dict[str, Any]], None] | None = None
 
 
 class SupplierAdapter(abc.ABC):
