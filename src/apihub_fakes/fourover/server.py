@@ -158,7 +158,7 @@ class FakeFourOver:
                 self._faults[product_id] = as_fault(fault)
 
     def start(self) -> FakeFourOver:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-4over", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-4over", daemon=True)
         self._thread.start()
         return self
 
@@ -305,6 +305,10 @@ class FakeFourOver:
 def _handler_for(fake: FakeFourOver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in one write (flushed by the base class after each request); otherwise
+        # Nagle and delayed ACKs add ~40 ms to every keep-alive call.
+        wbufsize = -1
+        disable_nagle_algorithm = True
         server_version = "FakeFourOver/1.0"
 
         def _serve(self) -> None:
