@@ -1,0 +1,73 @@
+"""``python -m apihub_fakes.promostandards --port 8081 --products 200``: the fake as a process.
+
+Prints one JSON line (base_url, endpoints, credentials, directory_url) on stdout once it listens,
+then serves until SIGINT/SIGTERM or ``--lifetime`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from typing import Any
+
+from apihub_fakes.promostandards.server import DEFAULT_COMPANY_CODE, FakePromoStandards
+
+
+def parse_faults(values: list[str]) -> dict[str, str]:
+    faults: dict[str, str] = {}
+    for value in values:
+        sku, sep, fault = value.partition("=")
+        if not sep:
+            raise SystemExit(f"--fault expects SKU=KIND, got {value!r}")
+        faults[sku] = fault
+    return faults
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m apihub_fakes.promostandards", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--products", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--slow-ms", type=int, default=3000)
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="SKU=KIND", help="130|malformed|http500|slow|..."
+    )
+    parser.add_argument("--company-code", default=DEFAULT_COMPANY_CODE)
+    parser.add_argument("--lifetime", type=float, default=None, help="stop by itself after this many seconds")
+    args = parser.parse_args(argv)
+
+    fake = FakePromoStandards(
+        args.products,
+        args.seed,
+        fault_skus=parse_faults(args.fault),
+        latency_ms=args.latency_ms,
+        slow_ms=args.slow_ms,
+        port=args.port,
+        company_code=args.company_code,
+        lifetime_s=args.lifetime,
+    )
+
+    def stop(signum: int, frame: Any) -> None:
+        fake.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    fake.start()
+    info = {
+        "base_url": fake.base_url,
+        "endpoints": fake.endpoints,
+        "credentials": fake.credentials,
+        "directory_url": fake.directory_url,
+        "company_code": fake.company_code,
+        "products": len(fake.catalog),
+    }
+    print(json.dumps(info), flush=True)
+    fake.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,399 @@
+"""The fake PromoStandards supplier: a small threaded HTTP server on 127.0.0.1.
+
+Routes (``fake.base_url`` + ...):
+
+- ``POST /productdata``: Product Data 2.0.0 (getProductSellable, getProductDateModified,
+  getProductCloseOut, getProduct); ``POST /pricing``: PPC 1.0.0 getConfigurationAndPricing;
+  ``POST /media``: Media Content 1.1.0 getMediaContent. The operation is read from the body.
+- ``GET /productdata?wsdl`` (and ``/pricing?wsdl``, ``/media?wsdl``), ``GET /wsdl/<dir>/<file>``:
+  the official WSDL/XSD files, served as static files.
+- ``GET /directory/companies/{code}/endpoints``: a PromoStandards company-directory answer for
+  ``fake.company_code`` (so the adapter's directory lookup can be tested end to end).
+
+Knobs: ``fault_skus`` maps a product id to one fault: ``"130"`` (Product Id not found),
+``"malformed"`` (cut-off XML), ``"http500"`` (HTTP 500 + SOAP Server fault), ``"slow"`` (answers
+after ``slow_ms``), ``"pricing_error"`` (PPC answers HTTP 500), ``"media_error"`` (Media answers
+errorMessage 130). ``fail_operations`` maps an operation name (e.g. ``"getProductSellable"``) to
+``"http500"``, ``"malformed"`` or ``"slow"``. Any other id/password than ``fake.credentials`` gets
+ServiceMessage 105 (110 without a password). ``latency_ms`` delays every SOAP call.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element
+
+from defusedxml.ElementTree import fromstring
+
+from apihub_fakes.promostandards import responses as r
+from apihub_fakes.promostandards.catalog import Catalog, generate_catalog
+
+WSDL_DIR = Path(__file__).parent / "wsdl"
+WSDL_FILES = {
+    "/productdata": "ProductData-2.0.0/ProductDataService.wsdl",
+    "/pricing": "PricingAndConfiguration-1.0.0/PricingAndConfiguration.wsdl",
+    "/media": "MediaContent-1.1.0/MediaContentService.wsdl",
+}
+PRODUCT_FAULTS = frozenset({"130", "malformed", "http500", "slow", "pricing_error", "media_error"})
+OPERATION_FAULTS = frozenset({"http500", "malformed", "slow"})
+DEFAULT_COMPANY_CODE = "FAKEPS"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One SOAP call the fake answered (for assertions)."""
+
+    path: str
+    operation: str
+    product_id: str | None
+    status: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    operation: str
+    status: int
+    body: bytes
+    # False for the deliberately broken replies (malformed XML, SOAP faults): nothing to validate.
+    schema_valid: bool = True
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _fields(request: Element) -> dict[str, str]:
+    return {_local(child.tag): (child.text or "").strip() for child in request}
+
+
+class FakePromoStandards:
+    """The fake supplier. Use ``with FakePromoStandards(...) as fake`` or ``running_fake_promostandards``."""
+
+    def __init__(
+        self,
+        products: int = 100,
+        seed: int = 1,
+        *,
+        fault_skus: dict[str, str] | None = None,
+        fail_operations: dict[str, str] | None = None,
+        latency_ms: int = 0,
+        slow_ms: int = 3000,
+        port: int = 0,
+        company_code: str = DEFAULT_COMPANY_CODE,
+        record: bool = False,
+        lifetime_s: float | None = None,
+    ) -> None:
+        self.catalog: Catalog = generate_catalog(products=products, seed=seed)
+        self.fault_skus = dict(fault_skus or {})
+        for sku, fault in self.fault_skus.items():
+            if fault not in PRODUCT_FAULTS:
+                raise ValueError(f"unknown fault '{fault}' for {sku}; expected one of {sorted(PRODUCT_FAULTS)}")
+        self.fail_operations = dict(fail_operations or {})
+        for operation, fault in self.fail_operations.items():
+            if fault not in OPERATION_FAULTS:
+                raise ValueError(f"unknown fault '{fault}' for {operation}; expected one of {sorted(OPERATION_FAULTS)}")
+        self.latency_ms = latency_ms
+        self.slow_ms = slow_ms
+        self.company_code = company_code
+        self.credentials = {"id": "fake-account", "password": f"fake-secret-{seed}"}
+        self.record = record
+        self.lifetime_s = lifetime_s
+        self.calls: list[Call] = []
+        self.replies: list[Reply] = []
+        self.directory_calls = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._requested_port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakePromoStandards:
+        server = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _Handler)
+        server.daemon_threads = True
+        server.block_on_close = False  # type: ignore[attr-defined]
+        server.fake = self  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-promostandards", daemon=True)
+        self._thread.start()
+        if self.lifetime_s is not None:
+            self._timer = threading.Timer(self.lifetime_s, self.stop)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; slow replies in flight are woken up and abandoned."""
+        self._stopping.set()
+        if self._timer is not None:
+            self._timer.cancel()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def wait(self) -> None:
+        """Block until ``stop`` (the lifetime timer, a signal handler) ends the server."""
+        self._stopping.wait()
+
+    def __enter__(self) -> FakePromoStandards:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("fake PromoStandards supplier is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        """For ``supplier.protocol_config["endpoints"]``."""
+        return {
+            "product_data": f"{self.base_url}/productdata",
+            "pricing": f"{self.base_url}/pricing",
+            "media": f"{self.base_url}/media",
+        }
+
+    @property
+    def directory_url(self) -> str:
+        return f"{self.base_url}/directory"
+
+    def protocol_config(self, **extra: Any) -> dict[str, Any]:
+        """A ready ``protocol_config`` pointing at this fake (``extra`` keys are added)."""
+        return {"endpoints": self.endpoints, **extra}
+
+    def calls_for(self, operation: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.operation == operation]
+
+    # ------------------------------------------------------------------ answering
+
+    def pause(self, milliseconds: int) -> None:
+        """Wait, but wake up at once when the server stops (no stray sleeping threads)."""
+        if milliseconds > 0:
+            self._stopping.wait(milliseconds / 1000)
+
+    def answer(self, path: str, body: bytes) -> Reply:
+        try:
+            root = fromstring(body)
+            soap_body = next(child for child in root if _local(child.tag) == "Body")
+            request = next(iter(soap_body))
+        except Exception:
+            return Reply("unknown", 500, r.soap_fault("Client", "request is not a SOAP envelope"), False)
+        name = _local(request.tag)
+        fields = _fields(request)
+        operation = name[0].lower() + name[1:].removesuffix("Request")
+        product_id = fields.get("productId") or None
+        reply = self._dispatch(path, operation, fields, product_id)
+        with self._lock:
+            self.calls.append(Call(path, operation, product_id, reply.status))
+            if self.record:
+                self.replies.append(reply)
+        return reply
+
+    def _dispatch(self, path: str, operation: str, fields: dict[str, str], product_id: str | None) -> Reply:
+        self.pause(self.latency_ms)
+        routes = {
+            "/productdata": {"getProductSellable", "getProductDateModified", "getProductCloseOut", "getProduct"},
+            "/pricing": {"getConfigurationAndPricing"},
+            "/media": {"getMediaContent"},
+        }
+        if operation not in routes.get(path, set()):
+            return Reply(operation, 500, r.soap_fault("Client", f"operation {operation} not served at {path}"), False)
+        auth = self._auth_error(path, operation, fields)
+        if auth is not None:
+            return auth
+        fault = self.fail_operations.get(operation)
+        if fault is None and product_id is not None:
+            fault = self.fault_skus.get(product_id)
+        if fault == "slow":
+            self.pause(self.slow_ms)
+        elif fault == "http500" or (fault == "pricing_error" and path == "/pricing"):
+            return Reply(operation, 500, r.soap_fault("Server", "simulated server failure"), False)
+        elif fault == "malformed":
+            return Reply(operation, 200, r.malformed(f"{operation[0].upper()}{operation[1:]}Response"), False)
+        handler = getattr(self, f"_{operation}")
+        return handler(fields, product_id, fault)
+
+    def _auth_error(self, path: str, operation: str, fields: dict[str, str]) -> Reply | None:
+        account, password = fields.get("id"), fields.get("password")
+        if account == self.credentials["id"] and password == self.credentials["password"]:
+            return None
+        code, text = (
+            (110, "Authentication Credentials required") if not password else (105, "Authentication Credentials failed")
+        )
+        if path == "/pricing":
+            return Reply(operation, 200, r.ppc_error(code, text))
+        if path == "/media":
+            return Reply(operation, 200, r.media_error(code, text))
+        response = f"{operation[0].upper()}{operation[1:]}Response"
+        return Reply(operation, 200, r.pd_error(response, code, text))
+
+    def _getProductSellable(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        sellable = fields.get("isSellable", "true").lower() in ("true", "1")
+        rows = self.catalog.sellable_rows(sellable)
+        if product_id:
+            rows = [row for row in rows if row[0] == product_id]
+        return Reply("getProductSellable", 200, r.sellable_response(rows))
+
+    def _getProductDateModified(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        raw = fields.get("changeTimeStamp", "")
+        try:
+            since = datetime.fromisoformat(raw)
+        except ValueError:
+            return Reply(
+                "getProductDateModified",
+                200,
+                r.pd_error(
+                    "GetProductDateModifiedResponse", 120, "The following field(s) are required [changeTimeStamp]"
+                ),
+            )
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return Reply("getProductDateModified", 200, r.date_modified_response(self.catalog.modified_rows(since)))
+
+    def _getProductCloseOut(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        return Reply("getProductCloseOut", 200, r.closeout_response(self.catalog.closeout_rows()))
+
+    def _getProduct(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self.catalog.get(product_id or "")
+        if product is None or fault == "130":
+            return Reply("getProduct", 200, r.pd_error("GetProductResponse", 130, "Product Id not found"))
+        return Reply("getProduct", 200, r.product_response(product))
+
+    def _getConfigurationAndPricing(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self.catalog.get(product_id or "")
+        if product is None or fault == "130":
+            return Reply("getConfigurationAndPricing", 200, r.ppc_error(400, "productID not found"))
+        if fields.get("fobId") not in product.fob_ids:
+            return Reply("getConfigurationAndPricing", 200, r.ppc_error(403, "fobId not found"))
+        return Reply(
+            "getConfigurationAndPricing",
+            200,
+            r.pricing_response(product, fields["fobId"], fields.get("priceType") or "Net"),
+        )
+
+    def _getMediaContent(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self.catalog.get(product_id or "")
+        if product is None or fault in ("130", "media_error"):
+            return Reply("getMediaContent", 200, r.media_error(130, "Product Id not found"))
+        return Reply("getMediaContent", 200, r.media_response(product))
+
+    def directory_answer(self, code: str) -> list[dict[str, Any]]:
+        with self._lock:
+            self.directory_calls += 1
+        if code.lower() != self.company_code.lower():
+            return []
+        endpoints = self.endpoints
+
+        def entry(service: str, name: str, version: str, url: str) -> dict[str, Any]:
+            return {
+                "Service": {"ServiceType": {"Code": service, "Name": name}, "Status": "Production", "Version": version},
+                "TestURL": None,
+                "URL": url,
+            }
+
+        return [
+            entry("Product", "Product Data", "1.0.0", endpoints["product_data"] + "/v1-not-served"),
+            entry("Product", "Product Data", "2.0.0", endpoints["product_data"]),
+            entry("PPC", "Product Pricing and Configuration", "1.0.0", endpoints["pricing"]),
+            entry("MED", "Media Content", "1.1.0", endpoints["media"]),
+        ]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Any
+    protocol_version = "HTTP/1.1"
+    timeout = 10  # idle keep-alive connections end by themselves after the server stops
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and the local stack do not want one line per request."""
+
+    @property
+    def fake(self) -> FakePromoStandards:
+        return self.server.fake  # type: ignore[no-any-return]
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.query.lower() == "wsdl" and url.path in WSDL_FILES:
+            self._static(WSDL_FILES[url.path])
+        elif url.path.startswith("/wsdl/"):
+            self._static(url.path.removeprefix("/wsdl/"))
+        elif url.path.startswith("/directory/companies/") and url.path.endswith("/endpoints"):
+            code = url.path.removeprefix("/directory/companies/").removesuffix("/endpoints")
+            self._send(200, json.dumps(self.fake.directory_answer(code)).encode(), "application/json")
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        reply = self.fake.answer(urlsplit(self.path).path, body)
+        if self.fake._stopping.is_set():
+            return  # shutting down: do not answer a slow call
+        self._send(reply.status, reply.body, "text/xml; charset=utf-8")
+
+    def _static(self, relative: str) -> None:
+        root = WSDL_DIR.resolve()
+        target = (root / relative).resolve()
+        if root not in target.parents or not target.is_file():
+            self._send(404, b"not found", "text/plain")
+            return
+        self._send(200, target.read_bytes(), "text/xml; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (e.g. its read timeout fired on a slow reply)
+
+
+@contextmanager
+def running_fake_promostandards(
+    products: int = 100,
+    seed: int = 1,
+    *,
+    fault_skus: dict[str, str] | None = None,
+    fail_operations: dict[str, str] | None = None,
+    latency_ms: int = 0,
+    slow_ms: int = 3000,
+    company_code: str = DEFAULT_COMPANY_CODE,
+    record: bool = False,
+) -> Iterator[FakePromoStandards]:
+    """Start the fake on a free loopback port for the ``with`` block; it stops on exit."""
+    fake = FakePromoStandards(
+        products,
+        seed,
+        fault_skus=fault_skus,
+        fail_operations=fail_operations,
+        latency_ms=latency_ms,
+        slow_ms=slow_ms,
+        company_code=company_code,
+        record=record,
+    )
+    with fake:
+        yield fake
