@@ -129,7 +129,7 @@ class Product(BaseModel):
     def _ser_dt(self, value: datetime | None) -> str | None:
         return iso(value)
 
-    def content_hash(self) -> str:
+    def compute_hash(self) -> str:
         """Stable hash of the content (not of when we fetched it): unchanged catalog -> no write."""
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()

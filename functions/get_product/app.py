@@ -1,0 +1,13 @@
+"""GET /api/suppliers/{supplier_id}/products/{product_id}"""
+
+from aws_lambda_powertools import Logger
+
+from apihub.api.catalog import app_for
+
+logger = Logger(service="apihub")
+app = app_for("get_product")
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""HTTP layer: one resolver factory, route functions, and the single error-to-HTTP mapping."""

@@ -1,0 +1,96 @@
+"""Who may call what: token extraction, the authorizer decision, and role rules.
+
+HTTP APIs answer 403 whenever a Lambda authorizer says ``isAuthorized: false`` and can only answer
+401 by themselves when a *required* identity source is missing. We accept the token from either the
+``auth_token`` cookie or ``Authorization: Bearer``, so no single source can be required. Hence:
+the authorizer denies (403) an authenticated caller whose role does not allow the route, and passes
+an unauthenticated request through with ``auth=anonymous`` and a reason, which the API layer's
+middleware (``apihub.api.app``) turns into a 401 before any route code runs. See docs/auth.md.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from apihub.dal.tokens import TokensRepository, hash_token
+
+PUBLIC_ROUTES = frozenset({("GET", "/api/health")})
+# Everything but these is admin-only. Matched on the route template, not the raw path.
+SERVICE_WRITES = frozenset({("PATCH", "/api/sync-jobs/{job_id}")})
+
+
+@dataclass(frozen=True)
+class Principal:
+    authenticated: bool
+    role: str | None = None
+    reason: str | None = None
+    token_hash_prefix: str | None = None
+
+
+def role_allows(role: str | None, method: str, route: str) -> bool:
+    if (method, route) in PUBLIC_ROUTES:
+        return True
+    if role == "admin":
+        return True
+    if method in ("GET", "HEAD"):
+        return role in ("viewer", "service")
+    if (method, route) in SERVICE_WRITES:
+        return role == "service"
+    return False
+
+
+def token_from(headers: dict[str, str] | None, cookies: list[str] | None) -> str | None:
+    """The bearer token from ``Authorization`` or the ``auth_token`` cookie (HTTP API v2 puts
+    cookies in their own list; a raw ``Cookie`` header is accepted too)."""
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    auth = lowered.get("authorization", "")
+    if auth[:7].lower() == "bearer " and auth[7:].strip():
+        return auth[7:].strip()
+    raw = list(cookies or [])
+    if lowered.get("cookie"):
+        raw.append(lowered["cookie"])
+    for chunk in raw:
+        jar = SimpleCookie()
+        try:
+            jar.load(chunk)
+        except CookieError:
+            continue
+        if "auth_token" in jar and jar["auth_token"].value:
+            return jar["auth_token"].value
+    return None
+
+
+def authenticate(token: str | None, repo: TokensRepository | None = None) -> Principal:
+    if not token:
+        return Principal(False, reason="missing token: send the auth_token cookie or Authorization: Bearer")
+    if len(token) > 512:
+        return Principal(False, reason="invalid token")
+    record = (repo or TokensRepository()).lookup(token)
+    # The record is found by the token's hash; compare the hashes again in constant time so that no
+    # code path depends on how many characters of a guess were right.
+    if record is None or not hmac.compare_digest(record.token_hash, hash_token(token)):
+        return Principal(False, reason="invalid token")
+    if record.revoked:
+        return Principal(False, reason="token revoked")
+    if record.expires_at is not None and record.expires_at <= time.time():
+        return Principal(False, reason="token expired")
+    return Principal(True, role=record.role, token_hash_prefix=record.token_hash[:12])
+
+
+def authorizer_response(event: dict[str, Any], repo: TokensRepository | None = None) -> dict[str, Any]:
+    """The HttpApi Lambda authorizer (payload 2.0, simple responses)."""
+    method, _, route = str(event.get("routeKey", "")).partition(" ")
+    if (method, route) in PUBLIC_ROUTES:
+        return {"isAuthorized": True, "context": {"auth": "public"}}
+    principal = authenticate(token_from(event.get("headers"), event.get("cookies")), repo)
+    if not principal.authenticated:
+        return {"isAuthorized": True, "context": {"auth": "anonymous", "reason": principal.reason or "invalid token"}}
+    allowed = role_allows(principal.role, method, route)
+    return {
+        "isAuthorized": allowed,
+        "context": {"auth": "token", "role": principal.role or "", "token": principal.token_hash_prefix or ""},
+    }

@@ -1,0 +1,53 @@
+"""SQS: the discovery and hydrate queues (message shapes live in ``apihub.pipeline.messages``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from apihub.dal.clients import client
+from apihub.errors import ServiceUnavailable
+from apihub.settings import get_settings
+
+SQS_BATCH = 10
+
+
+def send_discovery(body: dict[str, Any], delay_seconds: int = 0) -> None:
+    client("sqs").send_message(
+        QueueUrl=get_settings().discovery_queue_url, MessageBody=json.dumps(body), DelaySeconds=delay_seconds
+    )
+
+
+def send_hydrate_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5) -> int:
+    """Send ``bodies`` to the hydrate queue with SendMessageBatch, re-sending entries reported in
+    ``Failed`` (SendMessageBatch succeeds as a call even when some entries fail). Returns the count."""
+    sqs = client("sqs")
+    url = get_settings().hydrate_queue_url
+    sent = 0
+    for start in range(0, len(bodies), SQS_BATCH):
+        pending = {str(i): json.dumps(b) for i, b in enumerate(bodies[start : start + SQS_BATCH])}
+        for attempt in range(attempts):
+            resp = sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()]
+            )
+            for ok in resp.get("Successful", []):
+                pending.pop(ok["Id"], None)
+                sent += 1
+            if not pending:
+                break
+            failed = resp.get("Failed", [])
+            if any(f.get("SenderFault") for f in failed):
+                raise ServiceUnavailable(f"hydrate queue rejected messages: {failed[0].get('Message')}")
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+        if pending:
+            raise ServiceUnavailable(f"hydrate queue kept failing {len(pending)} entries")
+    return sent
+
+
+def delay_retry(queue_url: str, receipt_handle: str, seconds: int) -> None:
+    """Push a message's next delivery out (backoff for transient supplier errors)."""
+    client("sqs").change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(seconds, 43_200))
+    )

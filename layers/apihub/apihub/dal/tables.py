@@ -1,0 +1,258 @@
+"""PynamoDB models for the four tables declared in ``template.yaml``.
+
+Table names, region and endpoint come from ``Settings`` at bind time (``bind_tables``), never at
+import time, so tests and the local stack can point them anywhere.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.models import Model
+
+from apihub.settings import Settings
+
+# --------------------------------------------------------------------------------------------------
+# Jobs table (single-table: job items, per-product outcome items, import locks, discovery ref chunks)
+# --------------------------------------------------------------------------------------------------
+
+# Job list indexes: one per filter combination so that every combination is a plain Query that
+# returns exactly ``limit`` items (no FilterExpression, whose Limit counts items before filtering).
+# Keys only: counter updates on the job item do not touch any index; the list path BatchGets items.
+JOB_LIST_INDEXES: dict[frozenset[str], tuple[str, str]] = {
+    frozenset(): ("ByAll", "gsi_all"),
+    frozenset({"status"}): ("ByStatus", "gsi_status"),
+    frozenset({"job_type"}): ("ByType", "gsi_type"),
+    frozenset({"supplier_id"}): ("BySupplier", "gsi_supplier"),
+    frozenset({"status", "job_type"}): ("ByStatusType", "gsi_status_type"),
+    frozenset({"supplier_id", "status"}): ("BySupplierStatus", "gsi_supplier_status"),
+    frozenset({"supplier_id", "job_type"}): ("BySupplierType", "gsi_supplier_type"),
+    frozenset({"supplier_id", "status", "job_type"}): ("BySupplierStatusType", "gsi_supplier_status_type"),
+}
+JOB_SORT_KEY = "gsi_sort"
+
+
+def _job_index(index_name: str, hash_attr: str) -> GlobalSecondaryIndex:
+    meta = type("Meta", (), {"index_name": index_name, "projection": KeysOnlyProjection()})
+    attrs = {
+        "Meta": meta,
+        hash_attr: UnicodeAttribute(hash_key=True),
+        JOB_SORT_KEY: UnicodeAttribute(range_key=True),
+    }
+    return type(f"{index_name}Index", (GlobalSecondaryIndex,), attrs)()  # type: ignore[return-value]
+
+
+class JobErrorsIndex(GlobalSecondaryIndex["OutcomeItem"]):
+    """Sparse: only failed outcome items carry ``err_job``."""
+
+    class Meta:
+        index_name = "JobErrors"
+        projection = IncludeProjection(["error"])
+
+    err_job = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class _JobsBase(Model):
+    class Meta:
+        table_name = "apihub-jobs"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class JobItem(_JobsBase):
+    """``PK=JOB#<id>, SK=META``: the sync job itself."""
+
+    id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    supplier_name = UnicodeAttribute()
+    job_type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    discovery_mode = UnicodeAttribute()
+    total_products = NumberAttribute(null=True)
+    success_count = NumberAttribute(default=0)
+    failed_count = NumberAttribute(default=0)
+    records_processed = NumberAttribute(null=True)
+    errors = ListAttribute(of=MapAttribute, default=list)
+    errors_truncated = BooleanAttribute(default=False)
+    error_log = UnicodeAttribute(null=True)
+    started_at = UnicodeAttribute()
+    completed_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+    retry_of = UnicodeAttribute(null=True)
+    params = JSONAttribute(default=dict)
+    # Discovery progress: phase ("listing" | "fanout" | "done"), cursors, chunk counts.
+    discovery = JSONAttribute(default=dict)
+    discovery_version = NumberAttribute(default=0)
+    discovery_complete = BooleanAttribute(default=False)
+    throttled_until = UnicodeAttribute(null=True)
+    # Index keys (sparse: only job items carry them).
+    gsi_sort = UnicodeAttribute()
+    gsi_all = UnicodeAttribute()
+    gsi_status = UnicodeAttribute()
+    gsi_type = UnicodeAttribute()
+    gsi_supplier = UnicodeAttribute()
+    gsi_status_type = UnicodeAttribute()
+    gsi_supplier_status = UnicodeAttribute()
+    gsi_supplier_type = UnicodeAttribute()
+    gsi_supplier_status_type = UnicodeAttribute()
+    # One keys-only index per filter combination (see JOB_LIST_INDEXES).
+    idx_all = _job_index("ByAll", "gsi_all")
+    idx_status = _job_index("ByStatus", "gsi_status")
+    idx_type = _job_index("ByType", "gsi_type")
+    idx_supplier = _job_index("BySupplier", "gsi_supplier")
+    idx_status_type = _job_index("ByStatusType", "gsi_status_type")
+    idx_supplier_status = _job_index("BySupplierStatus", "gsi_supplier_status")
+    idx_supplier_type = _job_index("BySupplierType", "gsi_supplier_type")
+    idx_supplier_status_type = _job_index("BySupplierStatusType", "gsi_supplier_status_type")
+
+
+class OutcomeItem(_JobsBase):
+    """``PK=JOB#<id>, SK=PRODUCT#<sku>``: one per product of a job, written exactly once."""
+
+    status = UnicodeAttribute()  # "success" | "failed"
+    error = UnicodeAttribute(null=True)
+    err_job = UnicodeAttribute(null=True)
+    recorded_at = UnicodeAttribute()
+    errors_index = JobErrorsIndex()
+
+
+class LockItem(_JobsBase):
+    """``PK=LOCK#<supplier>#<mode>, SK=LOCK``: one import per supplier and mode."""
+
+    job_id = UnicodeAttribute()
+    acquired_at = UnicodeAttribute()
+
+
+class EpochItem(_JobsBase):
+    """``PK=META#JOBS, SK=EPOCH``: the first month holding jobs (the all-jobs listing stops there)."""
+
+    first_month = UnicodeAttribute(null=True)
+
+
+class RefsChunkItem(_JobsBase):
+    """``PK=JOB#<id>, SK=REFS#<n>``: discovered SKUs persisted so fan-out can resume after a restart."""
+
+    skus = ListAttribute(of=UnicodeAttribute)
+
+
+# --------------------------------------------------------------------------------------------------
+# Suppliers, products, tokens
+# --------------------------------------------------------------------------------------------------
+
+
+class SupplierSlugIndex(GlobalSecondaryIndex["SupplierItem"]):
+    class Meta:
+        index_name = "BySlug"
+        projection = KeysOnlyProjection()
+
+    slug = UnicodeAttribute(hash_key=True)
+
+
+class SupplierListIndex(GlobalSecondaryIndex["SupplierItem"]):
+    """All suppliers under one constant key, sorted by slug (supplier counts are small)."""
+
+    class Meta:
+        index_name = "AllSuppliers"
+        projection = KeysOnlyProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    slug = UnicodeAttribute(range_key=True)
+
+
+class SupplierItem(Model):
+    class Meta:
+        table_name = "apihub-suppliers"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="SUPPLIER")
+    name = UnicodeAttribute()
+    slug = UnicodeAttribute()
+    protocol = UnicodeAttribute()
+    promostandards_code = UnicodeAttribute(null=True)
+    base_url = UnicodeAttribute(null=True)
+    adapter_class = UnicodeAttribute(null=True)
+    auth_config_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    auth_config_keys = ListAttribute(of=UnicodeAttribute, null=True)
+    protocol_config = JSONAttribute(default=dict)
+    is_active = BooleanAttribute(default=True)
+    schedules = JSONAttribute(default=dict)
+    last_full_sync = UnicodeAttribute(null=True)
+    last_delta_sync = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+    product_count = NumberAttribute(default=0)
+    by_slug = SupplierSlugIndex()
+    all_suppliers = SupplierListIndex()
+
+
+class ProductItem(Model):
+    class Meta:
+        table_name = "apihub-products"
+
+    supplier_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
+    content_hash = UnicodeAttribute()
+    data = BinaryAttribute(legacy_encoding=False)  # zlib-compressed canonical JSON
+    updated_at = UnicodeAttribute()
+    last_job_id = UnicodeAttribute(null=True)
+
+
+class TokenItem(Model):
+    class Meta:
+        table_name = "apihub-tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)  # epoch seconds; also the table's TTL attribute
+    revoked = BooleanAttribute(default=False)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (JobItem, OutcomeItem, LockItem, EpochItem, RefsChunkItem, SupplierItem, ProductItem, TokenItem)
+_bound: tuple | None = None
+
+
+def bind_tables(settings: Settings) -> Connection:
+    """Point every model at the configured tables/endpoint; returns a connection for transactions."""
+    global _bound
+    key = (settings.jobs_table, settings.suppliers_table, settings.products_table, settings.tokens_table,
+           settings.region, settings.endpoint)
+    names = {
+        JobItem: settings.jobs_table,
+        OutcomeItem: settings.jobs_table,
+        LockItem: settings.jobs_table,
+        RefsChunkItem: settings.jobs_table,
+        EpochItem: settings.jobs_table,
+        _JobsBase: settings.jobs_table,
+        SupplierItem: settings.suppliers_table,
+        ProductItem: settings.products_table,
+        TokenItem: settings.tokens_table,
+    }
+    if _bound is None or _bound[0] != key:
+        for model, table in names.items():
+            model.Meta.table_name = table
+            model.Meta.region = settings.region
+            model.Meta.host = settings.endpoint
+            model._connection = None
+        _bound = (key, Connection(region=settings.region, host=settings.endpoint))
+    return _bound[1]
+
+
+def reset_bindings() -> None:
+    """Forget bound connections (tests start a fresh AWS stand-in for each case)."""
+    global _bound
+    _bound = None
+    for model in (*ALL_MODELS, _JobsBase):
+        model._connection = None

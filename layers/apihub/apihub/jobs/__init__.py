@@ -1,0 +1,1 @@
+"""Sync-job rules: starting imports, retries, patches (no AWS event shapes here)."""

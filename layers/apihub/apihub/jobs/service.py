@@ -1,0 +1,105 @@
+"""Starting, retrying and patching sync jobs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from apihub.adapters.registry import is_known
+from apihub.dal import queues
+from apihub.dal.jobs import JobsRepository
+from apihub.dal.suppliers import SuppliersRepository
+from apihub.errors import ServiceUnavailable, SupplierNotImportable
+from apihub.models import (
+    DiscoveryMode,
+    DiscoveryParams,
+    ImportAccepted,
+    ImportRequest,
+    JobStatus,
+    Supplier,
+    SyncJob,
+    iso,
+    utcnow,
+)
+from apihub.pipeline.messages import DiscoveryMessage
+
+
+def _check_importable(supplier: Supplier) -> None:
+    if not supplier.adapter_class:
+        raise SupplierNotImportable(
+            f"supplier '{supplier.name}' has no adapter_class set; configure one before importing"
+        )
+    if not is_known(supplier.adapter_class):
+        raise SupplierNotImportable(f"supplier '{supplier.name}' has unknown adapter_class '{supplier.adapter_class}'")
+    if not supplier.is_active:
+        raise SupplierNotImportable(f"supplier '{supplier.name}' is inactive; activate it before importing")
+
+
+def _enqueue(jobs: JobsRepository, job: SyncJob) -> None:
+    jobs.create_with_lock(job)
+    try:
+        queues.send_discovery(DiscoveryMessage(job_id=job.id).model_dump())
+    except Exception as exc:
+        # Nothing will run this job: end it now (honest status, lock released) rather than leave
+        # it pending for the sweeper.
+        jobs.fail(job.id, f"EnqueueError: discovery queue unavailable ({type(exc).__name__})")
+        raise ServiceUnavailable("discovery queue unavailable; the job was marked failed, try again") from exc
+
+
+def new_job(supplier: Supplier, mode: DiscoveryMode, params: DiscoveryParams, retry_of: str | None = None) -> SyncJob:
+    now = iso(utcnow()) or ""
+    return SyncJob(
+        id=str(uuid.uuid4()),
+        supplier_id=supplier.id,
+        supplier_name=supplier.name,
+        job_type=mode.job_type,
+        status=JobStatus.pending,
+        discovery_mode=mode,
+        started_at=now,
+        updated_at=now,
+        retry_of=retry_of,
+        params=params,
+    )
+
+
+def start_import(supplier_ref: str, request: ImportRequest) -> ImportAccepted:
+    supplier = SuppliersRepository().get(supplier_ref)
+    _check_importable(supplier)
+    params = DiscoveryParams(
+        limit=request.limit if request.mode is DiscoveryMode.first_n else None,
+        explicit_list=list(dict.fromkeys(request.explicit_list or [])) if request.mode is DiscoveryMode.explicit_list else None,
+    )
+    job = new_job(supplier, request.mode, params)
+    _enqueue(JobsRepository(), job)
+    return ImportAccepted(sync_job_id=job.id, supplier_id=supplier.id, mode=request.mode, accepted_at=job.started_at)
+
+
+def retry(job_id: str, failed_only: bool = False) -> SyncJob:
+    """A new pending job with the original's type, supplier and discovery parameters (or, with
+    ``failed_only``, an explicit_list of the original's failed SKUs). The original is untouched."""
+    jobs = JobsRepository()
+    original = jobs.get(job_id)
+    supplier = SuppliersRepository().get(original.supplier_id)
+    _check_importable(supplier)
+    if failed_only:
+        skus: list[str] = []
+        token: str | None = None
+        while True:
+            page, token = jobs.list_errors(job_id, limit=1000, next_token=token)
+            skus += [e.sku for e in page]
+            if not token:
+                break
+        if not skus:
+            from apihub.errors import InvalidInput
+
+            raise InvalidInput("failed_only: the job has no failed products to retry")
+        mode, params = DiscoveryMode.explicit_list, DiscoveryParams(explicit_list=skus)
+    else:
+        mode, params = original.discovery_mode, original.params
+    job = new_job(supplier, mode, params, retry_of=original.id)
+    _enqueue(jobs, job)
+    return jobs.get(job.id)
+
+
+def patch(job_id: str, changes: dict[str, Any]) -> SyncJob:
+    return JobsRepository().patch(job_id, changes)

@@ -1,0 +1,1 @@
+"""The import pipeline: discover (list and fan out), hydrate (fetch and record), finalise."""

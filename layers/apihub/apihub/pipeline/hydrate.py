@@ -1,0 +1,186 @@
+"""Hydration of one SQS batch: fetch each product, then record every outcome exactly once.
+
+Records are processed one by one (Powertools ``BatchProcessor`` calls ``HydrateBatch.handle``);
+outcomes are collected and committed per batch (``commit``), one transaction per up to 45
+products, so counters move once per SQS batch rather than once per product.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from apihub.adapters.base import SupplierAdapter
+from apihub.dal import queues
+from apihub.dal.jobs import JobsRepository, Outcome
+from apihub.dal.tables import JobItem
+from apihub.errors import AdapterError, AuthError, NotFound, ProductError, SupplierNotImportable, TransientError
+from apihub.models import JobStatus, ProductRef
+from apihub.pipeline.messages import HydrateMessage
+from apihub.pipeline.suppliers import adapter_for
+from apihub.settings import get_settings
+
+logger = Logger(service="apihub")
+
+
+class PoisonedMessage(Exception):
+    """The body is not a hydrate message: it will reach the DLQ after its receives."""
+
+
+class RetryLater(Exception):
+    """Some refs of this message hit a transient error: redeliver it (after ``delay`` seconds)."""
+
+    def __init__(self, message: str, delay: int) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+@dataclass
+class _JobState:
+    item: JobItem | None
+    adapter: SupplierAdapter | None = None
+    ended: bool = False
+    outcomes: list[Outcome] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)
+
+
+def backoff_seconds(receive_count: int, hint: float | None = None) -> int:
+    """Exponential backoff for redelivery (10 s, 20 s, 40 s ... capped at 5 min), or the supplier's
+    Retry-After when it gave one."""
+    if hint:
+        return int(min(900, max(1, hint)))
+    return int(min(300, 10 * 2 ** max(0, receive_count - 1)))
+
+
+class HydrateBatch:
+    def __init__(self, remaining_ms: Callable[[], int], jobs: JobsRepository | None = None) -> None:
+        self.remaining_ms = remaining_ms
+        self.jobs = jobs or JobsRepository()
+        self.settings = get_settings()
+        self.states: dict[str, _JobState] = {}
+
+    # ------------------------------------------------------------------ per record
+    def parse(self, body: str) -> HydrateMessage:
+        try:
+            return HydrateMessage.model_validate_json(body)
+        except ValidationError as exc:
+            raise PoisonedMessage(f"not a hydrate message: {exc.error_count()} problem(s)") from None
+
+    def prefetch(self, bodies: list[str]) -> None:
+        """One read per job for the SKUs of this batch that already have an outcome (duplicates)."""
+        by_job: dict[str, list[str]] = {}
+        for body in bodies:
+            try:
+                msg = self.parse(body)
+            except PoisonedMessage:
+                continue
+            by_job.setdefault(msg.job_id, []).extend(msg.skus)
+        for job_id, skus in by_job.items():
+            state = self._state(job_id)
+            if state.item is not None and not state.ended:
+                state.recorded |= self.jobs.recorded_skus(job_id, skus)
+
+    def _state(self, job_id: str) -> _JobState:
+        state = self.states.get(job_id)
+        if state is None:
+            item = self.jobs.find_item(job_id)
+            ended = item is None or item.status != JobStatus.running.value
+            state = _JobState(item=item, ended=ended)
+            self.states[job_id] = state
+        return state
+
+    def handle(self, body: str, receive_count: int) -> None:
+        """Hydrate one message's refs. Raises ``RetryLater`` to have the message redelivered."""
+        msg = self.parse(body)
+        state = self._state(msg.job_id)
+        if state.ended or state.item is None:
+            return  # the job is over (or gone): late messages change nothing
+        last_attempt = receive_count >= self.settings.hydrate_max_receive_count
+        retry_hint: float | None = None
+        needs_retry = 0
+        done = {o.sku for o in state.outcomes} | state.recorded
+        for sku in msg.skus:
+            if sku in done:
+                continue
+            if self.remaining_ms() < self.settings.time_reserve_ms:
+                needs_retry += 1
+                continue
+            outcome, hint = self._hydrate_one(state, sku, receive_count, last_attempt)
+            if state.ended:
+                return
+            if outcome is None:
+                needs_retry += 1
+                retry_hint = max(retry_hint or 0, hint or 0) or None
+            else:
+                state.outcomes.append(outcome)
+                done.add(sku)
+        if needs_retry:
+            raise RetryLater(f"{needs_retry} product(s) to retry", backoff_seconds(receive_count, retry_hint))
+
+    def _hydrate_one(
+        self, state: _JobState, sku: str, receive_count: int, last_attempt: bool
+    ) -> tuple[Outcome | None, float | None]:
+        assert state.item is not None
+        try:
+            if state.adapter is None:
+                state.adapter = adapter_for(state.item.supplier_id)
+            product = state.adapter.hydrate(ProductRef(product_id=sku))
+            if product.product_id != sku:
+                product = product.model_copy(update={"product_id": sku})
+            return Outcome(sku=sku, product=product), None
+        except ProductError as exc:
+            return Outcome(sku=sku, error=exc.describe()), None
+        except AuthError as exc:
+            self._fail_job(state, f"{exc.describe()} (credentials rejected while hydrating {sku})")
+            return None, None
+        except (SupplierNotImportable, NotFound) as exc:
+            self._fail_job(state, f"{type(exc).__name__}: {exc}")
+            return None, None
+        except TransientError as exc:
+            if last_attempt:
+                return Outcome(sku=sku, error=f"{exc.describe()} (gave up after {receive_count} attempts)"), None
+            return None, exc.retry_after
+        except AdapterError as exc:
+            return Outcome(sku=sku, error=exc.describe()), None
+        except Exception as exc:  # an adapter bug must not lose the product (invariant 2)
+            logger.exception("unexpected error hydrating", extra={"sku": sku})
+            if last_attempt:
+                return Outcome(sku=sku, error=f"InternalError: {type(exc).__name__} (gave up after {receive_count} attempts)"), None
+            return None, None
+
+    def _fail_job(self, state: _JobState, text: str) -> None:
+        assert state.item is not None
+        self.jobs.fail(state.item.id, text)
+        state.ended = True
+        state.outcomes.clear()
+
+    # ------------------------------------------------------------------ per batch
+    def commit(self) -> None:
+        """Record the batch's outcomes (exactly once) and finalise any job they complete."""
+        for job_id, state in self.states.items():
+            if state.ended or state.item is None or not state.outcomes:
+                continue
+            started = time.monotonic()
+            hashes = self.jobs.product_hashes(state.item.supplier_id, [o.sku for o in state.outcomes if o.ok])
+            result = self.jobs.record_outcomes(state.item, state.outcomes, hashes)
+            logger.info(
+                "recorded outcomes",
+                extra={
+                    "job_id": job_id,
+                    "supplier_id": state.item.supplier_id,
+                    "recorded": len(result.recorded),
+                    "duplicates": len(result.duplicates),
+                    "products_written": result.products_written,
+                    "commit_ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
+            if not result.job_terminal:
+                self.jobs.try_finalize(job_id)
+
+
+def delay_redelivery(receipt_handle: str, seconds: int) -> None:
+    queues.delay_retry(get_settings().hydrate_queue_url, receipt_handle, seconds)

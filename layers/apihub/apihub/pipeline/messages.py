@@ -1,0 +1,21 @@
+"""Queue message bodies (versioned; a body that does not parse is a poisoned message for the DLQ)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DiscoveryMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: int = 1
+    job_id: str = Field(min_length=1, max_length=64)
+    continuation: bool = False
+
+
+class HydrateMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: int = 1
+    job_id: str = Field(min_length=1, max_length=64)
+    skus: list[str] = Field(min_length=1, max_length=100)

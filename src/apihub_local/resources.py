@@ -1,0 +1,86 @@
+"""Creates the template's tables, queues (with DLQ redrive) and KMS key on a moto backend, and
+resolves the functions' environment against them. The template is the only description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from apihub_local.template import Template
+
+
+@dataclass
+class Stack:
+    template: Template
+    refs: dict[str, Any] = field(default_factory=dict)
+    attrs: dict[tuple[str, str], Any] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> url
+
+
+def _client(service: str, region: str, endpoint: str | None) -> Any:
+    return boto3.client(service, region_name=region, endpoint_url=endpoint)
+
+
+def create_stack(template: Template | None = None, *, region: str = "us-east-1", endpoint: str | None = None,
+                 prefix: str = "apihub-local") -> Stack:
+    tpl = template or Template()
+    stack = Stack(template=tpl)
+    ddb, sqs, kms = (_client(s, region, endpoint) for s in ("dynamodb", "sqs", "kms"))
+
+    for logical_id, res in tpl.of_type("AWS::KMS::Key").items():
+        key = kms.create_key(Description=res["Properties"].get("Description", logical_id))["KeyMetadata"]
+        if res["Properties"].get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        stack.refs[logical_id] = key["KeyId"]
+        stack.attrs[(logical_id, "Arn")] = key["Arn"]
+
+    for logical_id, res in tpl.of_type("AWS::DynamoDB::Table").items():
+        props = res["Properties"]
+        name = f"{prefix}-{logical_id}"
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        ddb.create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        stack.refs[logical_id] = name
+        stack.attrs[(logical_id, "Arn")] = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+
+    # Queues without a redrive policy (the DLQs) first, so the others can point at them.
+    queues = tpl.of_type("AWS::SQS::Queue")
+    ordered = sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1].get("Properties", {}))
+    for logical_id, res in ordered:
+        props = res.get("Properties", {})
+        attributes: dict[str, str] = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+            if key in props:
+                attributes[key] = str(tpl.resolve(props[key], stack.refs, stack.attrs))
+        if "RedrivePolicy" in props:
+            policy = tpl.resolve(props["RedrivePolicy"], stack.refs, stack.attrs)
+            import json
+
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": policy["deadLetterTargetArn"], "maxReceiveCount": int(policy["maxReceiveCount"])}
+            )
+        url = sqs.create_queue(QueueName=f"{prefix}-{logical_id}", Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        stack.refs[logical_id] = url
+        stack.attrs[(logical_id, "Arn")] = arn
+        stack.attrs[(logical_id, "QueueName")] = f"{prefix}-{logical_id}"
+        stack.queue_urls[logical_id] = url
+
+    env = tpl.globals.get("Environment", {}).get("Variables", {})
+    stack.environment = {k: str(tpl.resolve(v, stack.refs, stack.attrs)) for k, v in env.items()}
+    stack.environment["APIHUB_REGION"] = region
+    if endpoint:
+        stack.environment["APIHUB_AWS_ENDPOINT_URL"] = endpoint
+    return stack

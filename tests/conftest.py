@@ -1,0 +1,45 @@
+"""Shared fixtures: an apihub stack on moto, built from template.yaml, per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "apihub")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "apihub")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def hub(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator["object"]:
+    """A whole apihub (tables, queues, key, functions, gateway, pollers) on an in-process moto."""
+    from apihub_local.harness import Harness, reset_process_state
+
+    saved = dict(os.environ)
+    with mock_aws():
+        harness = Harness(retry_visibility=0)
+        yield harness
+    os.environ.clear()
+    os.environ.update(saved)
+    reset_process_state()
