@@ -125,7 +125,9 @@ class FakePromoStandards:
         server.block_on_close = False  # type: ignore[attr-defined]
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-promostandards", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-promostandards", daemon=True
+        )
         self._thread.start()
         if self.lifetime_s is not None:
             self._timer = threading.Timer(self.lifetime_s, self.stop)

@@ -11,6 +11,7 @@ from apihub.adapters.promostandards.messages import ServiceMessage, classify
 from apihub.adapters.promostandards.product import parse_get_product, parse_product_ids
 from apihub.adapters.promostandards.soap import (
     PRODUCT_DATA,
+    _plainly_safe,
     build_request,
     format_timestamp,
     parse_xml,
@@ -78,6 +79,39 @@ def test_dtds_and_entities_are_refused_before_anything_is_expanded_or_fetched(pa
         parse_get_product(payload)
     assert "DTD or entities" in caught.value.message
     assert "root:" not in caught.value.message  # nothing from /etc/passwd leaked into the error
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "cp500"])
+def test_a_dtd_hidden_in_a_non_ascii_encoding_is_still_refused(encoding):
+    # "<!DOCTYPE" is not visible as ASCII bytes here, so the fast path must not be taken.
+    text = XXE_FILE.decode().replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>')
+    payload = text.encode(encoding)
+    assert b"<!DOCTYPE" not in payload
+    with pytest.raises(ProductError, match=r"DTD or entities|not well-formed"):
+        parse_get_product(payload)
+
+
+def test_an_entity_reference_without_a_dtd_is_not_expanded():
+    body = (
+        f'<e:Envelope xmlns:e="{ENV}"><e:Body><p:GetProductResponse xmlns:p="{PD}">&lol;'
+        "</p:GetProductResponse></e:Body></e:Envelope>"
+    ).encode()
+    with pytest.raises(ProductError, match="not well-formed"):
+        parse_get_product(body)
+
+
+def test_utf16_replies_without_a_dtd_still_parse():
+    text = sellable_reply(rows="<p:ProductSellable><s:productId>A</s:productId></p:ProductSellable>").decode()
+    body = ('<?xml version="1.0" encoding="utf-16"?>' + text).encode("utf-16")
+    assert parse_product_ids(body, "getProductSellable") == ["A"]
+
+
+def test_ordinary_replies_take_the_fast_parser_and_doctype_ones_do_not():
+    assert _plainly_safe(sellable_reply())
+    assert _plainly_safe(b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?><a/>')
+    assert not _plainly_safe(XXE_FILE)
+    assert not _plainly_safe(b'<?xml version="1.0" encoding="windows-1252"?><a/>')
+    assert not _plainly_safe("<a/>".encode("utf-16"))
 
 
 def test_malformed_xml_is_a_product_error():
