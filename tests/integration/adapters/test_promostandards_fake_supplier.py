@@ -440,3 +440,12 @@ def test_fake_runs_as_a_process_and_stops_on_sigterm():
     finally:
         process.terminate()
     assert process.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize(("fault", "error"), [("http500", TransientError), ("malformed", ProductError)])
+def test_a_failing_listing_call_fails_discovery_with_the_classified_error(fault, error):
+    with running_fake_promostandards(products=5, seed=2, fail_operations={"getProductSellable": fault}) as fake:
+        with pytest.raises(error):
+            discovered(make_adapter(fake), DiscoveryMode.full_sellable)
+        # The other listings still work.
+        assert discovered(make_adapter(fake), DiscoveryMode.closeouts) == fake.catalog.closeout_ids
