@@ -32,10 +32,12 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def hub(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator["object"]:
+def hub(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """A whole apihub (tables, queues, key, functions, gateway, pollers) on an in-process moto."""
     from apihub_local.harness import Harness, reset_process_state
+    from apihub_local.moto_lock import serialize_in_process_moto
 
+    serialize_in_process_moto()
     saved = dict(os.environ)
     with mock_aws():
         harness = Harness(retry_visibility=0)

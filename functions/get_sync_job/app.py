@@ -1,8 +1,7 @@
 """GET /api/sync-jobs/{job_id}"""
 
-from aws_lambda_powertools import Logger
-
 from apihub.api.catalog import app_for
+from aws_lambda_powertools import Logger
 
 logger = Logger(service="apihub")
 app = app_for("get_sync_job")

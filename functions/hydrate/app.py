@@ -1,10 +1,9 @@
 """SQS HydrateQueue -> hydrate each ref, record outcomes once per batch, finalise when complete."""
 
+from apihub.pipeline.hydrate import HydrateBatch, RetryLater, delay_redelivery
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from apihub.pipeline.hydrate import HydrateBatch, RetryLater, delay_redelivery
 
 logger = Logger(service="apihub")
 
@@ -23,6 +22,9 @@ def handler(event, context):
             batch.handle(record.body, int(record.attributes.approximate_receive_count))
         except RetryLater as exc:
             delays[record.receipt_handle] = exc.delay
+            raise
+        except Exception:
+            logger.exception("hydrate record failed", extra={"message_id": record.message_id})
             raise
 
     with processor(records=records, handler=record_handler, lambda_context=context):

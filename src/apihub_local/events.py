@@ -80,8 +80,17 @@ def http_event(
 
 def authorizer_event(http: dict[str, Any]) -> dict[str, Any]:
     """The REQUEST authorizer event (payload 2.0) API Gateway sends for ``http``."""
-    keys = ("version", "routeKey", "rawPath", "rawQueryString", "cookies", "headers",
-            "queryStringParameters", "requestContext", "pathParameters")
+    keys = (
+        "version",
+        "routeKey",
+        "rawPath",
+        "rawQueryString",
+        "cookies",
+        "headers",
+        "queryStringParameters",
+        "requestContext",
+        "pathParameters",
+    )
     event = {k: http[k] for k in keys if k in http}
     event["type"] = "REQUEST"
     event["routeArn"] = f"arn:aws:execute-api:us-east-1:{ACCOUNT}:local/$default/{http['routeKey'].replace(' ', '')}"
@@ -94,22 +103,26 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     records = []
     for m in messages:
         attrs = m.get("Attributes", {})
-        records.append({
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {
-                "ApproximateReceiveCount": attrs.get("ApproximateReceiveCount", "1"),
-                "SentTimestamp": attrs.get("SentTimestamp", str(int(time.time() * 1000))),
-                "SenderId": attrs.get("SenderId", ACCOUNT),
-                "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))),
-            },
-            "messageAttributes": {},
-            "md5OfBody": m.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": "us-east-1",
-        })
+        records.append(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": attrs.get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": attrs.get("SentTimestamp", str(int(time.time() * 1000))),
+                    "SenderId": attrs.get("SenderId", ACCOUNT),
+                    "ApproximateFirstReceiveTimestamp": attrs.get(
+                        "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
+                    ),
+                },
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+        )
     return {"Records": records}
 
 

@@ -66,12 +66,15 @@ class Gateway:
         if found is None:
             return GatewayResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
         route, fn, params = found
-        event = http_event(method, path, route.path, path_parameters=params or None, query=query,
-                           headers=headers, body=body)
+        event = http_event(
+            method, path, route.path, path_parameters=params or None, query=query, headers=headers, body=body
+        )
         if not route.public and self.authorizer is not None:
             decision = self.functions.invoke(self.authorizer.logical_id, authorizer_event(event))
             if not isinstance(decision, dict) or "isAuthorized" not in decision:
-                return GatewayResponse(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+                return GatewayResponse(
+                    500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+                )
             if not decision["isAuthorized"]:
                 return GatewayResponse(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
             event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}

@@ -41,8 +41,14 @@ class ApiResult:
 
 
 class Harness:
-    def __init__(self, *, endpoint: str | None = None, region: str = "us-east-1", timeout_scale: float = 1.0,
-                 **mapping_knobs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        region: str = "us-east-1",
+        timeout_scale: float = 1.0,
+        **mapping_knobs: Any,
+    ) -> None:
         self.stack: Stack = create_stack(region=region, endpoint=endpoint)
         os.environ.update(self.stack.environment)
         reset_process_state()

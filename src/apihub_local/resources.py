@@ -24,8 +24,13 @@ def _client(service: str, region: str, endpoint: str | None) -> Any:
     return boto3.client(service, region_name=region, endpoint_url=endpoint)
 
 
-def create_stack(template: Template | None = None, *, region: str = "us-east-1", endpoint: str | None = None,
-                 prefix: str = "apihub-local") -> Stack:
+def create_stack(
+    template: Template | None = None,
+    *,
+    region: str = "us-east-1",
+    endpoint: str | None = None,
+    prefix: str = "apihub-local",
+) -> Stack:
     tpl = template or Template()
     stack = Stack(template=tpl)
     ddb, sqs, kms = (_client(s, region, endpoint) for s in ("dynamodb", "sqs", "kms"))
@@ -69,7 +74,10 @@ def create_stack(template: Template | None = None, *, region: str = "us-east-1",
             import json
 
             attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": policy["deadLetterTargetArn"], "maxReceiveCount": int(policy["maxReceiveCount"])}
+                {
+                    "deadLetterTargetArn": policy["deadLetterTargetArn"],
+                    "maxReceiveCount": int(policy["maxReceiveCount"]),
+                }
             )
         url = sqs.create_queue(QueueName=f"{prefix}-{logical_id}", Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -7,10 +7,11 @@ import importlib.util
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from apihub_local.template import ROOT, FunctionDef, Template
 

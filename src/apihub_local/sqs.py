@@ -76,7 +76,7 @@ class EventSourceMapping:
             # Work done, nothing reported: like a function that timed out after its last write.
             with self._lock:
                 self.stats.crashes += 1
-            self._release([m for m in messages], force=True)
+            self._release(list(messages), force=True)
             return len(messages)
         if failed_ids is None:
             with self._lock:
@@ -139,7 +139,11 @@ def build_mappings(functions: Functions, stack: Any, sqs: Any, **knobs: Any) -> 
 def queue_depth(sqs: Any, url: str) -> int:
     attrs = sqs.get_queue_attributes(
         QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
     )["Attributes"]
     return sum(int(v) for v in attrs.values())
 

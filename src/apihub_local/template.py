@@ -139,7 +139,11 @@ class Template:
                 return attrs.get((logical, attr))
             if "Fn::Sub" in value:
                 text = value["Fn::Sub"]
-                return re.sub(r"\$\{([^}]+)\}", lambda m: str(refs.get(m.group(1), self.parameter_defaults().get(m.group(1), m.group(0)))), text)
+                return re.sub(
+                    r"\$\{([^}]+)\}",
+                    lambda m: str(refs.get(m.group(1), self.parameter_defaults().get(m.group(1), m.group(0)))),
+                    text,
+                )
             return {k: self.resolve(v, refs, attrs) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v, refs, attrs) for v in value]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_valid
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -20,15 +20,15 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class JobStatus(str, Enum):
@@ -245,7 +245,7 @@ class Supplier(BaseModel):
         """The API shape: ``auth_config`` is write-only, so every read masks its values."""
         data = self.model_dump(mode="json")
         if self.auth_config is not None:
-            data["auth_config"] = {key: "********" for key in self.auth_config}
+            data["auth_config"] = dict.fromkeys(self.auth_config, "********")
         return data
 
 
@@ -268,7 +268,7 @@ class ImportRequest(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _explicit_list_needed(self) -> "ImportRequest":
+    def _explicit_list_needed(self) -> ImportRequest:
         if self.mode is DiscoveryMode.explicit_list and not self.explicit_list:
             raise ValueError("explicit_list is required when mode is explicit_list (1-10000 SKUs)")
         return self

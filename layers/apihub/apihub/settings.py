@@ -28,8 +28,9 @@ class Settings(BaseSettings):
     discovery_max_receive_count: int = 3
     # Errors kept on the job item itself (the full list is behind /errors).
     job_errors_cap: int = 100
-    # Leave this much of the invocation for bookkeeping before continuing elsewhere.
-    time_reserve_ms: int = 30_000
+    # Leave this much of an invocation for bookkeeping before continuing in a fresh one.
+    discovery_time_reserve_ms: int = 30_000
+    hydrate_time_reserve_ms: int = 15_000
     stall_minutes: int = 30
     # Local stack only: allow http:// and loopback supplier URLs.
     allow_insecure_urls: bool = False

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages
 from apihub.errors import AuthError, ProductError, TransientError
 from apihub.models import DiscoveryMode, PriceBreak, PriceGroup, Product, ProductImage, ProductPart, ProductRef
 
-EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 COLORS = ("Black", "White", "Navy", "Red")
 SIZES = ("S", "M", "L", "XL")
 

@@ -67,9 +67,7 @@ class HttpClient:
         headers: dict[str, str] | None = None,
     ) -> HttpResponse:
         try:
-            resp = self._pool.request(
-                method, url, body=body, headers=headers, preload_content=False, redirect=False
-            )
+            resp = self._pool.request(method, url, body=body, headers=headers, preload_content=False, redirect=False)
         except urllib3.exceptions.TimeoutError as exc:
             raise TransientError(f"supplier call timed out ({type(exc).__name__}) calling {_safe(url)}") from None
         except urllib3.exceptions.HTTPError as exc:

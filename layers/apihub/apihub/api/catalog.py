@@ -9,7 +9,9 @@ from apihub.api.app import Route, build_app
 ROUTES: dict[str, Route] = {
     "list_sync_jobs": Route("GET", "/api/sync-jobs", r.list_sync_jobs, "List sync jobs, newest first"),
     "get_sync_job": Route("GET", "/api/sync-jobs/{job_id}", r.get_sync_job, "Get one sync job"),
-    "list_sync_job_errors": Route("GET", "/api/sync-jobs/{job_id}/errors", r.list_sync_job_errors, "Every per-product error of a job"),
+    "list_sync_job_errors": Route(
+        "GET", "/api/sync-jobs/{job_id}/errors", r.list_sync_job_errors, "Every per-product error of a job"
+    ),
     "retry_sync_job": Route("POST", "/api/sync-jobs/{job_id}/retry", r.retry_sync_job, "Retry a job as a new job"),
     "patch_sync_job": Route("PATCH", "/api/sync-jobs/{job_id}", r.patch_sync_job, "Update a job's status or fields"),
     "start_import": Route("POST", "/api/suppliers/{supplier_id}/import", r.start_import, "Start an import"),
@@ -18,18 +20,22 @@ ROUTES: dict[str, Route] = {
     "get_supplier": Route("GET", "/api/suppliers/{supplier_id}", r.get_supplier, "Get a supplier by id or slug"),
     "patch_supplier": Route("PATCH", "/api/suppliers/{supplier_id}", r.patch_supplier, "Update a supplier"),
     "delete_supplier": Route("DELETE", "/api/suppliers/{supplier_id}", r.delete_supplier, "Delete a supplier"),
-    "list_products": Route("GET", "/api/suppliers/{supplier_id}/products", r.list_products, "List a supplier's products"),
+    "list_products": Route(
+        "GET", "/api/suppliers/{supplier_id}/products", r.list_products, "List a supplier's products"
+    ),
     "get_product": Route("GET", "/api/suppliers/{supplier_id}/products/{product_id}", r.get_product, "Get one product"),
     "health": Route("GET", "/api/health", r.health, "Liveness (no auth)"),
     "openapi": Route("GET", "/api/openapi.json", r.openapi, "This API's OpenAPI 3 schema"),
 }
 
 
-def app_for(name: str):  # noqa: ANN201 - Powertools resolver
+def app_for(name: str):
     """The resolver for one function folder: only its own route is registered."""
     return build_app(ROUTES[name])
 
 
 def build_openapi() -> str:
     app = build_app(*ROUTES.values())
-    return app.get_openapi_json_schema(title="apihub", version="1.0.0", description="Supplier catalog imports as sync jobs")
+    return app.get_openapi_json_schema(
+        title="apihub", version="1.0.0", description="Supplier catalog imports as sync jobs"
+    )

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from apihub.api.app import Route, json_response
+from apihub.api.app import json_response
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from apihub.dal.tables import (
     JOB_LIST_INDEXES,
+    EpochItem,
     JobItem,
     LockItem,
     OutcomeItem,
     ProductItem,
-    EpochItem,
     RefsChunkItem,
     SupplierItem,
     bind_tables,
@@ -204,8 +204,8 @@ class JobsRepository:
     def _break_stale_lock(self, lock: LockItem) -> None:
         try:
             lock.delete(condition=LockItem.job_id == lock.job_id)
-        except Exception:  # noqa: BLE001 - someone else broke or replaced it: the retry decides
-            pass
+        except DeleteError:  # someone else broke or replaced it meanwhile: the caller's retry decides
+            return
 
     def lock_holder_job(self, supplier_id: str, mode: str) -> str | None:
         holder = self._lock_holder(supplier_id, mode)
@@ -296,9 +296,7 @@ class JobsRepository:
 
     def list_errors(self, job_id: str, limit: int, next_token: str | None = None) -> tuple[list[JobError], str | None]:
         state = decode_cursor(next_token) or {}
-        query = OutcomeItem.errors_index.query(
-            job_id, limit=limit, page_size=limit, last_evaluated_key=state.get("k")
-        )
+        query = OutcomeItem.errors_index.query(job_id, limit=limit, page_size=limit, last_evaluated_key=state.get("k"))
         errors = [JobError(sku=hit.sk.removeprefix("PRODUCT#"), error=hit.error or "") for hit in query]
         last = query.last_evaluated_key
         return errors, encode_cursor({"k": last} if last else None)
@@ -308,7 +306,9 @@ class JobsRepository:
         keys = [(job_pk(job_id), f"PRODUCT#{sku}") for sku in dict.fromkeys(skus)]
         if not keys:
             return set()
-        return {item.sk.removeprefix("PRODUCT#") for item in OutcomeItem.batch_get(keys, attributes_to_get=["pk", "sk"])}
+        return {
+            item.sk.removeprefix("PRODUCT#") for item in OutcomeItem.batch_get(keys, attributes_to_get=["pk", "sk"])
+        }
 
     # ------------------------------------------------------------------ status changes
     def _status_actions(self, item: JobItem, status: JobStatus, now: str) -> list[Any]:
@@ -388,7 +388,7 @@ class JobsRepository:
         actions = self._status_actions(item, status, now)
         actions.append(JobItem.completed_at.set(completed_at or now))
         if error_log is not None:
-            actions.append(JobItem.error_log.set(error_log[:ERROR_TEXT_MAX * 4]))
+            actions.append(JobItem.error_log.set(error_log[: ERROR_TEXT_MAX * 4]))
         actions += list(extra_actions)
         cond = JobItem.status.is_in(JobStatus.pending.value, JobStatus.running.value)
         if condition is not None:
@@ -402,8 +402,11 @@ class JobsRepository:
                     if with_lock:
                         tw.delete(lock, condition=LockItem.pk.does_not_exist() | (LockItem.job_id == item.id))
                     if with_supplier:
-                        attr = SupplierItem.last_full_sync if item.discovery_mode == DiscoveryMode.full_sellable.value \
+                        attr = (
+                            SupplierItem.last_full_sync
+                            if item.discovery_mode == DiscoveryMode.full_sellable.value
                             else SupplierItem.last_delta_sync
+                        )
                         tw.update(
                             SupplierItem(item.supplier_id),
                             actions=[attr.set(supplier_sync)],
@@ -606,18 +609,25 @@ class JobsRepository:
                             else ProductItem.content_hash == old,
                         )
                     ops.append(("job", None))
-                    tw.update(JobItem(item.pk, item.sk), actions=job_actions,
-                              condition=JobItem.status == JobStatus.running.value)
+                    tw.update(
+                        JobItem(item.pk, item.sk),
+                        actions=job_actions,
+                        condition=JobItem.status == JobStatus.running.value,
+                    )
                     if new_products:
                         ops.append(("supplier", None))
-                        tw.update(SupplierItem(item.supplier_id), actions=[SupplierItem.product_count.add(new_products)],
-                                  condition=SupplierItem.id.exists())
+                        tw.update(
+                            SupplierItem(item.supplier_id),
+                            actions=[SupplierItem.product_count.add(new_products)],
+                            condition=SupplierItem.id.exists(),
+                        )
             except TransactWriteError as exc:
                 codes = _cancel_codes(exc)
                 if not codes:
                     raise
-                failed_ops = [(kind, o) for (kind, o), code in zip(ops, codes, strict=False)
-                              if code == "ConditionalCheckFailed"]
+                failed_ops = [
+                    (kind, o) for (kind, o), code in zip(ops, codes, strict=False) if code == "ConditionalCheckFailed"
+                ]
                 if not failed_ops and "TransactionConflict" in codes:
                     continue
                 if not failed_ops:

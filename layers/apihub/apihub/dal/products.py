@@ -16,7 +16,9 @@ from apihub.settings import Settings, get_settings
 
 def to_model(item: ProductItem) -> StoredProduct:
     data = json.loads(zlib.decompress(item.data))
-    return StoredProduct(**data, supplier_id=item.supplier_id, content_hash=item.content_hash, updated_at=item.updated_at)
+    return StoredProduct(
+        **data, supplier_id=item.supplier_id, content_hash=item.content_hash, updated_at=item.updated_at
+    )
 
 
 class ProductsRepository:
@@ -29,7 +31,9 @@ class ProductsRepository:
         except DoesNotExist:
             raise ProductNotFound() from None
 
-    def list(self, supplier_id: str, limit: int, next_token: str | None = None) -> tuple[list[StoredProduct], str | None]:
+    def list(
+        self, supplier_id: str, limit: int, next_token: str | None = None
+    ) -> tuple[list[StoredProduct], str | None]:
         state = decode_cursor(next_token) or {}
         query = ProductItem.query(supplier_id, limit=limit, page_size=limit, last_evaluated_key=state.get("k"))
         products = [to_model(p) for p in query]

@@ -220,15 +220,30 @@ class TokenItem(Model):
     revoked = BooleanAttribute(default=False)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (JobItem, OutcomeItem, LockItem, EpochItem, RefsChunkItem, SupplierItem, ProductItem, TokenItem)
+ALL_MODELS: tuple[type[Model], ...] = (
+    JobItem,
+    OutcomeItem,
+    LockItem,
+    EpochItem,
+    RefsChunkItem,
+    SupplierItem,
+    ProductItem,
+    TokenItem,
+)
 _bound: tuple | None = None
 
 
 def bind_tables(settings: Settings) -> Connection:
     """Point every model at the configured tables/endpoint; returns a connection for transactions."""
     global _bound
-    key = (settings.jobs_table, settings.suppliers_table, settings.products_table, settings.tokens_table,
-           settings.region, settings.endpoint)
+    key = (
+        settings.jobs_table,
+        settings.suppliers_table,
+        settings.products_table,
+        settings.tokens_table,
+        settings.region,
+        settings.endpoint,
+    )
     names = {
         JobItem: settings.jobs_table,
         OutcomeItem: settings.jobs_table,

@@ -23,7 +23,9 @@ class TokensRepository:
     def __init__(self, settings: Settings | None = None) -> None:
         bind_tables(settings or get_settings())
 
-    def create(self, role: str, *, name: str | None = None, ttl_days: float | None = None, token: str | None = None) -> str:
+    def create(
+        self, role: str, *, name: str | None = None, ttl_days: float | None = None, token: str | None = None
+    ) -> str:
         """Store a new token and return it (the only time it is visible)."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")

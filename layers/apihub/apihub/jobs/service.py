@@ -67,7 +67,9 @@ def start_import(supplier_ref: str, request: ImportRequest) -> ImportAccepted:
     _check_importable(supplier)
     params = DiscoveryParams(
         limit=request.limit if request.mode is DiscoveryMode.first_n else None,
-        explicit_list=list(dict.fromkeys(request.explicit_list or [])) if request.mode is DiscoveryMode.explicit_list else None,
+        explicit_list=list(dict.fromkeys(request.explicit_list or []))
+        if request.mode is DiscoveryMode.explicit_list
+        else None,
     )
     job = new_job(supplier, request.mode, params)
     _enqueue(JobsRepository(), job)

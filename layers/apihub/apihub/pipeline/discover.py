@@ -10,7 +10,7 @@ any size finishes without an invocation reaching Lambda's limit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 from apihub.adapters.base import DiscoveryRequest
@@ -25,7 +25,7 @@ from apihub.pipeline.suppliers import adapter_for
 from apihub.settings import get_settings
 
 CHUNK_SIZE = 1000
-DELTA_FLOOR = datetime(2000, 1, 1, tzinfo=timezone.utc)
+DELTA_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class DiscoveryResult(str, Enum):
@@ -80,7 +80,7 @@ def _continue_or_skip(jobs: JobsRepository, item: JobItem) -> DiscoveryResult:
 
 
 def _out_of_time(remaining_ms: Callable[[], int]) -> bool:
-    return remaining_ms() < get_settings().time_reserve_ms
+    return remaining_ms() < get_settings().discovery_time_reserve_ms
 
 
 def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> bool:

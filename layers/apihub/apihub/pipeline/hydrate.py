@@ -62,6 +62,7 @@ class HydrateBatch:
         self.jobs = jobs or JobsRepository()
         self.settings = get_settings()
         self.states: dict[str, _JobState] = {}
+        self.hydrated = 0
 
     # ------------------------------------------------------------------ per record
     def parse(self, body: str) -> HydrateMessage:
@@ -103,12 +104,15 @@ class HydrateBatch:
         retry_hint: float | None = None
         needs_retry = 0
         done = {o.sku for o in state.outcomes} | state.recorded
-        for sku in msg.skus:
-            if sku in done:
-                continue
-            if self.remaining_ms() < self.settings.time_reserve_ms:
-                needs_retry += 1
-                continue
+        todo = [sku for sku in msg.skus if sku not in done]
+        for position, sku in enumerate(todo):
+            # Running low on time: hand the rest on as a fresh message (so it does not burn a
+            # receive and can never be dead-lettered for our slowness). At least one SKU per
+            # invocation is always attempted, so this always makes progress.
+            if self.hydrated and self.remaining_ms() < self.settings.hydrate_time_reserve_ms:
+                queues.send_hydrate_batch([HydrateMessage(job_id=msg.job_id, skus=todo[position:]).model_dump()])
+                break
+            self.hydrated += 1
             outcome, hint = self._hydrate_one(state, sku, receive_count, last_attempt)
             if state.ended:
                 return
@@ -149,7 +153,9 @@ class HydrateBatch:
         except Exception as exc:  # an adapter bug must not lose the product (invariant 2)
             logger.exception("unexpected error hydrating", extra={"sku": sku})
             if last_attempt:
-                return Outcome(sku=sku, error=f"InternalError: {type(exc).__name__} (gave up after {receive_count} attempts)"), None
+                return Outcome(
+                    sku=sku, error=f"InternalError: {type(exc).__name__} (gave up after {receive_count} attempts)"
+                ), None
             return None, None
 
     def _fail_job(self, state: _JobState, text: str) -> None:

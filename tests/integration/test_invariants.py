@@ -1,0 +1,195 @@
+"""DESIGN.md invariants, each with a test that fails without it."""
+
+from __future__ import annotations
+
+import threading
+
+from apihub.dal.jobs import JobsRepository, Outcome
+from apihub.models import Product
+
+
+def _job_id(res) -> str:
+    assert res.status == 202, res.json
+    return res.json["sync_job_id"]
+
+
+def test_duplicate_delivery_counts_once(hub) -> None:
+    # Given every SQS message is delivered twice
+    for mapping in hub.mappings:
+        mapping.duplicate = True
+    hub.add_supplier("demo", protocol_config={"products": 40, "fail_skus": ["DEMO-00003", "DEMO-00007"]})
+    # When a full import runs
+    job = hub.run_import("demo", mode="full_sellable")
+    # Then each product is counted exactly once
+    assert job["total_products"] == 40
+    assert (job["success_count"], job["failed_count"]) == (38, 2)
+    assert job["status"] == "partial_success"
+    assert sorted(e["sku"] for e in job["errors"]) == ["DEMO-00003", "DEMO-00007"]
+
+
+def test_redelivered_batch_after_commit_changes_nothing(hub) -> None:
+    # Given a running job whose outcomes for two SKUs were already recorded
+    hub.add_supplier("demo", protocol_config={"products": 3})
+    job_id = _job_id(hub.start_import("demo", mode="full_sellable"))
+    discover = hub.mappings[0] if hub.mappings[0].fn.logical_id == "DiscoverFunction" else hub.mappings[1]
+    discover.poll_once()
+    repo = JobsRepository()
+    item = repo.get_item(job_id)
+    product = Product(product_id="DEMO-00001", name="x")
+    first = repo.record_outcomes(
+        item, [Outcome("DEMO-00001", product=product), Outcome("DEMO-00002", error="ProductError: 130 x")], {}
+    )
+    # When the same outcomes arrive again (a crash after commit, then redelivery)
+    again = repo.record_outcomes(
+        repo.get_item(job_id),
+        [Outcome("DEMO-00001", product=product), Outcome("DEMO-00002", error="ProductError: 130 x")],
+        {},
+    )
+    # Then the second attempt records nothing and the counters moved once
+    assert sorted(first.recorded) == ["DEMO-00001", "DEMO-00002"]
+    assert again.recorded == [] and sorted(again.duplicates) == ["DEMO-00001", "DEMO-00002"]
+    stored = repo.get(job_id)
+    assert (stored.success_count, stored.failed_count) == (1, 1)
+    assert [e.sku for e in stored.errors] == ["DEMO-00002"]
+
+
+def test_two_finishers_race_and_exactly_one_finalises(hub) -> None:
+    # Given a job whose every product is recorded and whose discovery is complete
+    supplier = hub.add_supplier("demo", protocol_config={"products": 5})
+    job_id = _job_id(hub.start_import("demo", mode="full_sellable"))
+    repo = JobsRepository()
+    discover = next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction")
+    discover.poll_once()
+    item = repo.get_item(job_id)
+    outcomes = [Outcome(f"DEMO-{i:05d}", product=Product(product_id=f"DEMO-{i:05d}")) for i in range(1, 6)]
+    repo.record_outcomes(item, outcomes, {})
+    # When many finishers try to finalise at once
+    results: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def finish() -> None:
+        barrier.wait()
+        results.append(repo.try_finalize(job_id))
+
+    threads = [threading.Thread(target=finish) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Then exactly one won, and the job, lock and supplier reflect one finalisation
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    job = repo.get(job_id)
+    assert job.status.value == "success" and job.completed_at
+    assert repo.lock_holder_job(supplier["id"], "full_sellable") is None
+    assert hub.api("GET", f"/api/suppliers/{supplier['id']}").json["last_full_sync"] == job.started_at
+
+
+def test_concurrent_import_requests_give_one_202(hub) -> None:
+    # Given a supplier
+    hub.add_supplier("demo", protocol_config={"products": 5})
+    hub.admin_token  # noqa: B018 - create the token before the threads start
+    statuses: list[int] = []
+    bodies: list[dict] = []
+    barrier = threading.Barrier(20)
+    lock = threading.Lock()
+
+    def request() -> None:
+        barrier.wait()
+        res = hub.start_import("demo", mode="full_sellable")
+        with lock:
+            statuses.append(res.status)
+            bodies.append(res.json)
+
+    # When 20 import requests for one supplier and mode arrive together
+    threads = [threading.Thread(target=request) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Then one is accepted and nineteen conflict, naming the running job
+    assert sorted(statuses) == [202] + [409] * 19
+    accepted = next(b for b in bodies if "sync_job_id" in b)["sync_job_id"]
+    conflicts = [b["detail"] for b in bodies if "detail" in b]
+    assert all(
+        d == f"import already running for supplier 'Demo' mode 'full_sellable' (job {accepted})" for d in conflicts
+    )
+
+
+def test_patch_to_failed_releases_lock_and_late_messages_change_nothing(hub) -> None:
+    # Given a job whose discovery has fanned out but nothing is hydrated yet
+    hub.add_supplier("demo", protocol_config={"products": 20})
+    job_id = _job_id(hub.start_import("demo", mode="full_sellable"))
+    next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction").poll_once()
+    # When an operator marks it failed
+    res = hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "failed", "error_log": "cancelled"})
+    assert res.status == 200 and res.json["status"] == "failed"
+    # Then the hydrate messages that arrive later change nothing, and a new import may start
+    hub.drain()
+    job = hub.job(job_id)
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("failed", 0, 0)
+    assert hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "running"}).status == 409
+    assert hub.start_import("demo", mode="full_sellable").status == 202
+
+
+def test_transient_failure_on_last_receive_is_recorded_not_lost(hub) -> None:
+    # Given a product whose supplier call always times out
+    hub.add_supplier("demo", protocol_config={"products": 6, "flaky_skus": ["DEMO-00004"]})
+    # When the import runs (the message is redelivered until its last allowed receive)
+    job = hub.run_import("demo", mode="full_sellable")
+    # Then it ends with that product failed with a reason, nothing dead-lettered
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("partial_success", 5, 1)
+    assert job["errors"][0]["sku"] == "DEMO-00004"
+    assert job["errors"][0]["error"].startswith("TransientError: supplier timed out")
+    assert "gave up after 5 attempts" in job["errors"][0]["error"]
+    dlq = hub.stack.queue_urls["HydrateDLQ"]
+    assert "Messages" not in hub.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)
+
+
+def test_auth_error_at_discovery_fails_job_and_releases_lock(hub) -> None:
+    hub.add_supplier("demo", protocol_config={"products": 5, "auth_error": True})
+    job = hub.run_import("demo", mode="full_sellable")
+    assert job["status"] == "failed"
+    assert job["error_log"].startswith("AuthError: 105")
+    assert job["completed_at"]
+    assert hub.start_import("demo", mode="full_sellable").status == 202
+
+
+def test_zero_products_discovered_is_success_with_total_zero(hub) -> None:
+    hub.add_supplier("demo", protocol_config={"products": 0})
+    job = hub.run_import("demo", mode="full_sellable")
+    assert (job["status"], job["total_products"], job["success_count"]) == ("success", 0, 0)
+
+
+def test_all_products_failing_ends_failed(hub) -> None:
+    hub.add_supplier("demo", protocol_config={"products": 3, "fail_rate": 1.0})
+    job = hub.run_import("demo", mode="full_sellable")
+    assert (job["status"], job["failed_count"]) == ("failed", 3)
+
+
+def test_discovery_continues_across_invocations_without_loss(hub, monkeypatch) -> None:
+    # Given an invocation that always believes it is out of time after one step
+    monkeypatch.setenv("APIHUB_DISCOVERY_TIME_RESERVE_MS", str(10**9))
+    from apihub_local.harness import reset_process_state
+
+    reset_process_state()
+    hub.add_supplier("demo", protocol_config={"products": 1500, "page_size": 400})
+    # When a full import runs
+    job = hub.run_import("demo", mode="full_sellable")
+    # Then discovery resumed from its cursor and every product was counted once
+    assert job["total_products"] == 1500
+    assert job["success_count"] + job["failed_count"] == 1500
+    assert job["status"] == "success"
+
+
+def test_hydrate_short_of_time_hands_on_the_rest_without_losing_any(hub, monkeypatch) -> None:
+    # Given hydrate invocations that are always short of time after their first product
+    monkeypatch.setenv("APIHUB_HYDRATE_TIME_RESERVE_MS", str(10**9))
+    from apihub_local.harness import reset_process_state
+
+    reset_process_state()
+    hub.add_supplier("demo", protocol_config={"products": 25})
+    # When an import runs
+    job = hub.run_import("demo", mode="full_sellable")
+    # Then every product still ends counted exactly once
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 25, 0)
