@@ -165,6 +165,19 @@ class JobsRepository:
             # First month that holds jobs: the all-jobs listing walks month buckets down to it.
             tw.update(epoch, actions=[EpochItem.first_month.set(EpochItem.first_month | job.started_at[:7])])
 
+    def store_without_lock(self, job: SyncJob) -> None:
+        """Store a job record as is, taking no lock (seeding history, benchmarks, tests)."""
+        self._new_item(job).save(condition=JobItem.pk.does_not_exist())
+        month = job.started_at[:7]
+        try:  # an older record moves the first month back; a newer one leaves it
+            EpochItem(EPOCH_PK, EPOCH_SK).update(
+                actions=[EpochItem.first_month.set(month)],
+                condition=EpochItem.first_month.does_not_exist() | (EpochItem.first_month > month),
+            )
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise
+
     def _new_item(self, job: SyncJob) -> JobItem:
         status = job.status.value
         return JobItem(

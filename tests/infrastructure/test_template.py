@@ -1,0 +1,134 @@
+"""template.yaml is the deployment: these tests pin what it must declare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apihub.api.catalog import ROUTES
+from apihub.dal.tables import JOB_LIST_INDEXES, JobItem, OutcomeItem, ProductItem, SupplierItem, TokenItem
+from apihub_local.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+TPL = Template()
+FUNCTIONS = TPL.functions()
+
+
+def test_every_function_has_a_sample_event_and_a_handler_file() -> None:
+    for fn in FUNCTIONS.values():
+        assert (ROOT / fn.code_uri / "app.py").is_file(), fn.logical_id
+        samples = list((ROOT / "events").glob(f"{fn.folder}*.json"))
+        assert samples, f"no events/{fn.folder}*.json for {fn.logical_id}"
+
+
+def test_template_routes_match_the_route_catalog_one_function_per_route() -> None:
+    declared = {(r.method, r.path): fn.folder for fn in FUNCTIONS.values() for r in fn.routes}
+    catalog = {(route.method, route.path): name for name, route in ROUTES.items()}
+    assert declared == catalog
+    assert all(len(fn.routes) <= 1 for fn in FUNCTIONS.values())
+
+
+def test_only_health_skips_the_authorizer() -> None:
+    public = {(r.method, r.path) for fn in FUNCTIONS.values() for r in fn.routes if r.public}
+    assert public == {("GET", "/api/health")}
+    auth = TPL.resources["HttpApi"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "TokenAuthorizer"
+    assert auth["Authorizers"]["TokenAuthorizer"]["EnableSimpleResponses"] is True
+
+
+def test_job_list_indexes_exist_for_every_filter_combination_and_are_keys_only() -> None:
+    gsis = {g["IndexName"]: g for g in TPL.resources["JobsTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    for index_name, hash_attr in JOB_LIST_INDEXES.values():
+        gsi = gsis[index_name]
+        assert gsi["KeySchema"][0] == {"AttributeName": hash_attr, "KeyType": "HASH"}
+        assert gsi["KeySchema"][1] == {"AttributeName": "gsi_sort", "KeyType": "RANGE"}
+        assert gsi["Projection"]["ProjectionType"] == "KEYS_ONLY"  # counter updates never rewrite an index
+    assert {"ByStatus", "BySupplier", "ByAll", "JobErrors"} <= set(gsis)
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "models"),
+    [
+        ("JobsTable", [JobItem, OutcomeItem]),
+        ("SuppliersTable", [SupplierItem]),
+        ("ProductsTable", [ProductItem]),
+        ("TokensTable", [TokenItem]),
+    ],
+)
+def test_pynamodb_models_match_the_template_tables(logical_id: str, models: list) -> None:
+    props = TPL.resources[logical_id]["Properties"]
+    declared_indexes = {g["IndexName"] for g in props.get("GlobalSecondaryIndexes", [])}
+    key_schema = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
+    for model in models:
+        schema = model._get_schema()
+        assert {k["AttributeName"]: k["KeyType"] for k in schema["key_schema"]} == key_schema
+        model_indexes = {i["index_name"] for i in schema["global_secondary_indexes"]}
+        assert model_indexes <= declared_indexes
+
+
+def test_sqs_event_sources_report_partial_failures_and_cap_concurrency() -> None:
+    sources = {fn.logical_id: fn.sqs for fn in FUNCTIONS.values() if fn.sqs}
+    assert set(sources) == {"DiscoverFunction", "HydrateFunction"}
+    for fn_sources in sources.values():
+        for src in fn_sources:
+            assert src.report_failures
+            assert src.max_concurrency and src.max_concurrency >= 2
+
+
+def test_consumed_queues_have_redrive_and_visibility_at_least_six_times_the_timeout() -> None:
+    defaults = TPL.parameter_defaults()
+    for fn in FUNCTIONS.values():
+        for src in fn.sqs:
+            props = TPL.resources[src.queue]["Properties"]
+            assert props["VisibilityTimeout"] >= 6 * fn.timeout, src.queue
+            redrive = props["RedrivePolicy"]
+            dlq = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            assert TPL.resources[dlq]["Type"] == "AWS::SQS::Queue"
+            count = redrive["maxReceiveCount"]
+            assert defaults[count["Ref"]] >= 2
+
+
+def test_hydrate_knows_the_receive_count_the_queue_dead_letters_at() -> None:
+    env = TPL.globals["Environment"]["Variables"]
+    redrive = TPL.resources["HydrateQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+    assert env["APIHUB_HYDRATE_MAX_RECEIVE_COUNT"] == redrive
+
+
+def _policy_statements(policies: list) -> list[dict]:
+    out = []
+    for policy in policies:
+        if isinstance(policy, dict) and "Statement" in policy:
+            out += policy["Statement"]
+    return out
+
+
+def test_iam_policies_name_their_resources() -> None:
+    for logical_id, res in TPL.of_type("AWS::Serverless::Function").items():
+        policies = res["Properties"].get("Policies", [])
+        for policy in policies:
+            assert isinstance(policy, dict), f"{logical_id}: managed policy by name is not allowed"
+            if "Statement" in policy:
+                continue
+            ((template_name, params),) = policy.items()
+            assert params and all(v not in ("*", "") for v in params.values()), (logical_id, template_name)
+        for statement in _policy_statements(policies):
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            assert "*" not in resources, logical_id
+
+
+def test_data_is_encrypted_and_the_api_is_throttled() -> None:
+    for logical_id, res in TPL.of_type("AWS::DynamoDB::Table").items():
+        assert res["Properties"]["SSESpecification"]["SSEEnabled"] is True, logical_id
+    for logical_id, res in TPL.of_type("AWS::SQS::Queue").items():
+        assert res["Properties"]["SqsManagedSseEnabled"] is True, logical_id
+    assert TPL.resources["SecretsKey"]["Properties"]["EnableKeyRotation"] is True
+    route_settings = TPL.resources["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    assert route_settings["ThrottlingRateLimit"] > 0 and route_settings["ThrottlingBurstLimit"] > 0
+
+
+def test_functions_target_python311_and_share_the_layer() -> None:
+    assert TPL.globals["Runtime"] == "python3.11"
+    layer = TPL.resources["ApihubLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").is_file()

@@ -1,0 +1,231 @@
+"""The HTTP surface: filters, pagination, validation (4xx naming the field) and auth."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from apihub.dal.jobs import JobsRepository
+from apihub.jobs.service import new_job
+from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, Supplier
+
+
+def _seed_jobs(hub, supplier: dict, count: int, *, mode=DiscoveryMode.first_n, status=JobStatus.pending) -> list[str]:
+    """Store ``count`` jobs directly (bypassing locks) with strictly increasing started_at."""
+    repo = JobsRepository()
+    model = Supplier.model_validate({**supplier, "auth_config": None})
+    ids = []
+    for i in range(count):
+        job = new_job(model, mode, DiscoveryParams())
+        job = job.model_copy(update={"status": status})
+        repo.store_without_lock(job)
+        ids.append(job.id)
+        time.sleep(0.002)  # distinct millisecond timestamps: the sort order is then unambiguous
+    return ids
+
+
+def test_list_filters_return_newest_first_and_exactly_limit(hub) -> None:
+    a = hub.add_supplier("alpha", protocol_config={"products": 3})
+    b = hub.add_supplier("beta", protocol_config={"products": 3})
+    a_first = _seed_jobs(hub, a, 7, mode=DiscoveryMode.first_n)
+    a_full = _seed_jobs(hub, a, 4, mode=DiscoveryMode.full_sellable, status=JobStatus.failed)
+    b_failed = _seed_jobs(hub, b, 6, mode=DiscoveryMode.first_n, status=JobStatus.failed)
+
+    def ids(query: dict) -> list[str]:
+        res = hub.api("GET", "/api/sync-jobs", query=query)
+        assert res.status == 200, res.json
+        return [j["id"] for j in res.json]
+
+    assert ids({"limit": "5"}) == list(reversed(b_failed))[:5]
+    assert ids({"status": "failed", "limit": "8"}) == (list(reversed(b_failed)) + list(reversed(a_full)))[:8]
+    assert ids({"supplier_id": a["id"], "limit": "3"}) == list(reversed(a_full))[:3]
+    assert ids({"supplier_id": a["id"], "job_type": "import:first_n", "limit": "6"}) == list(reversed(a_first))[:6]
+    assert ids({"status": "failed", "job_type": "import:first_n", "limit": "100"}) == list(reversed(b_failed))
+    assert ids({"supplier_id": a["id"], "status": "failed", "job_type": "import:full_sellable", "limit": "2"}) == list(
+        reversed(a_full)
+    )[:2]
+    assert ids({"supplier_id": b["id"], "status": "pending"}) == []
+
+
+def test_list_pagination_walks_every_job_once(hub) -> None:
+    s = hub.add_supplier("alpha", protocol_config={"products": 3})
+    seeded = _seed_jobs(hub, s, 11)
+    seen: list[str] = []
+    token = None
+    for _ in range(10):
+        query = {"limit": "4", **({"next_token": token} if token else {})}
+        res = hub.api("GET", "/api/sync-jobs", query=query)
+        assert res.status == 200
+        seen += [j["id"] for j in res.json]
+        token = res.headers.get("x-next-token")
+        if not token:
+            break
+    assert seen == list(reversed(seeded))
+
+
+def test_list_uses_queries_never_scans(hub, monkeypatch) -> None:
+    s = hub.add_supplier("alpha", protocol_config={"products": 3})
+    _seed_jobs(hub, s, 3)
+    calls: list[str] = []
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    for query in ({}, {"status": "pending"}, {"supplier_id": s["id"]}, {"job_type": "import:first_n"}):
+        assert hub.api("GET", "/api/sync-jobs", query=query).status == 200
+    assert "Scan" not in calls and "Query" in calls
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "body", "status", "field"),
+    [
+        ("GET", "/api/sync-jobs/not-a-uuid", None, None, 422, "job_id"),
+        ("GET", "/api/sync-jobs", {"status": "exploded"}, None, 422, "status"),
+        ("GET", "/api/sync-jobs", {"limit": "0"}, None, 422, "limit"),
+        ("GET", "/api/sync-jobs", {"limit": "10001"}, None, 422, "limit"),
+        ("GET", "/api/sync-jobs", {"job_type": "import:everything"}, None, 422, "job_type"),
+        ("GET", "/api/sync-jobs", {"next_token": "!!!"}, None, 422, "next_token"),
+        ("POST", "/api/suppliers/demo/import", None, "{not json", 422, "body"),
+        ("POST", "/api/suppliers/demo/import", None, json.dumps({"mode": "explicit_list"}), 422, "explicit_list"),
+        ("POST", "/api/suppliers/demo/import", None, json.dumps({"limit": 10001}), 422, "limit"),
+        ("POST", "/api/suppliers/demo/import", None, json.dumps({"limit": 0}), 422, "limit"),
+        ("POST", "/api/suppliers/demo/import", None, json.dumps({"mode": "sideways"}), 422, "mode"),
+        ("POST", "/api/suppliers/demo/import", None, json.dumps({"explicit_list": []}), 422, "explicit_list"),
+        ("PATCH", "/api/sync-jobs/3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f", {"status": "bogus"}, None, 422, "status"),
+        ("PATCH", "/api/sync-jobs/3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f", {"completed_at": "yesterday"}, None, 422, "completed_at"),
+        ("POST", "/api/suppliers", None, json.dumps({"name": "X", "slug": "Bad Slug!"}), 422, "slug"),
+        ("POST", "/api/suppliers", None, json.dumps({"name": "X", "slug": "x", "adapter_class": "Nope"}), 422, "adapter_class"),
+    ],
+)
+def test_bad_input_gets_a_4xx_naming_the_field(hub, method, path, query, body, status, field) -> None:
+    hub.add_supplier("demo", protocol_config={"products": 3})
+    res = hub.api(method, path, query=query, body=body, headers={"content-type": "application/json"})
+    assert res.status == status, res.json
+    assert field in res.json["detail"], res.json
+
+
+def test_patch_needs_at_least_one_field_and_unknown_job_is_404(hub) -> None:
+    res = hub.api("PATCH", "/api/sync-jobs/3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f", query={"status": "failed"})
+    assert (res.status, res.json) == (404, {"detail": "Job not found"})
+    res = hub.api("PATCH", "/api/sync-jobs/3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f")
+    assert res.status == 422 and "at least one" in res.json["detail"]
+
+
+def test_import_conflicts_name_the_rule(hub) -> None:
+    hub.add_supplier("noadapter", adapter=None)
+    res = hub.start_import("noadapter")
+    assert (res.status, res.json["detail"]) == (
+        409,
+        "supplier 'Noadapter' has no adapter_class set; configure one before importing",
+    )
+    assert hub.start_import("nobody").status == 404
+    hub.add_supplier("sleepy", protocol_config={"products": 2})
+    hub.api("PATCH", "/api/suppliers/sleepy", json_body={"is_active": False})
+    res = hub.start_import("sleepy")
+    assert res.status == 409 and "inactive" in res.json["detail"]
+
+
+def test_retry_creates_a_new_job_that_runs_and_leaves_the_original(hub) -> None:
+    hub.add_supplier("demo", protocol_config={"products": 10, "fail_skus": ["DEMO-00002", "DEMO-00005"]})
+    original = hub.run_import("demo", mode="full_sellable")
+    assert original["status"] == "partial_success"
+    # When the failed SKUs are retried
+    res = hub.api("POST", f"/api/sync-jobs/{original['id']}/retry", query={"failed_only": "true"})
+    assert res.status == 201, res.json
+    retry = res.json
+    assert (retry["status"], retry["retry_of"], retry["discovery_mode"]) == ("pending", original["id"], "explicit_list")
+    assert retry["params"]["explicit_list"] == ["DEMO-00002", "DEMO-00005"]
+    hub.drain()
+    # Then the retry actually ran, and the original is unchanged
+    assert hub.job(retry["id"])["total_products"] == 2
+    assert hub.job(original["id"]) == original
+    # And a whole retry copies mode and parameters
+    full = hub.api("POST", f"/api/sync-jobs/{original['id']}/retry").json
+    assert (full["discovery_mode"], full["job_type"], full["supplier_id"]) == (
+        "full_sellable", "import:full_sellable", original["supplier_id"])
+    # While that retry is pending, another of the same mode conflicts
+    assert hub.api("POST", f"/api/sync-jobs/{original['id']}/retry").status == 409
+
+
+def test_errors_endpoint_pages_through_every_error(hub, monkeypatch) -> None:
+    monkeypatch.setenv("APIHUB_JOB_ERRORS_CAP", "3")
+    from apihub_local.harness import reset_process_state
+
+    reset_process_state()
+    fails = [f"DEMO-{i:05d}" for i in range(1, 9)]
+    hub.add_supplier("demo", protocol_config={"products": 12, "fail_skus": fails})
+    job = hub.run_import("demo", mode="full_sellable")
+    assert job["failed_count"] == 8 and job["errors_truncated"] is True and len(job["errors"]) < 8
+    seen, token = [], None
+    while True:
+        res = hub.api("GET", f"/api/sync-jobs/{job['id']}/errors", query={"limit": "3", **({"next_token": token} if token else {})})
+        assert res.status == 200
+        seen += res.json
+        token = res.headers.get("x-next-token")
+        if not token:
+            break
+    assert sorted(e["sku"] for e in seen) == fails
+    assert all(e["error"].startswith("ProductError: 130") for e in seen)
+
+
+def test_supplier_credentials_are_write_only(hub) -> None:
+    created = hub.add_supplier("secret", auth_config={"id": "user", "password": "hunter2"})
+    assert created["auth_config"] == {"id": "********", "password": "********"}
+    for res in (hub.api("GET", "/api/suppliers/secret"), hub.api("GET", "/api/suppliers")):
+        assert "hunter2" not in res.raw.decode()
+    from apihub.dal.suppliers import SuppliersRepository
+
+    assert SuppliersRepository().get_with_credentials("secret").auth_config == {"id": "user", "password": "hunter2"}
+
+
+def test_supplier_upsert_by_slug_updates_and_reactivates(hub) -> None:
+    first = hub.add_supplier("acme", protocol_config={"products": 1})
+    hub.api("PATCH", "/api/suppliers/acme", json_body={"is_active": False})
+    again = hub.api("POST", "/api/suppliers", json_body={"name": "Acme 2", "slug": "acme", "adapter_class": "DemoAdapter"})
+    assert again.status == 200
+    assert (again.json["id"], again.json["name"], again.json["is_active"]) == (first["id"], "Acme 2", True)
+    assert hub.api("DELETE", f"/api/suppliers/{first['id']}").status == 204
+    assert hub.api("GET", "/api/suppliers/acme").status == 404
+
+
+# ------------------------------------------------------------------------------------------ auth
+
+
+def test_routes_need_a_valid_token(hub) -> None:
+    assert hub.api("GET", "/api/health", token=None).status == 200
+    res = hub.api("GET", "/api/sync-jobs", token=None)
+    assert res.status == 401 and "missing token" in res.json["detail"]
+    assert hub.api("GET", "/api/sync-jobs", token="ah_wrong").status == 401
+    expired = hub.token("admin", ttl_days=-1)
+    res = hub.api("GET", "/api/sync-jobs", token=expired)
+    assert res.status == 401 and "expired" in res.json["detail"]
+    assert hub.api("GET", "/api/sync-jobs", token=hub.admin_token, cookie=False).status == 200
+
+
+def test_roles_limit_what_a_token_may_do(hub) -> None:
+    hub.add_supplier("demo", protocol_config={"products": 2})
+    viewer, service = hub.token("viewer"), hub.token("service")
+    assert hub.api("GET", "/api/sync-jobs", token=viewer).status == 200
+    assert hub.api("POST", "/api/suppliers/demo/import", json_body={}, token=viewer).status == 403
+    job_id = hub.start_import("demo").json["sync_job_id"]
+    assert hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "failed"}, token=viewer).status == 403
+    assert hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "failed"}, token=service).status == 200
+    assert hub.api("POST", f"/api/sync-jobs/{job_id}/retry", token=service).status == 403
+
+
+def test_openapi_schema_lists_every_route(hub) -> None:
+    res = hub.api("GET", "/api/openapi.json")
+    assert res.status == 200
+    spec = res.json
+    assert spec["openapi"].startswith("3.")
+    from apihub.api.catalog import ROUTES
+
+    for route in ROUTES.values():
+        assert route.method.lower() in spec["paths"][route.path], route.path
