@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from apihub.api.catalog import ROUTES
 from apihub.dal.tables import JOB_LIST_INDEXES, JobItem, OutcomeItem, ProductItem, SupplierItem, TokenItem
+
 from apihub_local.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]

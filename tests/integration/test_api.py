@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
+from datetime import timedelta
 
 import pytest
-
 from apihub.dal.jobs import JobsRepository
 from apihub.jobs.service import new_job
-from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, Supplier
+from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, Supplier, iso, utcnow
 
 
 def _seed_jobs(hub, supplier: dict, count: int, *, mode=DiscoveryMode.first_n, status=JobStatus.pending) -> list[str]:
@@ -17,13 +16,16 @@ def _seed_jobs(hub, supplier: dict, count: int, *, mode=DiscoveryMode.first_n, s
     repo = JobsRepository()
     model = Supplier.model_validate({**supplier, "auth_config": None})
     ids = []
-    for i in range(count):
+    for _ in range(count):
+        _seed_jobs.clock += timedelta(milliseconds=7)  # strictly increasing: an unambiguous order
         job = new_job(model, mode, DiscoveryParams())
-        job = job.model_copy(update={"status": status})
+        job = job.model_copy(update={"status": status, "started_at": iso(_seed_jobs.clock)})
         repo.store_without_lock(job)
         ids.append(job.id)
-        time.sleep(0.002)  # distinct millisecond timestamps: the sort order is then unambiguous
     return ids
+
+
+_seed_jobs.clock = utcnow() - timedelta(hours=1)  # type: ignore[attr-defined]
 
 
 def test_list_filters_return_newest_first_and_exactly_limit(hub) -> None:

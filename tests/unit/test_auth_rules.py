@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from apihub.auth import role_allows, token_from
 
 

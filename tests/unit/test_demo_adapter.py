@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from apihub.adapters.base import AdapterContext, DiscoveryRequest
 from apihub.adapters.demo import DemoAdapter
 from apihub.errors import AuthError, ProductError, TransientError
@@ -27,7 +26,7 @@ def test_modes_select_the_documented_sets() -> None:
     assert len(_refs(a, mode=DiscoveryMode.full_sellable)) == 30
     assert _refs(a, mode=DiscoveryMode.first_n, limit=3) == ["DEMO-00001", "DEMO-00002", "DEMO-00003"]
     assert _refs(a, mode=DiscoveryMode.closeouts) == ["DEMO-00010", "DEMO-00020", "DEMO-00030"]
-    since = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    since = datetime(2024, 6, 1, tzinfo=UTC)
     assert _refs(a, mode=DiscoveryMode.delta, since=since) == [f"DEMO-{i:05d}" for i in (5, 10, 15, 20, 25, 30)]
     assert _refs(a, mode=DiscoveryMode.explicit_list, explicit_list=["X", "Y"]) == ["X", "Y"]
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from apihub.errors import InvalidInput, ProductError
 from apihub.models import DiscoveryMode, ImportRequest, JobStatus, Product, ProductPart, iso, parse_iso
 from apihub.pagination import decode_cursor, encode_cursor
+from pydantic import ValidationError
 
 
 def test_import_request_defaults_and_limits() -> None:
