@@ -12,7 +12,7 @@ per part, one or two FOB points and images per colour. Sets worth testing discov
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
@@ -107,6 +107,13 @@ class Catalog:
     @property
     def closeout_ids(self) -> list[str]:
         return [p.product_id for p in self.products if any(part.is_closeout for part in p.parts)]
+
+    def touch(self, product_ids: list[str], when: datetime) -> None:
+        """Mark ``product_ids`` as changed at ``when`` (as ``getProductDateModified`` and ``getProduct``
+        then report), so a test can change the catalog between two imports."""
+        wanted = set(product_ids)
+        self.products = [replace(p, last_change=when) if p.product_id in wanted else p for p in self.products]
+        self.__post_init__()
 
     def modified_since(self, since: datetime) -> list[str]:
         return [p.product_id for p in self.products if p.last_change >= since]

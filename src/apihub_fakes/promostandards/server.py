@@ -13,7 +13,9 @@ Routes (``fake.base_url`` + ...):
 Knobs: ``fault_skus`` maps a product id to one fault: ``"130"`` (Product Id not found),
 ``"malformed"`` (cut-off XML), ``"http500"`` (HTTP 500 + SOAP Server fault), ``"slow"`` (answers
 after ``slow_ms``), ``"pricing_error"`` (PPC answers HTTP 500), ``"media_error"`` (Media answers
-errorMessage 130). ``fail_operations`` maps an operation name (e.g. ``"getProductSellable"``) to
+errorMessage 130). ``fault_times`` maps a product id to how many of its calls the fault hits
+before the fake answers normally (a supplier that recovers); without an entry it never stops.
+``fail_operations`` maps an operation name (e.g. ``"getProductSellable"``) to
 ``"http500"``, ``"malformed"`` or ``"slow"``. Any other id/password than ``fake.credentials`` gets
 ServiceMessage 105 (110 without a password). ``latency_ms`` delays every SOAP call.
 """
@@ -84,6 +86,7 @@ class FakePromoStandards:
         seed: int = 1,
         *,
         fault_skus: dict[str, str] | None = None,
+        fault_times: dict[str, int] | None = None,
         fail_operations: dict[str, str] | None = None,
         latency_ms: int = 0,
         slow_ms: int = 3000,
@@ -97,6 +100,8 @@ class FakePromoStandards:
         for sku, fault in self.fault_skus.items():
             if fault not in PRODUCT_FAULTS:
                 raise ValueError(f"unknown fault '{fault}' for {sku}; expected one of {sorted(PRODUCT_FAULTS)}")
+        self.fault_times = dict(fault_times or {})
+        self._fired: dict[str, int] = {}
         self.fail_operations = dict(fail_operations or {})
         for operation, fault in self.fail_operations.items():
             if fault not in OPERATION_FAULTS:
@@ -227,7 +232,7 @@ class FakePromoStandards:
             return auth
         fault = self.fail_operations.get(operation)
         if fault is None and product_id is not None:
-            fault = self.fault_skus.get(product_id)
+            fault = self._product_fault(product_id)
         if fault == "slow":
             self.pause(self.slow_ms)
         elif fault == "http500" or (fault == "pricing_error" and path == "/pricing"):
@@ -236,6 +241,18 @@ class FakePromoStandards:
             return Reply(operation, 200, r.malformed(f"{operation[0].upper()}{operation[1:]}Response"), False)
         handler = getattr(self, f"_{operation}")
         return handler(fields, product_id, fault)
+
+    def _product_fault(self, product_id: str) -> str | None:
+        fault = self.fault_skus.get(product_id)
+        limit = self.fault_times.get(product_id)
+        if fault is None or limit is None:
+            return fault
+        with self._lock:
+            fired = self._fired.get(product_id, 0)
+            if fired >= limit:
+                return None
+            self._fired[product_id] = fired + 1
+        return fault
 
     def _auth_error(self, path: str, operation: str, fields: dict[str, str]) -> Reply | None:
         account, password = fields.get("id"), fields.get("password")
@@ -327,6 +344,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: Any
     protocol_version = "HTTP/1.1"
     timeout = 10  # idle keep-alive connections end by themselves after the server stops
+    # Headers and body leave in one write (flushed after each request): otherwise Nagle and delayed
+    # ACKs add ~40 ms to every keep-alive call.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests and the local stack do not want one line per request."""
@@ -380,6 +401,7 @@ def running_fake_promostandards(
     seed: int = 1,
     *,
     fault_skus: dict[str, str] | None = None,
+    fault_times: dict[str, int] | None = None,
     fail_operations: dict[str, str] | None = None,
     latency_ms: int = 0,
     slow_ms: int = 3000,
@@ -391,6 +413,7 @@ def running_fake_promostandards(
         products,
         seed,
         fault_skus=fault_skus,
+        fault_times=fault_times,
         fail_operations=fail_operations,
         latency_ms=latency_ms,
         slow_ms=slow_ms,
