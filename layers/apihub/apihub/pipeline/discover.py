@@ -36,7 +36,10 @@ class DiscoveryResult(str, Enum):
 
 
 def delta_since(last_delta: str | None, last_full: str | None) -> datetime:
-    return parse_iso(last_delta) or parse_iso(last_full) or DELTA_FLOOR
+    """The supplier's last sync, full or delta, whichever is newer (a full sync covers every change
+    before it started, so a delta after it must not re-import those)."""
+    synced = [t for t in (parse_iso(last_delta), parse_iso(last_full)) if t is not None]
+    return max(synced, default=DELTA_FLOOR)
 
 
 def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) -> DiscoveryResult:
