@@ -31,8 +31,8 @@ def _insecure_urls_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeFourOver]:
     """A clean catalog shared by the tests that do not change it (inactive, closeout, sizeless and
-    2XL-upcharge products are all among the first 30)."""
-    with running_fake_fourover(products=30, seed=3) as running:
+    2XL-upcharge products are all among the first 16)."""
+    with running_fake_fourover(products=16, seed=3) as running:
         yield running
 
 
@@ -199,6 +199,21 @@ def test_delta_imports_only_what_changed_since_the_last_sync(hub, monkeypatch) -
         start_jobs_at(monkeypatch, now)
         again = hub.run_import("fourover", mode="delta")
         assert counts(again) == ("success", 0, 0, 0)
+
+
+def test_supplier_down_at_discovery_fails_the_job_after_its_retries_and_releases_the_lock(hub) -> None:
+    # Given a supplier whose product listing answers HTTP 500 every time
+    with running_fake_fourover(products=5, seed=1, list_fault="500") as fake:
+        register(hub, fake)
+        # When a full import runs (discovery is redelivered, then gives up)
+        job = hub.run_import("fourover", mode="full_sellable")
+        calls = sum(1 for r in fake.request_log if r.path == PRODUCTS_PATH)
+    # Then the job failed with the reason, after exactly its allowed attempts, and the lock is free
+    assert job["status"] == "failed" and job["completed_at"]
+    assert job["error_log"].startswith("TransientError: ") and "HTTP 500" in job["error_log"]
+    assert job["error_log"].endswith("(discovery gave up after 3 attempts)")
+    assert calls == 3
+    assert hub.start_import("fourover", mode="full_sellable").status == 202
 
 
 # --- per-product supplier errors --------------------------------------------------------------------

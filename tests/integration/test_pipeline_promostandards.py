@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from apihub.models import iso
 
-from apihub_fakes.promostandards import FakePromoStandards, running_fake_promostandards
+from apihub_fakes.promostandards import FakePromoStandards, generate_catalog, running_fake_promostandards
 from apihub_fakes.promostandards.responses import media_images
 
 ADAPTER = "PromoStandardsAdapter"
@@ -29,8 +29,8 @@ def _insecure_urls_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakePromoStandards]:
     """A clean catalog shared by the tests that do not change it (seed 3: sellable, discontinued,
-    closeout, sizeless, HTML-description and relative-image products are all among the first 24)."""
-    with running_fake_promostandards(products=24, seed=3) as running:
+    closeout, sizeless, HTML-description and relative-image products are all among the first 16)."""
+    with running_fake_promostandards(products=16, seed=3) as running:
         yield running
 
 
@@ -80,8 +80,7 @@ def assert_canonical(stored: dict[str, Any], fake: FakePromoStandards) -> None:
     ]
     for part, fake_part in zip(stored["parts"], expected.parts, strict=True):
         assert [(b["quantity_min"], b["quantity_max"], b["price"], b["price_type"]) for b in part["prices"]] == [
-            (q, q_max, price, "Net")
-            for (q, price), q_max in zip(fake_part.net_prices, [11, 71, None], strict=True)
+            (q, q_max, price, "Net") for (q, price), q_max in zip(fake_part.net_prices, [11, 71, None], strict=True)
         ]
     assert [(g["group_name"], g["prices"][0]["price"]) for g in stored["prices"]] == [("List", expected.list_price)]
     primary = stored["images"][0]
@@ -143,6 +142,7 @@ def test_closeouts_import_exactly_the_closeout_products(hub, fake) -> None:
 
 def test_explicit_list_imports_exactly_the_skus_asked_for_and_fails_the_unknown_one(hub, fake) -> None:
     supplier = register(hub, fake)
+    mark = len(fake.calls)
     wanted = [fake.catalog.sellable_ids[3], fake.catalog.closeout_ids[0], "NO-SUCH-SKU"]
     job = hub.run_import("fake-ps", mode="explicit_list", explicit_list=wanted)
     assert counts(job) == ("partial_success", 3, 2, 1)
@@ -150,9 +150,10 @@ def test_explicit_list_imports_exactly_the_skus_asked_for_and_fails_the_unknown_
     assert job["errors"] == expected_errors
     assert error_list(hub, job["id"]) == expected_errors
     assert sorted(stored_products(hub, supplier["id"])) == sorted(wanted[:2])
-    # No discovery call: the supplier saw one getProduct per SKU and no listing call for this job
-    asked = [c.product_id for c in fake.calls_for("getProduct")]
-    assert all(sku in asked for sku in wanted)
+    # No discovery call: the supplier saw one getProduct per SKU asked for and no listing call
+    calls = fake.calls[mark:]
+    assert sorted(c.product_id for c in calls if c.operation == "getProduct") == sorted(wanted)
+    assert not [c for c in calls if c.operation.startswith(("getProductSellable", "getProductDate", "getProductClose"))]
 
 
 def start_jobs_at(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
@@ -195,13 +196,51 @@ def test_delta_imports_only_what_changed_since_the_last_sync(hub, monkeypatch) -
         assert len(fake.calls_for("getProductDateModified")) == 2
 
 
+def test_delta_after_a_newer_full_sync_starts_from_that_full_sync(hub, monkeypatch) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    with running_fake_promostandards(products=12, seed=6) as fake:
+        supplier = register(hub, fake)
+        first, second = fake.catalog.sellable_ids[0], fake.catalog.sellable_ids[1]
+        # Given a full sync, a delta, then a product change and another (newer) full sync
+        start_jobs_at(monkeypatch, now - timedelta(hours=4))
+        assert hub.run_import("fake-ps", mode="full_sellable")["status"] == "success"
+        fake.catalog.touch([first], now - timedelta(hours=3, minutes=30))
+        start_jobs_at(monkeypatch, now - timedelta(hours=3))
+        assert counts(hub.run_import("fake-ps", mode="delta")) == ("success", 1, 1, 0)
+        fake.catalog.touch([second], now - timedelta(hours=2, minutes=30))
+        start_jobs_at(monkeypatch, now - timedelta(hours=2))
+        assert hub.run_import("fake-ps", mode="full_sellable")["status"] == "success"
+        after = hub.api("GET", f"/api/suppliers/{supplier['id']}").json
+        assert after["last_full_sync"] > after["last_delta_sync"]
+        # When the next delta runs
+        start_jobs_at(monkeypatch, now - timedelta(hours=1))
+        delta = hub.run_import("fake-ps", mode="delta")
+    # Then it starts from the supplier's last sync (the full one): the change the full import already
+    # brought in is not imported again
+    assert counts(delta) == ("success", 0, 0, 0)
+
+
+def test_supplier_down_at_discovery_fails_the_job_after_its_retries_and_releases_the_lock(hub) -> None:
+    # Given a supplier whose getProductSellable answers HTTP 500 every time
+    with running_fake_promostandards(products=5, seed=1, fail_operations={"getProductSellable": "http500"}) as fake:
+        register(hub, fake)
+        # When a full import runs (discovery is redelivered, then gives up)
+        job = hub.run_import("fake-ps", mode="full_sellable")
+        calls = len(fake.calls_for("getProductSellable"))
+    # Then the job failed with the reason, after exactly its allowed attempts, and the lock is free
+    assert job["status"] == "failed" and job["completed_at"]
+    assert job["error_log"].startswith("TransientError: ") and "HTTP 500" in job["error_log"]
+    assert job["error_log"].endswith("(discovery gave up after 3 attempts)")
+    assert calls == 3
+    assert hub.start_import("fake-ps", mode="full_sellable").status == 202
+
+
 # --- per-product supplier messages ------------------------------------------------------------------
 
 
 def test_130_for_5_of_100_products_ends_partial_success_with_exactly_those_skus(hub) -> None:
     # Given a supplier with 100 sellable products that answers 130 for five of them
-    with running_fake_promostandards(products=106, seed=1) as probe:
-        sellable = probe.catalog.sellable_ids
+    sellable = generate_catalog(products=106, seed=1).sellable_ids
     assert len(sellable) == 100
     failing = sorted([sellable[0], sellable[17], sellable[50], sellable[51], sellable[99]])
     with running_fake_promostandards(products=106, seed=1, fault_skus=dict.fromkeys(failing, "130")) as fake:
@@ -260,8 +299,7 @@ def test_bad_credentials_at_first_hydration_fail_the_job_and_release_the_lock(hu
 
 def test_http_500_that_recovers_succeeds_and_one_that_persists_fails_after_its_retries(hub) -> None:
     # Given a supplier answering HTTP 500 for one product once, and for another one always
-    with running_fake_promostandards(products=12, seed=2) as probe:
-        sellable = probe.catalog.sellable_ids
+    sellable = generate_catalog(products=12, seed=2).sellable_ids
     recovers, persists = sellable[1], sellable[4]
     with running_fake_promostandards(
         products=12,
