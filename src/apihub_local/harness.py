@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from apihub_local.gateway import Gateway, GatewayResponse
 from apihub_local.resources import Stack, create_stack
@@ -47,14 +48,20 @@ class Harness:
         endpoint: str | None = None,
         region: str = "us-east-1",
         timeout_scale: float = 1.0,
+        environment: dict[str, str] | None = None,
         **mapping_knobs: Any,
     ) -> None:
-        self.stack: Stack = create_stack(region=region, endpoint=endpoint)
+        self.stack: Stack = create_stack(region=region, endpoint=endpoint, timeout_scale=timeout_scale)
+        # Local overrides of the template's values (e.g. APIHUB_ALLOW_INSECURE_URLS for loopback fakes).
+        self.stack.environment.update(environment or {})
         os.environ.update(self.stack.environment)
         reset_process_state()
         self.functions = Functions(timeout_scale=timeout_scale)
         self.gateway = Gateway(self.functions)
-        self.sqs = boto3.client("sqs", region_name=region, endpoint_url=endpoint)
+        # One client shared by every poller thread (boto3 clients are thread safe): size its pool.
+        self.sqs = boto3.client(
+            "sqs", region_name=region, endpoint_url=endpoint, config=Config(max_pool_connections=64)
+        )
         self.mappings: list[EventSourceMapping] = build_mappings(self.functions, self.stack, self.sqs, **mapping_knobs)
         self._admin: str | None = None
 

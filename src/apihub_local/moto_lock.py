@@ -4,7 +4,10 @@ same guarantee, so concurrency tests exercise our conditional writes rather than
 
 from __future__ import annotations
 
+import io
+import json
 import threading
+import time
 from typing import Any
 
 _LOCK = threading.RLock()
@@ -28,12 +31,69 @@ def serialize_in_process_moto() -> None:
     _patched = True
 
 
+_RECEIVE = "AmazonSQS.ReceiveMessage"
+# A waiting long poll retries at least this often (messages also become visible by time passing).
+_LONG_POLL_RECHECK_S = 0.25
+
+
 class SerializedWsgi:
-    """WSGI middleware for the moto server: one request at a time, body read inside the lock."""
+    """WSGI middleware for the moto server: one request at a time, body read inside the lock.
+
+    SQS long polls are the exception: moto waits for messages *inside* ReceiveMessage, which under
+    the lock would stall every other request for up to 20 s. A long poll (JSON protocol,
+    ``WaitTimeSeconds`` > 0) is therefore answered by short receives under the lock, waiting between
+    them without it until another request changes something (or a short recheck interval passes), so
+    the caller still gets real long-polling semantics: an answer as soon as a message is there, or an
+    empty one after ``WaitTimeSeconds``."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self._changed = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        with _LOCK:
-            return list(self.app(environ, start_response))
+        if environ.get("HTTP_X_AMZ_TARGET") == _RECEIVE:
+            return self._receive(environ, start_response)
+        try:
+            with _LOCK:
+                return list(self.app(environ, start_response))
+        finally:
+            with self._changed:
+                self._changed.notify_all()
+
+    def _receive(self, environ: dict[str, Any], start_response: Any) -> Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            request = json.loads(raw or b"{}")
+            wait = float(request.get("WaitTimeSeconds") or 0)
+        except (ValueError, AttributeError):
+            request, wait = None, 0.0
+        if request is not None and wait > 0:
+            request["WaitTimeSeconds"] = 0
+            raw = json.dumps(request).encode()
+        deadline = time.monotonic() + wait
+        captured: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured[:] = [status, headers, exc_info]
+            return lambda _data: None
+
+        while True:
+            env = dict(environ)
+            env["wsgi.input"] = io.BytesIO(raw)
+            env["CONTENT_LENGTH"] = str(len(raw))
+            with _LOCK:
+                body = b"".join(self.app(env, capture))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not captured[0].startswith("200") or _has_messages(body):
+                start_response(*captured)
+                return [body]
+            with self._changed:
+                self._changed.wait(min(remaining, _LONG_POLL_RECHECK_S))
+
+
+def _has_messages(body: bytes) -> bool:
+    try:
+        return bool(json.loads(body or b"{}").get("Messages"))
+    except (ValueError, AttributeError):
+        return True  # not understood: hand it back as it is

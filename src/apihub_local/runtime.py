@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -47,10 +48,13 @@ class LambdaContext:
 _modules: dict[str, ModuleType] = {}
 
 
-def load_handler(fn: FunctionDef, root: Path = ROOT) -> Callable[[dict[str, Any], Any], Any]:
-    """Import ``<CodeUri>/app.py`` under a unique module name (every function's file is app.py)."""
+def load_handler(fn: FunctionDef, root: Path = ROOT, instance: int = 0) -> Callable[[dict[str, Any], Any], Any]:
+    """Import ``<CodeUri>/app.py`` under a unique module name (every function's file is app.py).
+
+    ``instance`` > 0 loads another copy with its own module globals: one per concurrent execution
+    environment, as Lambda gives each concurrent invocation its own process."""
     module_name, _, attr = fn.handler.rpartition(".")
-    key = f"apihub_fn_{fn.folder}"
+    key = f"apihub_fn_{fn.folder}" + (f"_{instance}" if instance else "")
     module = _modules.get(key)
     if module is None:
         path = root / fn.code_uri / f"{module_name}.py"
@@ -64,18 +68,65 @@ def load_handler(fn: FunctionDef, root: Path = ROOT) -> Callable[[dict[str, Any]
     return handler
 
 
+_load_lock = threading.Lock()
+# Powertools' HTTP resolver keeps the current event on a class attribute (``BaseRouter.current_event``),
+# shared by every resolver in the process. In Lambda one process serves one invocation at a time;
+# here API invocations on different threads take turns so that no request sees another's event.
+_resolver_lock = threading.RLock()
+_current = threading.local()
+
+
+def current_function() -> str | None:
+    """The logical id of the function this thread is running, if any (for local log lines)."""
+    return getattr(_current, "function", None)
+
+
 class Functions:
-    """The template's functions, invocable by logical id."""
+    """The template's functions, invocable by logical id (from any number of threads).
+
+    Each concurrent invocation of a function gets its own execution environment (its own copy of the
+    handler module, reused when free, like a warm Lambda container), so module-level state such as a
+    shared ``BatchProcessor`` is never used by two invocations at once."""
 
     def __init__(self, template: Template | None = None, *, timeout_scale: float = 1.0) -> None:
         self.template = template or Template()
         self.defs = self.template.functions()
         self.timeout_scale = timeout_scale
+        self._free: dict[str, list[int]] = {}
+        self._created: dict[str, int] = {}
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         fn = self.defs[logical_id]
         context = LambdaContext(function_name=logical_id, timeout_s=fn.timeout * self.timeout_scale)
-        return load_handler(fn)(event, context)
+        instance = self._checkout(logical_id)
+        outer = current_function()
+        _current.function = logical_id
+        try:
+            with _load_lock:
+                handler = load_handler(fn, instance=instance)
+            if fn.routes:
+                with _resolver_lock:
+                    return handler(event, context)
+            return handler(event, context)
+        finally:
+            _current.function = outer
+            with _load_lock:
+                self._free.setdefault(logical_id, []).append(instance)
+
+    def preload(self) -> None:
+        """Import every function's handler once (cold starts before the first request)."""
+        with _load_lock:
+            for fn in self.defs.values():
+                load_handler(fn)
+
+    def _checkout(self, logical_id: str) -> int:
+        with _load_lock:
+            free = self._free.setdefault(logical_id, [])
+            if free:
+                return free.pop()
+            instance = self._created.get(logical_id, 0)
+            self._created[logical_id] = instance + 1
+            return instance
 
     def by_folder(self, folder: str) -> FunctionDef:
         return next(f for f in self.defs.values() if f.folder == folder)

@@ -1,0 +1,70 @@
+"""Runs the template's SQS event source mappings continuously, as Lambda's pollers do.
+
+Each mapping (``apihub_local.sqs.EventSourceMapping``: BatchSize, ReportBatchItemFailures, the
+crash/duplicate knobs) gets one worker thread per unit of ``ScalingConfig.MaximumConcurrency``, so
+at most that many invocations of the function run at once for that queue. Workers long-poll
+(``WaitTimeSeconds``); a message that is not deleted reappears after the queue's visibility timeout,
+and the queue's redrive policy moves it to its DLQ after ``maxReceiveCount`` receives, as in SQS.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from apihub_local.sqs import EventSourceMapping
+
+log = logging.getLogger("apihub.local.pollers")
+
+# Lambda's default when a mapping sets no MaximumConcurrency is "scale up as needed"; locally a
+# handful of workers is plenty.
+DEFAULT_CONCURRENCY = 5
+LONG_POLL_S = 5
+
+
+class Pollers:
+    def __init__(self, mappings: list[EventSourceMapping], *, long_poll_s: int = LONG_POLL_S) -> None:
+        self.mappings = mappings
+        self.long_poll_s = long_poll_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for mapping in self.mappings:
+            workers = mapping.source.max_concurrency or DEFAULT_CONCURRENCY
+            for n in range(workers):
+                thread = threading.Thread(
+                    target=self._work, args=(mapping,), name=f"{mapping.fn.logical_id}-{n}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+            log.info(
+                "event source mapping %s -> %s: batch size %d, max concurrency %d, report batch item failures %s",
+                mapping.source.queue,
+                mapping.fn.logical_id,
+                mapping.source.batch_size,
+                workers,
+                mapping.source.report_failures,
+            )
+
+    def _work(self, mapping: EventSourceMapping) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                mapping.poll_once(wait_seconds=self.long_poll_s)
+                failures = 0
+            except Exception:  # moto restarting, stack stopping: back off and try again
+                if self._stop.is_set():
+                    return
+                failures += 1
+                if failures == 1:
+                    log.warning("poller for %s could not reach SQS", mapping.fn.logical_id, exc_info=True)
+                self._stop.wait(min(5.0, 0.2 * 2**failures))
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop receiving; invocations in flight get ``timeout_s`` to finish."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

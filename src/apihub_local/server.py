@@ -1,0 +1,95 @@
+"""The local HTTP API: a threaded HTTP server on loopback that hands every request to
+``Gateway.handle`` (route match from template.yaml, Lambda authorizer, the route's function) and
+writes the function's answer back, as API Gateway does in front of the Lambdas."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from apihub_local.gateway import Gateway
+
+log = logging.getLogger("apihub.local.http")
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway
+    server_version = "apihub-local"
+    gateway: Gateway  # set on the subclass built by ``serve``
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        parts = urlsplit(self.path)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            # Repeated headers reach the Lambda comma-joined (cookies: "; "-joined, split later).
+            sep = "; " if key == "cookie" else ","
+            headers[key] = f"{headers[key]}{sep}{value}" if key in headers else value
+        body = self._read_body()
+        if body is None:
+            return
+        response = self.gateway.handle(
+            self.command, parts.path or "/", query=query, headers=headers, body=body if body else None
+        )
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            if name not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                self.send_header(name, value)
+        for cookie in response.cookies or []:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        log.info("%s %s %d %.0fms", self.command, self.path, response.status, (time.monotonic() - started) * 1000)
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.send_error(413, "Request Entity Too Large")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # one line per request is logged by _dispatch
+
+
+class LocalApi:
+    """``LocalApi(gateway, port).start()`` serves until ``stop()``."""
+
+    def __init__(self, gateway: Gateway, port: int, host: str = "127.0.0.1") -> None:
+        handler = type("Handler", (_Handler,), {"gateway": gateway})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
