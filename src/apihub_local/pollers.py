@@ -68,3 +68,14 @@ class Pollers:
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        for mapping in self.mappings:
+            st = mapping.stats
+            log.info(
+                "%s: %d invocations, %d messages, %d partial failures, %d errors, %d simulated crashes",
+                mapping.fn.logical_id,
+                st.invocations,
+                st.messages,
+                st.failures,
+                st.errors,
+                st.crashes,
+            )

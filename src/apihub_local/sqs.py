@@ -76,6 +76,11 @@ class EventSourceMapping:
             # Work done, nothing reported: like a function that timed out after its last write.
             with self._lock:
                 self.stats.crashes += 1
+            log.warning(
+                "%s: simulated crash after its work, %d message(s) left to the visibility timeout",
+                self.fn.logical_id,
+                len(messages),
+            )
             self._release(list(messages), force=True)
             return len(messages)
         if failed_ids is None:
