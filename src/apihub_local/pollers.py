@@ -20,7 +20,7 @@ log = logging.getLogger("apihub.local.pollers")
 # Lambda's default when a mapping sets no MaximumConcurrency is "scale up as needed"; locally a
 # handful of workers is plenty.
 DEFAULT_CONCURRENCY = 5
-LONG_POLL_S = 5
+LONG_POLL_S = 2  # short enough that stopping never waits long for an idle poller
 
 
 class Pollers:

@@ -1,0 +1,141 @@
+"""The local stack as a user starts it (``make run`` / ``python -m apihub_local``), in its own
+process group on free loopback ports, with its CLI config and state in a temporary directory.
+Every stack is stopped (process group killed) when its fixture ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+READY = re.compile(r"apihub is ready: (http://127\.0\.0\.1:\d+)")
+START_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[bytes]
+    url: str
+    port: int
+    token: str
+    log: Path
+    env: dict[str, str]
+    banner: list[str] = field(default_factory=list)
+
+    def api(self, method: str, path: str, *, token: str | None = "admin", **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {self.token if token == 'admin' else token}"
+        return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """``apihub ARGS`` against this stack, configured the documented way (APIHUB_URL/APIHUB_TOKEN)."""
+        env = {**self.env, "APIHUB_URL": self.url, "APIHUB_TOKEN": self.token, "COLUMNS": "200"}
+        return subprocess.run(
+            [str(VENV_BIN / "apihub"), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Kill the whole process group (stack, moto server, fakes) and reap the leader."""
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            pass
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+
+
+def start_stack(tmp: Path, command: list[str], **knobs: str) -> RunningStack:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("APIHUB_", "AWS_"))},
+        "APIHUB_PORT": str(port),
+        "APIHUB_CONFIG": str(tmp / "config.json"),
+        "APIHUB_LOCAL_STATE": str(tmp / "local-stack.json"),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        **knobs,
+    }
+    env.pop("MAKEFLAGS", None)
+    log = tmp / "stack.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    stack = RunningStack(process=process, url="", port=port, token="", log=log, env=env)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        text = log.read_text(errors="replace")
+        match = READY.search(text)
+        if match:
+            break
+        if process.poll() is not None or time.monotonic() > deadline:
+            stack.stop()
+            pytest.fail(f"local stack did not become ready (exit code {process.poll()}):\n{stack.log_tail()}")
+        time.sleep(0.2)
+    stack.url = match.group(1)
+    stack.banner = text.splitlines()
+    stack.token = json.loads((tmp / "config.json").read_text())["token"]
+    return stack
+
+
+@pytest.fixture
+def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RunningStack]]:
+    """``stack_factory(command=None, **env)``: a running stack, stopped at the end of the test."""
+    started: list[RunningStack] = []
+
+    def factory(command: list[str] | None = None, **knobs: str) -> RunningStack:
+        stack = start_stack(
+            tmp_path_factory.mktemp("stack"), command or [str(VENV_BIN / "python"), "-m", "apihub_local"], **knobs
+        )
+        started.append(stack)
+        return stack
+
+    yield factory
+    for stack in started:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack for a module, started exactly as the README says: ``make run``."""
+    stack = start_stack(
+        tmp_path_factory.mktemp("stack"),
+        ["make", "--no-print-directory", "run"],
+        APIHUB_DEMO_PRODUCTS="60",
+        APIHUB_DEMO_FAIL_RATE="0.1",
+    )
+    yield stack
+    stack.stop()
