@@ -262,6 +262,7 @@ def test_bad_credentials_at_first_hydration_fail_the_job_and_release_the_lock(hu
     wrong = {"api_key": fake.credentials["api_key"], "private_key": "wrong-private-key"}
     supplier = register(hub, fake, credentials=wrong)
     wanted = fake.catalog.sellable_ids()[:12]
+    mark = len(fake.request_log)
     # When it runs
     job = hub.run_import("fourover", mode="explicit_list", explicit_list=wanted)
     # Then the first hydration's 401 failed the whole job
@@ -269,6 +270,7 @@ def test_bad_credentials_at_first_hydration_fail_the_job_and_release_the_lock(hu
     assert job["error_log"].startswith("AuthError: supplier rejected credentials (HTTP 401)")
     assert "credentials rejected while hydrating" in job["error_log"]
     assert "wrong-private-key" not in job["error_log"]
+    assert len(fake.request_log[mark:]) == 1  # no more calls to a supplier that rejected the credentials
     assert stored_products(hub, supplier["id"]) == {}
     # And once the credentials are fixed, the same import is accepted and succeeds
     res = hub.api("PATCH", f"/api/suppliers/{supplier['id']}", json_body={"auth_config": fake.credentials})

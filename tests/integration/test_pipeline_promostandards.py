@@ -279,6 +279,7 @@ def test_bad_credentials_at_first_hydration_fail_the_job_and_release_the_lock(hu
     # Given a supplier with a wrong password and an explicit_list import (no discovery call)
     supplier = register(hub, fake, credentials={"id": "someone-else", "password": "s3cret-value"})
     wanted = fake.catalog.sellable_ids[:12]
+    mark = len(fake.calls)
     # When it runs
     job = hub.run_import("fake-ps", mode="explicit_list", explicit_list=wanted)
     # Then the first hydration's 105 failed the whole job, naming the code
@@ -286,6 +287,7 @@ def test_bad_credentials_at_first_hydration_fail_the_job_and_release_the_lock(hu
     assert job["error_log"].startswith("AuthError: 105 Authentication Credentials failed")
     assert "credentials rejected while hydrating" in job["error_log"]
     assert "s3cret-value" not in job["error_log"] and "someone-else" not in job["error_log"]
+    assert len(fake.calls[mark:]) == 1  # no more calls to a supplier that rejected the credentials
     assert stored_products(hub, supplier["id"]) == {}
     # And once the credentials are fixed, the same import is accepted and succeeds
     res = hub.api("PATCH", f"/api/suppliers/{supplier['id']}", json_body={"auth_config": fake.credentials})
