@@ -36,8 +36,10 @@ def hub(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[obje
     """A whole apihub (tables, queues, key, functions, gateway, pollers) on an in-process moto."""
     from apihub_local.harness import Harness, reset_process_state
     from apihub_local.moto_lock import serialize_in_process_moto
+    from apihub_local.moto_tuning import speed_up_transactions
 
     serialize_in_process_moto()
+    speed_up_transactions()
     saved = dict(os.environ)
     with mock_aws():
         harness = Harness(retry_visibility=0)

@@ -173,12 +173,12 @@ def test_discovery_continues_across_invocations_without_loss(hub, monkeypatch) -
     from apihub_local.harness import reset_process_state
 
     reset_process_state()
-    hub.add_supplier("demo", protocol_config={"products": 1500, "page_size": 400})
+    hub.add_supplier("demo", protocol_config={"products": 1200, "page_size": 350})
     # When a full import runs
     job = hub.run_import("demo", mode="full_sellable")
     # Then discovery resumed from its cursor and every product was counted once
-    assert job["total_products"] == 1500
-    assert job["success_count"] + job["failed_count"] == 1500
+    assert job["total_products"] == 1200
+    assert job["success_count"] + job["failed_count"] == 1200
     assert job["status"] == "success"
 
 
