@@ -17,6 +17,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWri
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from apihub import observability
 from apihub.dal.tables import (
     JOB_LIST_INDEXES,
     EpochItem,
@@ -425,6 +426,7 @@ class JobsRepository:
                             actions=[attr.set(supplier_sync)],
                             condition=SupplierItem.id.exists(),
                         )
+                observability.job_finished(item.id, item.supplier_id, status.value)  # the one winner
                 return True
             except TransactWriteError as exc:
                 codes = _cancel_codes(exc)
@@ -675,12 +677,22 @@ class JobsRepository:
     product_hashes = _product_hashes
 
     # ------------------------------------------------------------------ sweeper support
-    def active_jobs(self) -> list[JobItem]:
+    def active_jobs(self, started_before: str | None = None) -> list[JobItem]:
+        """Pending and running jobs (a Query per status on ``ByStatus``). ``started_before`` (ISO)
+        skips jobs started since: their ``updated_at`` cannot be older than that."""
         out: list[JobItem] = []
         for status in (JobStatus.pending.value, JobStatus.running.value):
-            keys = [(hit.pk, hit.sk) for hit in JobItem.idx_status.query(status)]
+            cond = JobItem.gsi_sort < started_before if started_before else None
+            keys = [(hit.pk, hit.sk) for hit in JobItem.idx_status.query(status, range_key_condition=cond)]
             out += list(JobItem.batch_get(keys)) if keys else []
         return out
+
+    def fail_if_idle(self, item: JobItem, error_log: str) -> bool:
+        """``fail``, but only if the job made no progress since ``item`` was read (its ``updated_at``
+        is unchanged): a batch recorded meanwhile keeps the job alive. Releases the lock."""
+        return self._terminate(
+            item, JobStatus.failed, error_log=error_log, condition=JobItem.updated_at == item.updated_at
+        )
 
 
 def _is_condition_failure(exc: Exception) -> bool:
