@@ -1,18 +1,22 @@
 """SQS DiscoveryQueue -> run (or continue) a job's discovery and fan-out."""
 
+import time
+
+from apihub.dal.jobs import JobsRepository
+from apihub.observability import DISCOVERY_DURATION, bind_job, duration_ms, logger, metrics, tracer, unbind_job
 from apihub.pipeline import discover
 from apihub.pipeline.messages import DiscoveryMessage
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-logger = Logger(service="apihub")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord, lambda_context) -> None:
     message = DiscoveryMessage.model_validate_json(record.body)  # a bad body is retried, then dead-lettered
-    logger.append_keys(job_id=message.job_id)
+    job = JobsRepository().find_item(message.job_id)
+    bind_job(message.job_id, job.supplier_id if job else None)  # on every line of this step
+    started = time.monotonic()
     try:
         result = discover.run(
             message.job_id,
@@ -22,9 +26,18 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
     except Exception:
         logger.exception("discovery step failed; the message will be retried")
         raise
+    finally:
+        duration_ms(DISCOVERY_DURATION, (time.monotonic() - started) * 1000)
     logger.info("discovery step finished", extra={"result": result.value})
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 def handler(event, context):
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        unbind_job()

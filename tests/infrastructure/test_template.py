@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from apihub.api.catalog import ROUTES
+from apihub.auth import PUBLIC_ROUTES
 from apihub.dal.tables import JOB_LIST_INDEXES, JobItem, OutcomeItem, ProductItem, SupplierItem, TokenItem
 
 from apihub_local.template import Template
@@ -29,9 +30,10 @@ def test_template_routes_match_the_route_catalog_one_function_per_route() -> Non
     assert all(len(fn.routes) <= 1 for fn in FUNCTIONS.values())
 
 
-def test_only_health_skips_the_authorizer() -> None:
+def test_only_health_and_the_jobs_page_skip_the_authorizer() -> None:
     public = {(r.method, r.path) for fn in FUNCTIONS.values() for r in fn.routes if r.public}
-    assert public == {("GET", "/api/health")}
+    # The page is static HTML; its script calls the (authorized) API with the visitor's token.
+    assert public == {("GET", "/api/health"), ("GET", "/")} == PUBLIC_ROUTES
     auth = TPL.resources["HttpApi"]["Properties"]["Auth"]
     assert auth["DefaultAuthorizer"] == "TokenAuthorizer"
     assert auth["Authorizers"]["TokenAuthorizer"]["EnableSimpleResponses"] is True

@@ -18,7 +18,8 @@ from typing import Any
 
 from apihub.dal.tokens import TokensRepository, hash_token
 
-PUBLIC_ROUTES = frozenset({("GET", "/api/health")})
+# The jobs page is public: it is static HTML whose script calls the API with the visitor's token.
+PUBLIC_ROUTES = frozenset({("GET", "/api/health"), ("GET", "/")})
 # Everything but these is admin-only. Matched on the route template, not the raw path.
 SERVICE_WRITES = frozenset({("PATCH", "/api/sync-jobs/{job_id}")})
 

@@ -8,6 +8,9 @@ from apihub.api.app import Route, build_app
 
 ROUTES: dict[str, Route] = {
     "list_sync_jobs": Route("GET", "/api/sync-jobs", r.list_sync_jobs, "List sync jobs, newest first"),
+    "sync_jobs_health": Route(
+        "GET", "/api/sync-jobs/health", r.sync_jobs_health, "Per supplier: last syncs, last job, consecutive failures"
+    ),
     "get_sync_job": Route("GET", "/api/sync-jobs/{job_id}", r.get_sync_job, "Get one sync job"),
     "list_sync_job_errors": Route(
         "GET", "/api/sync-jobs/{job_id}/errors", r.list_sync_job_errors, "Every per-product error of a job"
@@ -26,6 +29,9 @@ ROUTES: dict[str, Route] = {
     "get_product": Route("GET", "/api/suppliers/{supplier_id}/products/{product_id}", r.get_product, "Get one product"),
     "health": Route("GET", "/api/health", r.health, "Liveness (no auth)"),
     "openapi": Route("GET", "/api/openapi.json", r.openapi, "This API's OpenAPI 3 schema"),
+    "jobs_page": Route(
+        "GET", "/", r.jobs_page, "The jobs page (HTML; its script calls the API with the auth_token cookie)"
+    ),
 }
 
 

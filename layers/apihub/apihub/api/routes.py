@@ -18,6 +18,7 @@ from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import InvalidInput
 from apihub.jobs import service
+from apihub.jobs.health import SupplierHealth, supplier_health
 from apihub.models import (
     JOB_TYPES,
     ImportAccepted,
@@ -61,6 +62,10 @@ def list_sync_jobs(
         filters["supplier_id"] = str(supplier_id)
     jobs, token = JobsRepository().list(filters, limit, next_token)
     return _page([j.model_dump(mode="json") for j in jobs], token)
+
+
+def sync_jobs_health() -> Response[list[SupplierHealth]]:
+    return json_response(200, [h.model_dump(mode="json") for h in supplier_health()])
 
 
 def get_sync_job(job_id: JobId) -> Response[SyncJob]:
@@ -179,6 +184,20 @@ class Health(BaseModel):
 
 def health() -> Response[Health]:
     return json_response(200, {"status": "ok", "service": "apihub"})
+
+
+def jobs_page() -> Response[str]:
+    from apihub.web import jobs_page_html
+
+    # The page holds no data (its script fetches everything with the visitor's token), so it is public;
+    # the CSP keeps it to its own inline code and this origin's API.
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=jobs_page_html(), headers=headers)
 
 
 def openapi() -> Response[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from apihub.adapters.registry import is_known
@@ -46,8 +47,14 @@ def _enqueue(jobs: JobsRepository, job: SyncJob) -> None:
         raise ServiceUnavailable("discovery queue unavailable; the job was marked failed, try again") from exc
 
 
-def new_job(supplier: Supplier, mode: DiscoveryMode, params: DiscoveryParams, retry_of: str | None = None) -> SyncJob:
-    now = iso(utcnow()) or ""
+def new_job(
+    supplier: Supplier,
+    mode: DiscoveryMode,
+    params: DiscoveryParams,
+    retry_of: str | None = None,
+    now: datetime | None = None,
+) -> SyncJob:
+    started = iso(now or utcnow()) or ""
     return SyncJob(
         id=str(uuid.uuid4()),
         supplier_id=supplier.id,
@@ -55,14 +62,15 @@ def new_job(supplier: Supplier, mode: DiscoveryMode, params: DiscoveryParams, re
         job_type=mode.job_type,
         status=JobStatus.pending,
         discovery_mode=mode,
-        started_at=now,
-        updated_at=now,
+        started_at=started,
+        updated_at=started,
         retry_of=retry_of,
         params=params,
     )
 
 
-def start_import(supplier_ref: str, request: ImportRequest) -> ImportAccepted:
+def start_import(supplier_ref: str, request: ImportRequest, *, now: datetime | None = None) -> ImportAccepted:
+    """A pending job (started ``now``, default the clock) with its lock, and its discovery message."""
     supplier = SuppliersRepository().get(supplier_ref)
     _check_importable(supplier)
     params = DiscoveryParams(
@@ -71,7 +79,7 @@ def start_import(supplier_ref: str, request: ImportRequest) -> ImportAccepted:
         if request.mode is DiscoveryMode.explicit_list
         else None,
     )
-    job = new_job(supplier, request.mode, params)
+    job = new_job(supplier, request.mode, params, now=now)
     _enqueue(JobsRepository(), job)
     return ImportAccepted(sync_job_id=job.id, supplier_id=supplier.id, mode=request.mode, accepted_at=job.started_at)
 

@@ -20,6 +20,7 @@ from apihub.dal.jobs import JobsRepository, Outcome
 from apihub.dal.tables import JobItem
 from apihub.errors import AdapterError, AuthError, NotFound, ProductError, SupplierNotImportable, TransientError
 from apihub.models import JobStatus, ProductRef
+from apihub.observability import products_recorded
 from apihub.pipeline.messages import HydrateMessage
 from apihub.pipeline.suppliers import adapter_for
 from apihub.settings import get_settings
@@ -173,6 +174,7 @@ class HydrateBatch:
             started = time.monotonic()
             hashes = self.jobs.product_hashes(state.item.supplier_id, [o.sku for o in state.outcomes if o.ok])
             result = self.jobs.record_outcomes(state.item, state.outcomes, hashes)
+            products_recorded(state.outcomes, result.recorded)  # ProductsHydrated/Failed, per batch
             logger.info(
                 "recorded outcomes",
                 extra={

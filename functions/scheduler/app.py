@@ -1,0 +1,15 @@
+"""EventBridge Scheduler -> start the scheduled imports of one mode ({"mode": "delta"} etc.)."""
+
+from apihub.jobs.schedules import run_scheduled_imports
+from apihub.models import DiscoveryMode
+from apihub.observability import SCHEDULED_IMPORTS, count, logger, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event, context):
+    mode = DiscoveryMode(event["mode"])  # a schedule with a bad input fails loudly
+    run = run_scheduled_imports(mode)
+    count(SCHEDULED_IMPORTS, len(run.started), mode=mode.value)
+    logger.info("scheduled imports", extra=run.summary())
+    return run.summary()
