@@ -134,3 +134,92 @@ def test_functions_target_python311_and_share_the_layer() -> None:
     layer = TPL.resources["ApihubLayer"]
     assert layer["Metadata"]["BuildMethod"] == "python3.11"
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").is_file()
+
+
+# ------------------------------------------------------------------ operations (schedules, sweeper, alarms)
+
+
+def _schedule_events(logical_id: str) -> dict[str, dict]:
+    events = TPL.resources[logical_id]["Properties"]["Events"]
+    return {name: e["Properties"] for name, e in events.items() if e["Type"] == "ScheduleV2"}
+
+
+def test_scheduled_imports_use_cron_parameters_and_name_their_mode() -> None:
+    import json
+
+    defaults = TPL.parameter_defaults()
+    schedules = _schedule_events("SchedulerFunction")
+    by_mode = {json.loads(p["Input"])["mode"]: p for p in schedules.values()}
+    assert set(by_mode) == {"full_sellable", "delta", "closeouts"}
+    expected = {
+        "full_sellable": ("FullSellableSchedule", "cron(0 1 ? * SUN *)"),  # weekly, Sunday 01:00 UTC
+        "delta": ("DeltaSchedule", "cron(0 2 * * ? *)"),  # daily
+        "closeouts": ("CloseoutsSchedule", "cron(0 3 1 * ? *)"),  # monthly
+    }
+    for mode, (param, default) in expected.items():
+        props = by_mode[mode]
+        assert props["ScheduleExpression"] == {"Ref": param}
+        assert defaults[param] == default
+        assert props["ScheduleExpressionTimezone"] == "UTC"
+    assert FUNCTIONS["SchedulerFunction"].folder == "scheduler"
+
+
+def test_sweeper_runs_on_its_own_schedule_with_the_stall_limit() -> None:
+    defaults = TPL.parameter_defaults()
+    (sweep,) = _schedule_events("SweeperFunction").values()
+    assert sweep["ScheduleExpression"] == {"Ref": "SweeperSchedule"}
+    assert defaults["SweeperSchedule"] == "rate(5 minutes)"
+    env = TPL.resources["SweeperFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["APIHUB_STALL_MINUTES"] == {"Ref": "StallMinutes"} and defaults["StallMinutes"] == 30
+    assert FUNCTIONS["SweeperFunction"].folder == "sweeper"
+
+
+def _alarms() -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in TPL.of_type("AWS::CloudWatch::Alarm").items()}
+
+
+def _metrics_of(alarm: dict) -> set[tuple[str, str, tuple]]:
+    """(namespace, metric, dimensions) an alarm watches, directly or through metric math."""
+    out = set()
+    if "MetricName" in alarm:
+        dims = tuple(sorted((d["Name"], str(d["Value"])) for d in alarm.get("Dimensions", [])))
+        out.add((alarm["Namespace"], alarm["MetricName"], dims))
+    for q in alarm.get("Metrics", []):
+        if "MetricStat" in q:
+            m = q["MetricStat"]["Metric"]
+            dims = tuple(sorted((d["Name"], str(d["Value"])) for d in m.get("Dimensions", [])))
+            out.add((m["Namespace"], m["MetricName"], dims))
+    return out
+
+
+def test_alarms_cover_dlqs_hydrate_error_rate_failed_and_swept_jobs_and_notify_an_encrypted_topic() -> None:
+    from apihub import observability as o
+
+    alarms = _alarms()
+    watched = {m for a in alarms.values() for m in _metrics_of(a)}
+    for dlq in ("DiscoveryDLQ", "HydrateDLQ"):
+        dims = (("QueueName", str({"Fn::GetAtt": [dlq, "QueueName"]})),)
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims) in watched, dlq
+    # The application metrics as the code emits them: namespace and the service dimension Powertools adds
+    service = ("service", "apihub")
+    assert ("apihub", o.PRODUCTS_FAILED, (service,)) in watched
+    assert ("apihub", o.PRODUCTS_HYDRATED, (service,)) in watched
+    assert ("apihub", o.JOBS_FINISHED, (service, ("status", "failed"))) in watched
+    assert ("apihub", o.JOBS_SWEPT, (service,)) in watched
+    env = TPL.globals["Environment"]["Variables"]
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "apihub" and env["POWERTOOLS_SERVICE_NAME"] == "apihub"
+    rate = alarms["HydrateErrorRateAlarm"]
+    (expression,) = [q["Expression"] for q in rate["Metrics"] if "Expression" in q]
+    assert "failed" in expression and "hydrated" in expression
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    topic = TPL.resources["AlarmTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = TPL.resources["AlarmTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    principals = [s["Principal"] for s in key["KeyPolicy"]["Statement"]]
+    assert {"Service": "cloudwatch.amazonaws.com"} in principals  # alarms can publish to the encrypted topic
+
+
+def test_tracing_is_active_for_every_function() -> None:
+    assert TPL.globals["Tracing"] == "Active"
