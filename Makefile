@@ -5,7 +5,7 @@ TOOLS := .venv-tools
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test unit lint template build verify bench clean
+.PHONY: run test unit lint template build verify bench clean browser
 
 $(VENV)/.installed: requirements-dev.txt layers/apihub/requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ $(TOOLS)/.installed: requirements-tools.txt
 run: $(VENV)/.installed
 	$(PY) -m apihub_local
 
-test: lint template unit
+test: browser lint template unit
+
+# Debian's Chromium and its driver, for the jobs page's browser test (tests/e2e/test_jobs_page.py).
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

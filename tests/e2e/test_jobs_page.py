@@ -1,0 +1,141 @@
+"""The jobs page in headless Chromium (Debian's chromium + chromedriver, installed by ``make browser``)
+against the local stack: sign in with a token, start an import, watch its progress bar advance, read
+its errors, retry it. Saves ``test-artifacts/jobs-page.png``."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+TERMINAL = {"success", "partial_success", "failed"}
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Chromium is not installed: run `make browser`")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="apihub-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _progress(driver, job_id: str) -> tuple[str, int, int, str] | None:
+    """(status, done, failed, total) of the job's row, or None while it is not listed yet."""
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, f'tr.job[data-job-id="{job_id}"]')
+    if not rows:
+        return None
+    try:
+        bar = rows[0].find_element(By.CSS_SELECTOR, ".progress")
+        ok, failed = int(bar.get_attribute("data-success")), int(bar.get_attribute("data-failed"))
+        return rows[0].get_attribute("data-status"), ok + failed, failed, bar.get_attribute("data-total")
+    except Exception:  # the row was re-rendered between the two reads: read again on the next poll
+        return None
+
+
+def test_jobs_page_shows_live_progress_errors_and_retries(stack_factory, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    # Given the local stack with a slow demo supplier (each call takes 60 ms), 5% of SKUs failing
+    stack = stack_factory(APIHUB_DEMO_PRODUCTS="150", APIHUB_DEMO_LATENCY_MS="60", APIHUB_DEMO_FAIL_RATE="0.05")
+    driver = browser
+    wait = WebDriverWait(driver, 30, poll_frequency=0.2)
+
+    # When the page is opened without a token, it asks for one; the token is stored as the cookie
+    driver.get(f"{stack.url}/")
+    wait.until(ec.visibility_of_element_located((By.ID, "token-panel")))
+    assert not driver.find_element(By.ID, "app").is_displayed()
+    driver.find_element(By.ID, "token-input").send_keys(stack.token)
+    driver.find_element(By.CSS_SELECTOR, "#token-form button[type=submit]").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "app")))
+    assert driver.get_cookie("auth_token")["value"] == stack.token
+
+    # And an import of the demo supplier is started from the page
+    supplier = Select(driver.find_element(By.ID, "import-supplier"))
+    wait.until(lambda d: any(o.text.endswith("(demo)") for o in supplier.options))
+    supplier.select_by_visible_text(next(o.text for o in supplier.options if o.text.endswith("(demo)")))
+    Select(driver.find_element(By.ID, "import-mode")).select_by_value("full_sellable")
+    driver.find_element(By.ID, "start-import").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "message"), "Import started: job "))
+    job_id = driver.find_element(By.ID, "message").text.rsplit(" ", 1)[1]
+
+    # Then its progress bar advances while it runs (the page polls the API by itself)
+    seen_running: list[int] = []
+
+    def advanced(d) -> bool:
+        row = _progress(d, job_id)
+        if row is None:
+            return False
+        status, done, _, _ = row
+        if status == "running" and (not seen_running or done != seen_running[-1]):
+            seen_running.append(done)
+        return status in TERMINAL
+
+    WebDriverWait(driver, 180, poll_frequency=0.25).until(advanced)
+    assert len(seen_running) >= 2 and seen_running == sorted(seen_running), seen_running
+    assert seen_running[0] < seen_running[-1]
+    final = stack.api("GET", f"/api/sync-jobs/{job_id}").json()
+    wait.until(lambda d: (_progress(d, job_id) or ("",))[0] == final["status"])
+    _status, done, failed, total = _progress(driver, job_id)  # type: ignore[misc]
+    assert (done, failed, total) == (
+        final["success_count"] + final["failed_count"],
+        final["failed_count"],
+        str(final["total_products"]),
+    )
+    assert final["status"] == "partial_success" and final["failed_count"] > 0
+
+    # And its detail lists the errors the API has for it
+    wait.until(lambda d: d.find_element(By.ID, "detail-body").get_attribute("data-status") == final["status"])
+    errors = stack.api("GET", f"/api/sync-jobs/{job_id}/errors").json()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#errors li")) == len(errors))
+    shown = driver.find_element(By.ID, "errors").text
+    assert all(e["sku"] in shown for e in errors)
+
+    # When the job is retried from the page
+    driver.find_element(By.ID, "retry").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "message"), "Retry started: job "))
+    retry_id = driver.find_element(By.ID, "message").text.rsplit(" ", 1)[1]
+
+    # Then a new job of the same kind runs, pointing back at the original, and the page lists it
+    retry = stack.api("GET", f"/api/sync-jobs/{retry_id}").json()
+    assert retry["retry_of"] == job_id and retry["job_type"] == "import:full_sellable"
+    wait.until(lambda d: _progress(d, retry_id) is not None)
+    wait.until(lambda d: d.find_element(By.ID, "detail-body").get_attribute("data-job-id") == retry_id)
+    wait.until(lambda d: (_progress(d, retry_id) or (None, 0))[1] > 0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert driver.save_screenshot(str(ARTIFACTS / "jobs-page.png"))
