@@ -106,6 +106,8 @@ def _local_process_environment() -> None:
             "POWERTOOLS_TRACE_DISABLED": "1",
         }
     )
+    # EMF metrics are JSON documents printed for CloudWatch; locally they only bury the logs.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 class LocalStack:
@@ -192,6 +194,7 @@ class LocalStack:
             f"  CLI config           {config_file}",
             "",
             "  Try:",
+            f"    {local}/   (the jobs page; paste the token when it asks)",
             f'    curl -b "auth_token={self.token}" "{local}/api/sync-jobs?status=failed&limit=20"',
             "    .venv/bin/apihub import demo --mode full_sellable --watch",
             "",
