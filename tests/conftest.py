@@ -42,7 +42,9 @@ def hub(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[obje
     speed_up_transactions()
     saved = dict(os.environ)
     with mock_aws():
-        harness = Harness(retry_visibility=0)
+        # A test that set APIHUB_ALLOW_INSECURE_URLS (loopback fakes) keeps it over the template's value.
+        overrides = {k: os.environ[k] for k in ("APIHUB_ALLOW_INSECURE_URLS",) if k in os.environ}
+        harness = Harness(retry_visibility=0, environment=overrides)
         yield harness
     os.environ.clear()
     os.environ.update(saved)

@@ -17,6 +17,10 @@ from apihub_local.runtime import Functions
 from apihub_local.sqs import EventSourceMapping, build_mappings, drain
 
 
+# Supplier limits for tests and demos that are not about limits (see docs/rate-limits.md).
+UNBOUND_LIMITS = {"rate_limit_per_s": 1000, "max_concurrency": 64}
+
+
 def reset_process_state() -> None:
     """Drop cached settings, clients and table bindings (after the environment changed)."""
     from apihub.dal.clients import reset_clients
@@ -105,6 +109,9 @@ class Harness:
 
     # ------------------------------------------------------------------ helpers
     def add_supplier(self, slug: str = "demo", *, adapter: str = "DemoAdapter", **fields: Any) -> dict[str, Any]:
+        """Register a supplier. Unless the test sets them, its rate limits are high enough never to
+        bind (UNBOUND_LIMITS): tests about limits set their own."""
+        fields["protocol_config"] = {**UNBOUND_LIMITS, **(fields.get("protocol_config") or {})}
         body = {"name": fields.pop("name", slug.title()), "slug": slug, "adapter_class": adapter, **fields}
         res = self.api("POST", "/api/suppliers", json_body=body)
         assert res.status in (200, 201), res.json

@@ -92,3 +92,12 @@ class TransientError(AdapterError):
     def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class Throttled(Exception):
+    """Our own per-supplier limiter says wait. Deliberately not an ``AdapterError``: adapters that
+    turn supplier errors into notes must let it through, and it never fails a product."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

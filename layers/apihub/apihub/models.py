@@ -24,6 +24,10 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def iso_from_epoch(seconds: float) -> str:
+    return iso(datetime.fromtimestamp(seconds, UTC)) or ""
+
+
 def parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None

@@ -1,17 +1,53 @@
-"""Supplier rules beyond the schema: adapter names and endpoint URLs."""
+"""Supplier rules beyond the schema: adapter names, endpoint URLs and limits."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from apihub.adapters.registry import ADAPTERS
 from apihub.errors import InvalidInput
 from apihub.models import SupplierIn, SupplierPatch
+from apihub.outbound import UnsafeUrl, check_url
+from apihub.settings import get_settings
+
+
+def _urls(body: SupplierIn | SupplierPatch) -> list[tuple[str, Any]]:
+    config = body.protocol_config or {}
+    urls: list[tuple[str, Any]] = [("base_url", body.base_url)]
+    endpoints = config.get("endpoints")
+    if endpoints is not None and not isinstance(endpoints, dict):
+        raise InvalidInput("protocol_config.endpoints: must be an object of service name to URL")
+    urls += [(f"protocol_config.endpoints.{name}", url) for name, url in (endpoints or {}).items()]
+    for key in ("directory_url", "base_url"):
+        if key in config:
+            urls.append((f"protocol_config.{key}", config[key]))
+    return urls
+
+
+def _check_limits(config: dict[str, Any]) -> None:
+    for key, low, high in (("rate_limit_per_s", 0.01, 100_000), ("max_concurrency", 1, 1000), ("rate_burst", 1, 100_000)):
+        if key not in config:
+            continue
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise InvalidInput(f"protocol_config.{key}: must be a number from {low} to {high}")
+    if "max_concurrency" in config and not isinstance(config["max_concurrency"], int):
+        raise InvalidInput("protocol_config.max_concurrency: must be a whole number")
 
 
 def validate_supplier(body: SupplierIn | SupplierPatch) -> None:
     """422 naming the field and the rule for values the schema alone cannot judge."""
     if body.adapter_class is not None and body.adapter_class not in ADAPTERS:
         raise InvalidInput(f"adapter_class: must be one of {', '.join(sorted(ADAPTERS))}")
-    config = body.protocol_config or {}
-    endpoints = config.get("endpoints")
-    if endpoints is not None and not isinstance(endpoints, dict):
-        raise InvalidInput("protocol_config.endpoints: must be an object of service name to URL")
+    allow_insecure = get_settings().allow_insecure_urls
+    for field, url in _urls(body):
+        if url in (None, ""):
+            continue
+        if not isinstance(url, str):
+            raise InvalidInput(f"{field}: must be a URL string")
+        try:
+            # Names that do not resolve right now are judged again at call time.
+            check_url(url, allow_insecure=allow_insecure, resolve_names=False)
+        except UnsafeUrl as exc:
+            raise InvalidInput(f"{field}: {exc}") from None
+    _check_limits(body.protocol_config or {})

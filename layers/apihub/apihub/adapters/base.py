@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from apihub.adapters.http import DEFAULT_MAX_BYTES, HttpClient
 from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
 
 
@@ -36,6 +37,8 @@ class AdapterContext:
     # Adapters never write storage themselves; when one learns something worth keeping on the
     # supplier (e.g. a refreshed endpoint cache) it hands a partial ``protocol_config`` update here.
     on_config_update: Callable[[dict[str, Any]], None] | None = None
+    # Consulted around every supplier call; the pipeline points it at the per-supplier limiter.
+    guard: Any = None
 
 
 class SupplierAdapter(abc.ABC):
@@ -58,6 +61,16 @@ class SupplierAdapter(abc.ABC):
     @abc.abstractmethod
     def hydrate(self, ref: ProductRef) -> Product:
         """Fetch one product in full and return it in canonical form."""
+
+    def new_http_client(self, *, connect_timeout: float, read_timeout: float) -> HttpClient:
+        """The HTTP client every adapter uses: URL policy, size cap and the call guard included."""
+        config = self.supplier.protocol_config or {}
+        return HttpClient(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_bytes=int(config.get("max_response_bytes", DEFAULT_MAX_BYTES)),
+            guard=self.context.guard,
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (called once per invocation)."""

@@ -1,22 +1,44 @@
 """The one HTTP client every adapter uses for supplier calls.
 
 Built on urllib3 (already in the Lambda runtime through botocore) rather than requests, because we
-need hard control over what a supplier can make a worker do: connect/read timeouts, a response size
-cap read in chunks, and no automatic redirects (a redirect target is user-controlled input).
+need hard control over what a supplier URL can make a worker do:
+
+* every URL (and every redirect target) passes ``apihub.outbound.check_url`` before a connection,
+  and the connection goes to the address that was checked (Host header, SNI and certificate
+  checks still use the name), so DNS cannot swap in a private address between check and call;
+* connect/read timeouts plus a total deadline, and a response size cap read in chunks;
+* a ``CallGuard`` (the per-supplier rate limiter) is consulted before and told after every call.
+
 Failures are classified into the adapter error types here, once, for every protocol.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 
-from apihub.errors import AuthError, TransientError
+from apihub.errors import AuthError, ProductError, TransientError
+from apihub.outbound import UnsafeUrl, check_url
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_REDIRECTS = 3
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class CallGuard(Protocol):
+    """Consulted around every supplier call (see ``apihub.ratelimit``)."""
+
+    def before_call(self) -> None:
+        """Block briefly until the call may go, or raise ``Throttled``."""
+
+    def after_call(self, status: int | None, retry_after: float | None) -> None:
+        """``status`` None: no response (timeout, connection error)."""
 
 
 @dataclass
@@ -44,17 +66,28 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 class HttpClient:
     """Small, strict HTTP client. ``request`` raises ``TransientError`` for timeouts, connection
-    failures, oversize bodies, 429 and 5xx; other statuses are returned for the adapter to judge."""
+    failures, oversize or too-slow bodies, 429 and 5xx, ``ProductError`` for a refused destination;
+    other statuses are returned for the adapter to judge."""
 
     def __init__(
         self,
         *,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
+        total_timeout: float | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         pool_size: int = 4,
+        allow_insecure: bool | None = None,
+        guard: CallGuard | None = None,
     ) -> None:
+        if allow_insecure is None:
+            from apihub.settings import get_settings
+
+            allow_insecure = get_settings().allow_insecure_urls
+        self.allow_insecure = allow_insecure
         self.max_bytes = max_bytes
+        self.guard = guard
+        self.total_timeout = total_timeout or (connect_timeout + 2 * read_timeout)
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._pool = urllib3.PoolManager(maxsize=pool_size, retries=False, timeout=self._timeout)
 
@@ -66,28 +99,74 @@ class HttpClient:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> HttpResponse:
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._request_once(method, url, body=body, headers=headers)
+            location = response.header("Location")
+            if response.status not in REDIRECTS or not location:
+                break
+            # Follow the redirect ourselves so that its target passes the same checks.
+            url = urljoin(url, location)
+            if response.status == 303:
+                method, body = "GET", None
+        else:
+            raise TransientError(f"supplier redirected more than {MAX_REDIRECTS} times from {_safe(url)}")
+        if 300 <= response.status < 400:
+            raise TransientError(f"supplier answered HTTP {response.status} without a usable Location for {_safe(url)}")
+        return response
+
+    def _request_once(self, method: str, url: str, *, body: bytes | None, headers: dict[str, str] | None) -> HttpResponse:
         try:
-            resp = self._pool.request(method, url, body=body, headers=headers, preload_content=False, redirect=False)
-        except urllib3.exceptions.TimeoutError as exc:
-            raise TransientError(f"supplier call timed out ({type(exc).__name__}) calling {_safe(url)}") from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise TransientError(f"supplier unreachable ({type(exc).__name__}) calling {_safe(url)}") from None
+            dest = check_url(url, allow_insecure=self.allow_insecure)
+        except UnsafeUrl as exc:
+            raise ProductError(f"refused to call {_safe(url)}: {exc}", code="unsafe_url") from None
+        assert dest is not None
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        default_port = 443 if dest.scheme == "https" else 80
+        host_header = dest.host if dest.port == default_port else f"{dest.host}:{dest.port}"
+        pool_kwargs = {"server_hostname": dest.host, "assert_hostname": dest.host} if dest.scheme == "https" else None
+        pool = self._pool.connection_from_host(dest.address, dest.port, scheme=dest.scheme, pool_kwargs=pool_kwargs)
+        if self.guard is not None:
+            self.guard.before_call()
+        status: int | None = None
+        retry_after: float | None = None
+        started = time.monotonic()
         try:
-            data = self._read_capped(resp, url)
+            try:
+                resp = pool.urlopen(
+                    method,
+                    target,
+                    body=body,
+                    headers={**(headers or {}), "Host": host_header},
+                    preload_content=False,
+                    redirect=False,
+                    retries=False,
+                    timeout=self._timeout,
+                    assert_same_host=False,
+                )
+            except urllib3.exceptions.TimeoutError as exc:
+                raise TransientError(f"supplier call timed out ({type(exc).__name__}) calling {_safe(url)}") from None
+            except urllib3.exceptions.HTTPError as exc:
+                raise TransientError(f"supplier unreachable ({type(exc).__name__}) calling {_safe(url)}") from None
+            status = resp.status
+            try:
+                data = self._read_capped(resp, url, started)
+            finally:
+                resp.release_conn()
+            out = HttpResponse(status=resp.status, body=data, headers=dict(resp.headers))
+            retry_after = retry_after_seconds(out.header("Retry-After"))
         finally:
-            resp.release_conn()
-        out = HttpResponse(status=resp.status, body=data, headers=dict(resp.headers))
+            if self.guard is not None:
+                self.guard.after_call(status, retry_after)
         if resp.status == 429 or resp.status >= 500:
             raise TransientError(
                 f"supplier answered HTTP {resp.status} for {_safe(url)}",
                 code=str(resp.status),
-                retry_after=retry_after_seconds(out.header("Retry-After")),
+                retry_after=retry_after,
             )
-        if 300 <= resp.status < 400:
-            raise TransientError(f"supplier redirected ({resp.status}) from {_safe(url)}; redirects are not followed")
         return out
 
-    def _read_capped(self, resp: urllib3.BaseHTTPResponse, url: str) -> bytes:
+    def _read_capped(self, resp: urllib3.BaseHTTPResponse, url: str, started: float) -> bytes:
         chunks: list[bytes] = []
         size = 0
         try:
@@ -96,6 +175,10 @@ class HttpClient:
                 if size > self.max_bytes:
                     raise TransientError(
                         f"supplier response from {_safe(url)} exceeded {self.max_bytes} bytes; not read further"
+                    )
+                if time.monotonic() - started > self.total_timeout:
+                    raise TransientError(
+                        f"supplier response from {_safe(url)} took longer than {self.total_timeout:.0f} s; abandoned"
                     )
                 chunks.append(chunk)
         except urllib3.exceptions.TimeoutError:

@@ -579,7 +579,8 @@ class JobsRepository:
             success = sum(1 for o in pending if o.ok)
             failed = len(pending) - success
             new_errors = [{"sku": o.sku, "error": (o.error or "")[:ERROR_TEXT_MAX]} for o in pending if not o.ok]
-            job_actions: list[Any] = [JobItem.updated_at.set(now)]
+            # Progress clears "throttled" (it is shown while our limiter or a 429 holds the job back).
+            job_actions: list[Any] = [JobItem.updated_at.set(now), JobItem.throttled_until.remove()]
             if success:
                 job_actions.append(JobItem.success_count.add(success))
             if failed:

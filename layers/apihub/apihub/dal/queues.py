@@ -20,7 +20,7 @@ def send_discovery(body: dict[str, Any], delay_seconds: int = 0) -> None:
     )
 
 
-def send_hydrate_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5) -> int:
+def send_hydrate_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5, delay_seconds: int = 0) -> int:
     """Send ``bodies`` to the hydrate queue with SendMessageBatch, re-sending entries reported in
     ``Failed`` (SendMessageBatch succeeds as a call even when some entries fail). Returns the count."""
     sqs = client("sqs")
@@ -30,7 +30,8 @@ def send_hydrate_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5) -> i
         pending = {str(i): json.dumps(b) for i, b in enumerate(bodies[start : start + SQS_BATCH])}
         for attempt in range(attempts):
             resp = sqs.send_message_batch(
-                QueueUrl=url, Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()]
+                QueueUrl=url,
+                Entries=[{"Id": k, "MessageBody": v, "DelaySeconds": delay_seconds} for k, v in pending.items()],
             )
             for ok in resp.get("Successful", []):
                 pending.pop(ok["Id"], None)

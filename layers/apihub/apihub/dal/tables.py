@@ -140,6 +140,23 @@ class EpochItem(_JobsBase):
     first_month = UnicodeAttribute(null=True)
 
 
+class RateSlotItem(_JobsBase):
+    """``PK=RATE#<supplier>, SK=SLOT#<k>``: one of the supplier's ``max_concurrency`` call slots,
+    leased by one worker at a time, carrying that slot's share of the token bucket."""
+
+    holder = UnicodeAttribute(null=True)
+    expires_ms = NumberAttribute(null=True)
+    tokens = NumberAttribute(null=True)
+    refilled_ms = NumberAttribute(null=True)
+
+
+class RatePenaltyItem(_JobsBase):
+    """``PK=RATE#<supplier>, SK=PENALTY``: the supplier said 429 — run slower until ``until_ms``."""
+
+    until_ms = NumberAttribute(default=0)
+    factor = NumberAttribute(default=1)
+
+
 class RefsChunkItem(_JobsBase):
     """``PK=JOB#<id>, SK=REFS#<n>``: discovered SKUs persisted so fan-out can resume after a restart."""
 
@@ -226,6 +243,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     LockItem,
     EpochItem,
     RefsChunkItem,
+    RateSlotItem,
+    RatePenaltyItem,
     SupplierItem,
     ProductItem,
     TokenItem,
@@ -250,6 +269,8 @@ def bind_tables(settings: Settings) -> Connection:
         LockItem: settings.jobs_table,
         RefsChunkItem: settings.jobs_table,
         EpochItem: settings.jobs_table,
+        RateSlotItem: settings.jobs_table,
+        RatePenaltyItem: settings.jobs_table,
         _JobsBase: settings.jobs_table,
         SupplierItem: settings.suppliers_table,
         ProductItem: settings.products_table,

@@ -18,10 +18,10 @@ from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
-from apihub.errors import AdapterError, AuthError, NotFound, SupplierNotImportable, TransientError
-from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, parse_iso
+from apihub.errors import AdapterError, AuthError, NotFound, SupplierNotImportable, Throttled, TransientError
+from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, iso_from_epoch, parse_iso
 from apihub.pipeline.messages import DiscoveryMessage, HydrateMessage
-from apihub.pipeline.suppliers import adapter_for
+from apihub.pipeline.suppliers import adapter_for, limit_calls
 from apihub.settings import get_settings
 
 CHUNK_SIZE = 1000
@@ -59,6 +59,11 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
         if state.get("phase") == "fanout":
             if not _fan_out(jobs, item, remaining_ms):
                 return _continue_or_skip(jobs, item)
+    except Throttled as exc:
+        # Our own limiter: continue later from the stored cursor; this never fails the job.
+        delay = int(min(900, max(1, exc.retry_after)))
+        queues.send_discovery(DiscoveryMessage(job_id=item.id, continuation=True).model_dump(), delay_seconds=delay)
+        return DiscoveryResult.continued
     except TransientError as exc:
         if receive_count >= settings.discovery_max_receive_count:
             jobs.fail(job_id, f"{exc.describe()} (discovery gave up after {receive_count} attempts)")
@@ -106,27 +111,37 @@ def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) 
     finished = state.get("listed", False)
     if not finished:
         adapter = adapter_for(item.supplier_id)
-        for page in adapter.discover(request, cursor=cursor):
-            fresh = [r.product_id for r in page.refs if r.product_id not in seen]
-            fresh = list(dict.fromkeys(fresh))
-            if limit is not None:
-                fresh = fresh[: max(0, limit - len(seen))]
-            for start in range(0, len(fresh), CHUNK_SIZE):
-                chunks += 1
-                jobs.put_ref_chunk(item.id, chunks, fresh[start : start + CHUNK_SIZE])
-            seen.update(dict.fromkeys(fresh))
-            finished = page.cursor is None or (limit is not None and len(seen) >= limit)
-            changes = {"cursor": page.cursor, "chunks": chunks, "refs": len(seen), "listed": finished}
-            if since is not None:
-                changes["since"] = since.isoformat()
-            if not jobs.update_discovery(item, changes):
-                return False
-            if finished:
-                break
-            if _out_of_time(remaining_ms):
-                return False
-        else:
-            finished = True
+        limiter = limit_calls(
+            adapter,
+            lease_s=remaining_ms() / 1000 + 5,
+            on_throttled=lambda until: jobs.set_throttled(item.id, iso_from_epoch(until)),
+        )
+        try:
+            for page in adapter.discover(request, cursor=cursor):
+                fresh = [r.product_id for r in page.refs if r.product_id not in seen]
+                fresh = list(dict.fromkeys(fresh))
+                if limit is not None:
+                    fresh = fresh[: max(0, limit - len(seen))]
+                for start in range(0, len(fresh), CHUNK_SIZE):
+                    chunks += 1
+                    jobs.put_ref_chunk(item.id, chunks, fresh[start : start + CHUNK_SIZE])
+                seen.update(dict.fromkeys(fresh))
+                finished = page.cursor is None or (limit is not None and len(seen) >= limit)
+                changes = {"cursor": page.cursor, "chunks": chunks, "refs": len(seen), "listed": finished}
+                if since is not None:
+                    changes["since"] = since.isoformat()
+                if not jobs.update_discovery(item, changes):
+                    return False
+                if finished:
+                    break
+                if _out_of_time(remaining_ms):
+                    return False
+            else:
+                finished = True
+        finally:
+            limiter.close()
+            adapter.context.guard.target = None
+
     return jobs.update_discovery(item, {"phase": "fanout", "sent": 0, "listed": True}, total_products=len(seen))
 
 

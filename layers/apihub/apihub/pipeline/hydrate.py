@@ -18,11 +18,20 @@ from apihub.adapters.base import SupplierAdapter
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository, Outcome
 from apihub.dal.tables import JobItem
-from apihub.errors import AdapterError, AuthError, NotFound, ProductError, SupplierNotImportable, TransientError
-from apihub.models import JobStatus, ProductRef
+from apihub.errors import (
+    AdapterError,
+    AuthError,
+    NotFound,
+    ProductError,
+    SupplierNotImportable,
+    Throttled,
+    TransientError,
+)
+from apihub.models import JobStatus, ProductRef, iso_from_epoch
 from apihub.observability import products_recorded
 from apihub.pipeline.messages import HydrateMessage
-from apihub.pipeline.suppliers import adapter_for
+from apihub.pipeline.suppliers import adapter_for, limit_calls
+from apihub.ratelimit import SupplierLimiter
 from apihub.settings import get_settings
 
 logger = Logger(service="apihub")
@@ -44,6 +53,7 @@ class RetryLater(Exception):
 class _JobState:
     item: JobItem | None
     adapter: SupplierAdapter | None = None
+    limiter: SupplierLimiter | None = None
     ended: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
     recorded: set[str] = field(default_factory=set)
@@ -64,6 +74,9 @@ class HydrateBatch:
         self.settings = get_settings()
         self.states: dict[str, _JobState] = {}
         self.hydrated = 0
+        # Set once our own limiter said "wait": the rest of the batch goes back on the queue.
+        self.throttled_for: float | None = None
+        self.requeued = 0
 
     # ------------------------------------------------------------------ per record
     def parse(self, body: str) -> HydrateMessage:
@@ -107,14 +120,21 @@ class HydrateBatch:
         done = {o.sku for o in state.outcomes} | state.recorded
         todo = [sku for sku in msg.skus if sku not in done]
         for position, sku in enumerate(todo):
-            # Running low on time: hand the rest on as a fresh message (so it does not burn a
-            # receive and can never be dead-lettered for our slowness). At least one SKU per
-            # invocation is always attempted, so this always makes progress.
-            if self.hydrated and self.remaining_ms() < self.settings.hydrate_time_reserve_ms:
-                queues.send_hydrate_batch([HydrateMessage(job_id=msg.job_id, skus=todo[position:]).model_dump()])
+            # Throttled by our own limiter, or low on time: hand the rest on as a fresh message, so
+            # it burns no receive and can never be dead-lettered or failed for our own reasons.
+            # At least one SKU per invocation is attempted, so low time still makes progress.
+            if self.throttled_for is not None or (
+                self.hydrated and self.remaining_ms() < self.settings.hydrate_time_reserve_ms
+            ):
+                self._requeue(msg.job_id, todo[position:])
                 break
             self.hydrated += 1
-            outcome, hint = self._hydrate_one(state, sku, receive_count, last_attempt)
+            try:
+                outcome, hint = self._hydrate_one(state, sku, receive_count, last_attempt)
+            except Throttled as exc:
+                self.throttled_for = exc.retry_after
+                self._requeue(msg.job_id, todo[position:])
+                break
             if state.ended:
                 return
             if outcome is None:
@@ -133,6 +153,12 @@ class HydrateBatch:
         try:
             if state.adapter is None:
                 state.adapter = adapter_for(state.item.supplier_id)
+                job_id = state.item.id
+                state.limiter = limit_calls(
+                    state.adapter,
+                    lease_s=self.remaining_ms() / 1000 + 5,
+                    on_throttled=lambda until: self.jobs.set_throttled(job_id, iso_from_epoch(until)),
+                )
             product = state.adapter.hydrate(ProductRef(product_id=sku))
             if product.product_id != sku:
                 product = product.model_copy(update={"product_id": sku})
@@ -159,6 +185,12 @@ class HydrateBatch:
                 ), None
             return None, None
 
+    def _requeue(self, job_id: str, skus: list[str]) -> None:
+        delay = int(min(900, max(1, self.throttled_for or 0)))
+        queues.send_hydrate_batch([HydrateMessage(job_id=job_id, skus=skus).model_dump()],
+                                  delay_seconds=delay if self.throttled_for is not None else 0)
+        self.requeued += len(skus)
+
     def _fail_job(self, state: _JobState, text: str) -> None:
         assert state.item is not None
         self.jobs.fail(state.item.id, text)
@@ -166,6 +198,15 @@ class HydrateBatch:
         state.outcomes.clear()
 
     # ------------------------------------------------------------------ per batch
+    def close(self) -> None:
+        """Release this invocation's supplier slots (call once the batch is done, even on error)."""
+        for state in self.states.values():
+            if state.limiter is not None:
+                state.limiter.close()
+                if state.adapter is not None:
+                    state.adapter.context.guard.target = None
+                state.limiter = None
+
     def commit(self) -> None:
         """Record the batch's outcomes (exactly once) and finalise any job they complete."""
         for job_id, state in self.states.items():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from apihub.adapters.base import AdapterContext, SupplierAdapter
 from apihub.adapters.registry import build_adapter
 from apihub.dal.suppliers import SuppliersRepository
+from apihub.ratelimit import GuardProxy, Limits, SupplierLimiter
 
 _cache: dict[str, tuple[str | None, SupplierAdapter]] = {}
 
@@ -15,9 +18,11 @@ def adapter_for(supplier_id: str) -> SupplierAdapter:
     cached = _cache.get(supplier_id)
     if cached and cached[0] == supplier.updated_at:
         return cached[1]
-    context = AdapterContext(credentials=supplier.auth_config or {})
-    if hasattr(context, "on_config_update"):
-        context.on_config_update = lambda changes: repo.update_protocol_config(supplier_id, changes)  # type: ignore[attr-defined]
+    context = AdapterContext(
+        credentials=supplier.auth_config or {},
+        on_config_update=lambda changes: repo.update_protocol_config(supplier_id, changes),
+        guard=GuardProxy(),
+    )
     adapter = build_adapter(supplier, context)
     if cached:
         cached[1].close()
@@ -29,3 +34,17 @@ def forget_adapters() -> None:
     for _, adapter in _cache.values():
         adapter.close()
     _cache.clear()
+
+
+def limit_calls(
+    adapter: SupplierAdapter, *, lease_s: float, on_throttled: Callable[[float], None] | None = None
+) -> SupplierLimiter:
+    """Put this invocation's calls through the supplier's limiter; ``close()`` it when done."""
+    limiter = SupplierLimiter(
+        adapter.supplier.id,
+        Limits.from_config(adapter.supplier.protocol_config or {}),
+        lease_s=lease_s,
+        on_throttled=on_throttled,
+    )
+    adapter.context.guard.target = limiter
+    return limiter

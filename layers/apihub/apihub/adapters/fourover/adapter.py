@@ -100,7 +100,7 @@ class FourOverAdapter(SupplierAdapter):
     @property
     def http(self) -> HttpClient:
         if self._http is None:
-            self._http = HttpClient(
+            self._http = self.new_http_client(
                 connect_timeout=self._number("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
                 read_timeout=self._number("read_timeout", DEFAULT_READ_TIMEOUT),
             )

@@ -63,7 +63,7 @@ class PromoStandardsAdapter(SupplierAdapter):
     @property
     def client(self) -> HttpClient:
         if self._client is None:
-            self._client = HttpClient(
+            self._client = self.new_http_client(
                 connect_timeout=float(self.config.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)),
                 read_timeout=float(self.config.get("read_timeout", DEFAULT_READ_TIMEOUT)),
             )

@@ -1,0 +1,78 @@
+"""Per-supplier call slots and 429 penalties in the jobs table (see ``apihub.ratelimit``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from apihub.dal.tables import RatePenaltyItem, RateSlotItem, bind_tables
+from apihub.settings import Settings, get_settings
+
+
+def rate_pk(supplier_id: str) -> str:
+    return f"RATE#{supplier_id}"
+
+
+@dataclass
+class Slot:
+    number: int
+    tokens: float | None
+    refilled_ms: int | None
+
+
+class LimitsRepository:
+    def __init__(self, settings: Settings | None = None) -> None:
+        bind_tables(settings or get_settings())
+
+    def acquire_slot(self, supplier_id: str, max_concurrency: int, holder: str, lease_ms: int, now_ms: int) -> Slot | None:
+        """Lease a free slot (never leased, released, or its lease expired): one read to find the
+        candidates, then a conditional write per attempt. None when all are busy."""
+        pk = rate_pk(supplier_id)
+        existing = {int(item.sk.split("#", 1)[1]): item for item in RateSlotItem.query(pk, RateSlotItem.sk.startswith("SLOT#"), consistent_read=True)}
+        free = [k for k in range(max_concurrency)
+                if k not in existing or existing[k].holder is None or (existing[k].expires_ms or 0) < now_ms]
+        # Prefer slots that exist (they carry a bucket state); otherwise any order is fine.
+        free.sort(key=lambda k: (k not in existing, k))
+        for number in free:
+            item = RateSlotItem(pk, f"SLOT#{number:03d}")
+            try:
+                item.update(
+                    actions=[RateSlotItem.holder.set(holder), RateSlotItem.expires_ms.set(now_ms + lease_ms)],
+                    condition=RateSlotItem.holder.does_not_exist() | (RateSlotItem.expires_ms < now_ms),
+                )
+            except UpdateError as exc:
+                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                    continue
+                raise
+            return Slot(number, float(item.tokens) if item.tokens is not None else None,
+                        int(item.refilled_ms) if item.refilled_ms is not None else None)
+        return None
+
+    def release_slot(self, supplier_id: str, number: int, holder: str, tokens: float, refilled_ms: int) -> None:
+        """Hand the slot back with its bucket state, so the next holder continues from it."""
+        try:
+            RateSlotItem(rate_pk(supplier_id), f"SLOT#{number:03d}").update(
+                actions=[
+                    RateSlotItem.holder.remove(),
+                    RateSlotItem.expires_ms.remove(),
+                    RateSlotItem.tokens.set(tokens),
+                    RateSlotItem.refilled_ms.set(refilled_ms),
+                ],
+                condition=RateSlotItem.holder == holder,
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise  # else: our lease expired and someone else holds it now; nothing to hand back
+
+    def penalty(self, supplier_id: str) -> tuple[int, float]:
+        try:
+            item = RatePenaltyItem.get(rate_pk(supplier_id), "PENALTY", consistent_read=True)
+        except DoesNotExist:
+            return 0, 1.0
+        return int(item.until_ms or 0), float(item.factor or 1)
+
+    def penalize(self, supplier_id: str, until_ms: int, factor: float) -> None:
+        RatePenaltyItem(rate_pk(supplier_id), "PENALTY").update(
+            actions=[RatePenaltyItem.until_ms.set(until_ms), RatePenaltyItem.factor.set(factor)]
+        )

@@ -1,0 +1,197 @@
+"""Per-supplier limits across every worker: at most ``max_concurrency`` calls in flight and about
+``rate_limit_per_s`` calls per second, with adaptive backoff when the supplier answers 429.
+
+How it holds under any number of Lambda workers, with almost no DynamoDB traffic per call:
+
+* A worker leases one of the supplier's ``max_concurrency`` **slots** (a conditional write on a slot
+  item) for its invocation and makes its calls one at a time, so calls in flight never exceed the
+  slot count. A crashed worker's slot frees itself when its lease (the invocation's time) ends.
+* Each slot carries an equal **share of the token bucket**: refill ``rate / max_concurrency`` per
+  second, capacity ``max(1, burst / max_concurrency)``. The share's state is written back to the
+  slot when it is released and picked up by the next holder, so over any one-second window the
+  supplier sees at most ``rate + burst`` calls (``burst`` defaults to the rate; the effective burst
+  is at least ``max_concurrency``, one call per slot).
+* A **429** (or ``Retry-After``) halves the supplier's rate (down to a tenth) for the longer of
+  ``Retry-After`` and 30 s; the penalty is stored for every worker, which re-reads it every few
+  seconds.
+* A worker that cannot get a slot or a token within ``max_wait_s`` raises ``Throttled``: the
+  pipeline puts its work back on the queue with a delay. It never fails a product.
+
+Written by hand: no library offers a DynamoDB-backed distributed limiter with leases.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apihub.dal.limits import LimitsRepository, Slot
+from apihub.errors import Throttled
+
+DEFAULT_RATE = 5.0
+DEFAULT_CONCURRENCY = 4
+PENALTY_MIN_S = 30.0
+PENALTY_FLOOR = 0.1
+PENALTY_REFRESH_S = 2.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate: float
+    burst: float
+    max_concurrency: int
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Limits:
+        rate = float(config.get("rate_limit_per_s", DEFAULT_RATE))
+        concurrency = int(config.get("max_concurrency", DEFAULT_CONCURRENCY))
+        burst = float(config.get("rate_burst", rate))
+        return cls(rate=max(rate, 0.001), burst=max(burst, 1.0), max_concurrency=max(1, concurrency))
+
+
+class SupplierLimiter:
+    """A ``CallGuard`` for one worker invocation. ``close()`` releases the slot."""
+
+    def __init__(
+        self,
+        supplier_id: str,
+        limits: Limits,
+        *,
+        lease_s: float,
+        repo: LimitsRepository | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait_s: float = 5.0,
+        on_throttled: Callable[[float], None] | None = None,
+    ) -> None:
+        self.supplier_id = supplier_id
+        self.limits = limits
+        self.lease_ms = int(lease_s * 1000)
+        self.repo = repo or LimitsRepository()
+        self.clock = clock
+        self.sleep = sleep
+        self.max_wait_s = max_wait_s
+        self.on_throttled = on_throttled
+        self.holder = uuid.uuid4().hex
+        self.slot: Slot | None = None
+        self.tokens = 0.0
+        self.refilled = 0.0
+        self.factor = 1.0
+        self.penalty_until = 0.0
+        self.penalty_checked = -1e18
+        self.calls = 0
+
+    # ------------------------------------------------------------------ shares
+    @property
+    def share_rate(self) -> float:
+        return self.limits.rate * self.factor / self.limits.max_concurrency
+
+    @property
+    def share_capacity(self) -> float:
+        return max(1.0, self.limits.burst / self.limits.max_concurrency)
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.share_capacity, self.tokens + max(0.0, now - self.refilled) * self.share_rate)
+        self.refilled = now
+
+    # ------------------------------------------------------------------ CallGuard
+    def before_call(self) -> None:
+        deadline = self.clock() + self.max_wait_s
+        if self.slot is None:
+            self._acquire_slot(deadline)
+        self._refresh_penalty()
+        now = self.clock()
+        self._refill(now)
+        if self.tokens < 1.0:
+            wait = (1.0 - self.tokens) / self.share_rate
+            if now + wait > deadline:
+                self._throttled(wait, f"supplier rate limit: next call allowed in {wait:.1f} s")
+            self.sleep(wait)
+            self._refill(self.clock())
+            self.tokens = max(self.tokens, 1.0)
+        self.tokens -= 1.0
+        self.calls += 1
+
+    def after_call(self, status: int | None, retry_after: float | None) -> None:
+        if status != 429:
+            return
+        now = self.clock()
+        hold = max(retry_after or 0.0, PENALTY_MIN_S)
+        within = now < self.penalty_until
+        self.factor = max(PENALTY_FLOOR, (self.factor if within else 1.0) * 0.5)
+        self.penalty_until = now + hold
+        self.tokens = 0.0
+        self.repo.penalize(self.supplier_id, int(self.penalty_until * 1000), self.factor)
+        if self.on_throttled:
+            self.on_throttled(self.penalty_until)
+
+    def close(self) -> None:
+        if self.slot is not None:
+            self._refill(self.clock())
+            self.repo.release_slot(self.supplier_id, self.slot.number, self.holder, self.tokens, int(self.refilled * 1000))
+            self.slot = None
+
+    # ------------------------------------------------------------------ internals
+    def _acquire_slot(self, deadline: float) -> None:
+        pause = 0.1
+        while True:
+            now = self.clock()
+            slot = self.repo.acquire_slot(
+                self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
+            )
+            if slot is not None:
+                self.slot = slot
+                if slot.tokens is None or slot.refilled_ms is None:
+                    self.tokens, self.refilled = self.share_capacity, now  # a fresh share starts full
+                else:
+                    self.tokens, self.refilled = slot.tokens, slot.refilled_ms / 1000
+                return
+            if now + pause > deadline:
+                self._throttled(max(pause, 1.0), f"supplier concurrency limit: all {self.limits.max_concurrency} slots busy")
+            self.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    def _refresh_penalty(self) -> None:
+        now = self.clock()
+        if now - self.penalty_checked < PENALTY_REFRESH_S:
+            return
+        self.penalty_checked = now
+        until_ms, factor = self.repo.penalty(self.supplier_id)
+        if until_ms / 1000 > now:
+            self.penalty_until, self.factor = until_ms / 1000, min(self.factor, factor) if now < self.penalty_until else factor
+        else:
+            self.factor = 1.0
+
+    def _throttled(self, retry_after: float, message: str) -> None:
+        if self.on_throttled:
+            self.on_throttled(self.clock() + retry_after)
+        raise Throttled(message, retry_after=retry_after)
+
+
+class GuardProxy:
+    """What adapters hand their HTTP client: the pipeline points it at this invocation's limiter.
+    Per thread, because the local stack runs several invocations of one function in one process
+    (Lambda runs one per container) and they share the cached adapter."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def target(self) -> SupplierLimiter | None:
+        return getattr(self._local, "target", None)
+
+    @target.setter
+    def target(self, limiter: SupplierLimiter | None) -> None:
+        self._local.target = limiter
+
+    def before_call(self) -> None:
+        if self.target is not None:
+            self.target.before_call()
+
+    def after_call(self, status: int | None, retry_after: float | None) -> None:
+        if self.target is not None:
+            self.target.after_call(status, retry_after)
