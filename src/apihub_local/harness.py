@@ -16,7 +16,6 @@ from apihub_local.resources import Stack, create_stack
 from apihub_local.runtime import Functions
 from apihub_local.sqs import EventSourceMapping, build_mappings, drain
 
-
 # Supplier limits for tests and demos that are not about limits (see docs/rate-limits.md).
 UNBOUND_LIMITS = {"rate_limit_per_s": 1000, "max_concurrency": 64}
 

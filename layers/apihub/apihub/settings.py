@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     discovery_time_reserve_ms: int = 30_000
     hydrate_time_reserve_ms: int = 15_000
     stall_minutes: int = 30
+    # How long a worker waits for a supplier slot or token before handing its work back.
+    limiter_max_wait_s: float = 5.0
     # Local stack only: allow http:// and loopback supplier URLs.
     allow_insecure_urls: bool = False
 

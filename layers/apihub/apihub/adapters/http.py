@@ -170,7 +170,11 @@ class HttpClient:
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in resp.stream(64 * 1024):
+            while True:
+                # read1: whatever has arrived (up to 64 KiB), so a slow drip meets the deadline check
+                chunk = resp.read1(64 * 1024)
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise TransientError(

@@ -8,6 +8,7 @@ from apihub.adapters.base import AdapterContext, SupplierAdapter
 from apihub.adapters.registry import build_adapter
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.ratelimit import GuardProxy, Limits, SupplierLimiter
+from apihub.settings import get_settings
 
 _cache: dict[str, tuple[str | None, SupplierAdapter]] = {}
 
@@ -45,6 +46,7 @@ def limit_calls(
         Limits.from_config(adapter.supplier.protocol_config or {}),
         lease_s=lease_s,
         on_throttled=on_throttled,
+        max_wait_s=get_settings().limiter_max_wait_s,
     )
     adapter.context.guard.target = limiter
     return limiter
