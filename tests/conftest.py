@@ -51,19 +51,16 @@ def hub(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[obje
     reset_process_state()
 
 
-@pytest.fixture
-def allow_loopback_suppliers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake suppliers listen on http://127.0.0.1: allow that, as the local stack does."""
+@pytest.fixture(autouse=True)
+def allow_loopback_suppliers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Adapter tests talk to the fake suppliers on http://127.0.0.1 directly (no hub): allow that,
+    as the local stack does. Other tests keep the template's value unless they set it."""
+    if "adapters" not in Path(str(request.node.path)).parts:
+        yield
+        return
     from apihub.settings import reset_settings
 
     monkeypatch.setenv("APIHUB_ALLOW_INSECURE_URLS", "true")
     reset_settings()
     yield
     reset_settings()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Adapter tests talk to the fakes directly (no hub): every one of them needs loopback allowed.
-    for item in items:
-        if "adapters" in Path(str(item.fspath)).parts:
-            item.add_marker(pytest.mark.usefixtures("allow_loopback_suppliers"))
