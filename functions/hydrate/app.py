@@ -32,8 +32,11 @@ def handler(event, context):
 
     try:
         started = time.monotonic()
-        with processor(records=records, handler=record_handler, lambda_context=context):
-            processor.process()
+        try:
+            with processor(records=records, handler=record_handler, lambda_context=context):
+                processor.process()
+        finally:
+            batch.close()  # release the supplier slots before the (DynamoDB-only) commit
         if batch.hydrated:  # mean supplier round trip per product, once per batch
             duration_ms(HYDRATE_LATENCY, (time.monotonic() - started) * 1000 / batch.hydrated)
         batch.commit()  # raises -> the whole batch is redelivered; outcomes are idempotent
