@@ -228,3 +228,8 @@ def test_our_throttling_never_fails_a_product_and_shows_on_the_job(hub, monkeypa
         job = hub.job(job_id)
         assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 4, 0)
         assert job["throttled_until"] is None
+        # And every worker handed its slot back (a leaked lease would block the supplier until it ends)
+        from apihub.dal.tables import RateSlotItem
+
+        slots = list(RateSlotItem.query(f"RATE#{supplier['id']}", RateSlotItem.sk.startswith("SLOT#")))
+        assert slots and all(slot.holder is None for slot in slots)
