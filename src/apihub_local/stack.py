@@ -58,6 +58,8 @@ class Knobs:
     demo_fail_rate: float = 0.0
     duplicate_delivery: bool = False
     crash_rate: float = 0.0
+    crash_fanout: bool = False
+    backoff_scale: float = 1.0
     # Local time runs at this fraction: function timeouts and queue visibility timeouts are
     # multiplied by it, so a crashed batch comes back in seconds (see docs/local-stack.md).
     time_scale: float = 0.01
@@ -77,6 +79,8 @@ class Knobs:
             demo_fail_rate=_number(env, "APIHUB_DEMO_FAIL_RATE", 0.0, 0.0, 1.0),
             duplicate_delivery=_flag(env, "APIHUB_LOCAL_DUPLICATE_DELIVERY"),
             crash_rate=_number(env, "APIHUB_LOCAL_CRASH_RATE", 0.0, 0.0, 0.9),
+            crash_fanout=_flag(env, "APIHUB_LOCAL_CRASH_FANOUT"),
+            backoff_scale=_number(env, "APIHUB_LOCAL_BACKOFF_SCALE", 1.0, 0.001, 1.0),
             time_scale=_number(env, "APIHUB_LOCAL_TIME_SCALE", 0.01, 0.001, 1.0),
             dev_token=env.get("APIHUB_DEV_TOKEN") or None,
             json_logs=log_format == "json",
@@ -150,6 +154,12 @@ class LocalStack:
             crash_rate=knobs.crash_rate,
         )
         hub.functions.preload()
+        from apihub_local import faults
+
+        if knobs.crash_fanout:
+            faults.crash_fanout_once_per_job()
+        if knobs.backoff_scale != 1.0:
+            faults.scale_retry_backoff(knobs.backoff_scale)
         logs.install(json_logs=knobs.json_logs)
 
         demo = start_demo_suppliers(knobs.demo_products, knobs.demo_latency_ms, knobs.demo_fail_rate)
@@ -186,6 +196,10 @@ class LocalStack:
             knobs.append("duplicate delivery")
         if k.crash_rate:
             knobs.append(f"crash rate={k.crash_rate:g}")
+        if k.crash_fanout:
+            knobs.append("fan-out crash once per job")
+        if k.backoff_scale != 1.0:
+            knobs.append(f"retry backoff x{k.backoff_scale:g}")
         lines = [
             "",
             f"  apihub local stack   {', '.join(knobs)}",

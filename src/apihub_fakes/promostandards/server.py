@@ -18,6 +18,7 @@ before the fake answers normally (a supplier that recovers); without an entry it
 ``fail_operations`` maps an operation name (e.g. ``"getProductSellable"``) to
 ``"http500"``, ``"malformed"`` or ``"slow"``. Any other id/password than ``fake.credentials`` gets
 ServiceMessage 105 (110 without a password). ``latency_ms`` delays every SOAP call.
+``revoke_after`` (N): after N SOAP calls the credentials are revoked, every later call gets 105.
 """
 
 from __future__ import annotations
@@ -94,7 +95,10 @@ class FakePromoStandards:
         company_code: str = DEFAULT_COMPANY_CODE,
         record: bool = False,
         lifetime_s: float | None = None,
+        revoke_after: int | None = None,
     ) -> None:
+        self.revoke_after = revoke_after
+        self._answered = 0
         self.catalog: Catalog = generate_catalog(products=products, seed=seed)
         self.fault_skus = dict(fault_skus or {})
         for sku, fault in self.fault_skus.items():
@@ -256,7 +260,10 @@ class FakePromoStandards:
 
     def _auth_error(self, path: str, operation: str, fields: dict[str, str]) -> Reply | None:
         account, password = fields.get("id"), fields.get("password")
-        if account == self.credentials["id"] and password == self.credentials["password"]:
+        with self._lock:
+            self._answered += 1
+            revoked = self.revoke_after is not None and self._answered > self.revoke_after
+        if account == self.credentials["id"] and password == self.credentials["password"] and not revoked:
             return None
         code, text = (
             (110, "Authentication Credentials required") if not password else (105, "Authentication Credentials failed")
