@@ -210,7 +210,13 @@ class HydrateBatch:
     def commit(self) -> None:
         """Record the batch's outcomes (exactly once) and finalise any job they complete."""
         for job_id, state in self.states.items():
-            if state.ended or state.item is None or not state.outcomes:
+            if state.ended or state.item is None:
+                continue
+            if not state.outcomes:
+                # A redelivery whose SKUs all had outcomes: the invocation that recorded them may
+                # have died before finalising, and no other message is left to do it.
+                if state.recorded:
+                    self.jobs.try_finalize(job_id)
                 continue
             started = time.monotonic()
             hashes = self.jobs.product_hashes(state.item.supplier_id, [o.sku for o in state.outcomes if o.ok])
