@@ -39,7 +39,21 @@ template: $(TOOLS)/.installed
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
 
 unit: $(VENV)/.installed
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 -q -m "not slow and not verify"
+
+# The long runs (docs/reliability.md): 500+ hypothesis examples of the pipeline state machine, the
+# slow fault-injection variants, and every test marked `verify` or `slow`. Each suite records its
+# figures in $(VERIFY_DIR) (apihub_verify.record); the report is written even when a run fails.
+VERIFY_DIR := build/verify
+PBT_EXAMPLES ?= 500
+verify: $(VENV)/.installed
+	rm -rf $(VERIFY_DIR) && mkdir -p $(VERIFY_DIR)
+	status=0; \
+	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) APIHUB_PBT_EXAMPLES=$(PBT_EXAMPLES) APIHUB_PBT_SHARDS=2 APIHUB_PBT_RANDOM=1 \
+		$(PY) -m pytest -n 2 -q tests/integration/test_pipeline_properties.py || status=1; \
+	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m pytest -n 2 -q -m "slow or verify" || status=1; \
+	$(PY) -m apihub_verify.report --dir $(VERIFY_DIR) --out docs/reliability.md --command "make verify" || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache
