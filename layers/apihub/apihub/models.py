@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 
 def utcnow() -> datetime:
@@ -207,8 +217,9 @@ class SupplierIn(BaseModel):
     adapter_class: str | None = Field(default=None, max_length=64)
     auth_config: dict[str, str] | None = None
     protocol_config: dict[str, Any] = Field(default_factory=dict)
-    is_active: bool = True
-    schedules: dict[str, bool] = Field(default_factory=dict)
+    # Strict: the schema says boolean, so 0/1 or "true" are refused rather than quietly converted.
+    is_active: StrictBool = True
+    schedules: dict[str, StrictBool] = Field(default_factory=dict)
 
 
 class SupplierPatch(BaseModel):
@@ -216,15 +227,24 @@ class SupplierPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    protocol: Protocol | None = None
+    # Leave a field out to keep it; these three have no "empty" value, so null is refused (and the
+    # schema does not offer it) rather than stored as a supplier that can no longer be read.
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    protocol: Protocol | SkipJsonSchema[None] = None
     promostandards_code: str | None = Field(default=None, max_length=64)
     base_url: str | None = Field(default=None, max_length=2048)
     adapter_class: str | None = Field(default=None, max_length=64)
     auth_config: dict[str, str] | None = None
     protocol_config: dict[str, Any] | None = None
-    is_active: bool | None = None
-    schedules: dict[str, bool] | None = None
+    is_active: StrictBool | SkipJsonSchema[None] = None
+    schedules: dict[str, StrictBool] | None = None
+
+    @field_validator("name", "protocol", "is_active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null (leave the field out to keep its value)")
+        return value
 
 
 class Supplier(BaseModel):
@@ -258,6 +278,9 @@ class Supplier(BaseModel):
 # --------------------------------------------------------------------------------------------------
 
 MAX_EXPLICIT = 10_000
+# The list is kept on the job item (for retries), which DynamoDB caps at 400 KB together with the
+# job's sample of errors: 10,000 SKUs of up to 17 characters fit.
+MAX_EXPLICIT_BYTES = 200_000
 
 
 class ImportRequest(BaseModel):
@@ -266,10 +289,20 @@ class ImportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: DiscoveryMode = DiscoveryMode.first_n
-    limit: int = Field(default=20, ge=1, le=MAX_EXPLICIT)
+    limit: StrictInt = Field(default=20, ge=1, le=MAX_EXPLICIT)
     explicit_list: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
         default=None, min_length=1, max_length=MAX_EXPLICIT
     )
+
+    @field_validator("explicit_list")
+    @classmethod
+    def _explicit_list_fits(cls, value: list[str] | None) -> list[str] | None:
+        size = sum(len(sku.encode("utf-8", "surrogatepass")) + 3 for sku in value or ())  # as JSON: "sku",
+        if size > MAX_EXPLICIT_BYTES:
+            raise ValueError(
+                f"at most {MAX_EXPLICIT_BYTES} bytes of SKUs in total (got {size}); split the list into several imports"
+            )
+        return value
 
     @model_validator(mode="after")
     def _explicit_list_needed(self) -> ImportRequest:

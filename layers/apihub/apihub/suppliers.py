@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from apihub.adapters.registry import ADAPTERS
@@ -35,8 +36,21 @@ def _check_limits(config: dict[str, Any]) -> None:
         raise InvalidInput("protocol_config.max_concurrency: must be a whole number")
 
 
+# KMS encrypts at most 4096 bytes directly; the other two are stored on the supplier item (400 KB cap).
+JSON_LIMITS = (("auth_config", 4096), ("protocol_config", 65_536), ("schedules", 4096))
+
+
+def _check_sizes(body: SupplierIn | SupplierPatch) -> None:
+    for field, limit in JSON_LIMITS:
+        value = getattr(body, field)
+        size = len(json.dumps(value).encode()) if value else 0
+        if size > limit:
+            raise InvalidInput(f"{field}: at most {limit} bytes as JSON (got {size})")
+
+
 def validate_supplier(body: SupplierIn | SupplierPatch) -> None:
     """422 naming the field and the rule for values the schema alone cannot judge."""
+    _check_sizes(body)
     if body.adapter_class is not None and body.adapter_class not in ADAPTERS:
         raise InvalidInput(f"adapter_class: must be one of {', '.join(sorted(ADAPTERS))}")
     allow_insecure = get_settings().allow_insecure_urls

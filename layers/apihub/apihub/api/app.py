@@ -6,19 +6,69 @@ with all of them, so the schema at ``/api/openapi.json`` is generated from the s
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+from pydantic import BaseModel, ConfigDict
 
 from apihub.auth import PUBLIC_ROUTES, role_allows
 from apihub.errors import ApihubError
 
 logger = Logger(service="apihub")
+
+
+# ---------------------------------------------------------------- error bodies (declared in the OpenAPI schema)
+
+
+class ErrorBody(BaseModel):
+    """Every error this API answers itself: ``{"detail": "<field or cause>: <rule>"}``."""
+
+    detail: str
+
+
+class ValidationProblem(BaseModel):
+    field: str
+    rule: str
+    type: str | None = None
+
+
+class ValidationErrorBody(ErrorBody):
+    """422: ``detail`` sums up every problem; ``errors`` lists them one by one."""
+
+    errors: list[ValidationProblem] = []
+
+
+class ForbiddenBody(BaseModel):
+    """403 comes from the middleware (``detail``) or, in front of it, from API Gateway itself when the
+    authorizer denies a role (``{"message": "Forbidden"}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    detail: str | None = None
+    message: str | None = None
+
+
+ERROR_DESCRIPTIONS = {
+    401: ("Missing, unknown, expired or revoked token", ErrorBody),
+    403: ("The token's role may not call this route", ForbiddenBody),
+    404: ("Not found", ErrorBody),
+    409: ("Conflict with the current state", ErrorBody),
+    413: ("Request body too large", ErrorBody),
+    415: ("The body is not application/json", ErrorBody),
+    422: ("Invalid input: the field and the rule", ValidationErrorBody),
+    503: ("A dependency is unavailable; try again", ErrorBody),
+}
+SECURITY_SCHEMES = {
+    "bearerAuth": HTTPBearer(description="Authorization: Bearer <token>"),
+    "cookieAuth": APIKey(name="auth_token", **{"in": APIKeyIn.cookie}, description="Cookie auth_token=<token>"),
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +78,31 @@ class Route:
     handler: Callable[..., Any]
     summary: str = ""
     status_code: int = 200
+    errors: tuple[int, ...] = ()  # besides 422 and (unless public) 401/403, which every route may answer
+    also: tuple[int, ...] = ()  # other success codes (an upsert answers 200 or 201)
+    media_type: str = content_types.APPLICATION_JSON
+
+    @property
+    def public(self) -> bool:
+        return self.key in PUBLIC_ROUTES
+
+    def responses(self) -> dict[int, dict[str, Any]]:
+        """The OpenAPI responses: every status the route can answer, each with its body shape."""
+        out: dict[int, dict[str, Any]] = {}
+        for code in (self.status_code, *self.also):
+            if code == 204:
+                out[code] = {"description": "No content", "content": {}}
+            elif self.media_type != content_types.APPLICATION_JSON:
+                out[code] = {"description": "OK", "content": {self.media_type: {"schema": {"type": "string"}}}}
+            else:
+                out[code] = {"description": "OK"}  # the schema comes from the handler's return annotation
+        errors = {422, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
+        if not self.public:
+            errors |= {401, 403}
+        for code in sorted(errors):
+            description, model = ERROR_DESCRIPTIONS[code]
+            out[code] = {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
+        return out
 
     @property
     def rule(self) -> str:
@@ -48,7 +123,7 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p != "body" or len(err.get("loc", ())) == 1]
         where = ".".join(loc) or "body"
-        msg = err.get("msg", "invalid")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "json_invalid":
             where, msg = "body", "malformed JSON"
         elif err.get("type") == "missing":
@@ -58,30 +133,101 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     return summary, problems
 
 
-def _auth_middleware(routes: dict[tuple[str, str], Route]) -> Callable[..., Response]:
-    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-        event = app.current_event
-        method = event.request_context.http.method.upper()
-        route_key = str(event.raw_event.get("routeKey", "")).partition(" ")[2]
-        if (method, route_key) in PUBLIC_ROUTES:
-            return next_middleware(app)
-        ctx = (event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("lambda") or {}
+# No body this API takes comes near these; past them DynamoDB (400 KB items), KMS (4 KB plaintext) or the
+# JSON codec (recursion) would fail with a 500 instead of telling the caller what is wrong.
+MAX_BODY_BYTES = 512 * 1024
+MAX_JSON_DEPTH = 32
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply ``value`` nests (a scalar is 0, ``[]`` is 1), without recursion; stops past the limit."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_JSON_DEPTH:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _error(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:
+    """An API Gateway (payload 2.0) answer with our error body, for requests stopped before routing."""
+    body: dict[str, Any] = {"detail": detail}
+    if kind is not None:
+        body["errors"] = [{"field": detail.partition(":")[0], "rule": detail.partition(": ")[2], "type": kind}]
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _body_problem(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A clear 4xx for a body the JSON validation cannot judge (or would crash on), else ``None``."""
+    raw = event.get("body")
+    method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+    if not raw or method not in ("POST", "PUT", "PATCH"):
+        return None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").strip()
+    if content_type and not content_type.lower().startswith(content_types.APPLICATION_JSON):
+        return _error(415, f"Content-Type: must be application/json (got {content_type[:100]})")
+    try:
+        text = base64.b64decode(raw, validate=True).decode() if event.get("isBase64Encoded") else str(raw)
+    except (UnicodeDecodeError, binascii.Error):
+        return _error(422, "body: must be UTF-8 encoded JSON (the bytes sent are not valid UTF-8)", "utf8_invalid")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        return _error(413, f"body: {size} bytes is more than the {MAX_BODY_BYTES}-byte limit")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        return _error(422, f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep", "json_too_deep")
+    except ValueError:
+        return None  # malformed JSON: request validation answers "body: malformed JSON"
+    if _json_depth(data) > MAX_JSON_DEPTH:
+        return _error(422, f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep", "json_too_deep")
+    return None
+
+
+def gate(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The caller and the body, judged before anything else: 401 for an unauthenticated caller, 403 for a
+    role the route does not allow, a clear 4xx for a body nobody should parse; ``None`` to go on."""
+    method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+    route_key = str(event.get("routeKey", "")).partition(" ")[2]
+    if (method, route_key) not in PUBLIC_ROUTES:
+        ctx = (event.get("requestContext", {}).get("authorizer") or {}).get("lambda") or {}
         if ctx.get("auth") != "token":
             reason = ctx.get("reason") or "missing token: send the auth_token cookie or Authorization: Bearer"
-            return json_response(401, {"detail": f"Unauthorized: {reason}"})
+            return _error(401, f"Unauthorized: {reason}")
         if not role_allows(ctx.get("role"), method, route_key):
-            return json_response(403, {"detail": f"Forbidden: role '{ctx.get('role')}' may not {method} {route_key}"})
-        return next_middleware(app)
+            return _error(403, f"Forbidden: role '{ctx.get('role')}' may not {method} {route_key}")
+    return _body_problem(event)
 
-    return middleware
+
+class ApihubResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, with :func:`gate` in front: Powertools validates the request
+    before any middleware runs, so an anonymous caller would otherwise learn the schema's 422s (and a
+    body that breaks its parser would be a 500) instead of getting a 401."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return gate(event) or super().resolve(event, context)
 
 
 def build_app(*routes: Route) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
-    table = {r.key: r for r in routes}
+    app = ApihubResolver(enable_validation=True)
     for route in routes:
-        app.route(route.rule, route.method, summary=route.summary or None)(route.handler)
-    app.use(middlewares=[_auth_middleware(table)])
+        app.route(
+            route.rule,
+            route.method,
+            summary=route.summary or None,
+            status_code=route.status_code,
+            responses=route.responses(),  # type: ignore[arg-type]
+            security=None if route.public else [{"bearerAuth": []}, {"cookieAuth": []}],
+        )(route.handler)
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response:
