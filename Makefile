@@ -2,10 +2,11 @@
 PYTHON ?= python3.11
 VENV := .venv
 TOOLS := .venv-tools
+CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test unit lint template build verify bench clean browser
+.PHONY: run test unit lint template checkov build verify bench clean browser
 
 $(VENV)/.installed: requirements-dev.txt layers/apihub/requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +24,7 @@ $(TOOLS)/.installed: requirements-tools.txt
 run: $(VENV)/.installed
 	$(PY) -m apihub_local
 
-test: browser lint template unit
+test: browser lint template checkov unit
 
 # Debian's Chromium and its driver, for the jobs page's browser test (tests/e2e/test_jobs_page.py).
 browser:
@@ -37,6 +38,21 @@ template: $(TOOLS)/.installed
 	$(TOOLS)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+
+$(CHECKOV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install -q -r requirements-checkov.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(CHECKOV)/bin/checkov --version
+	touch $@
+
+# Static scan of template.yaml: zero failed checks; each skip is justified inline in the template
+# (Metadata: checkov: skip). --skip-download: no network beyond the package registry.
+checkov: $(CHECKOV)/.installed $(VENV)/.installed
+	@mkdir -p build
+	status=0; $(CHECKOV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download \
+		-o json > build/checkov.json || status=1; \
+	$(PY) tests/infrastructure/checkov_figures.py build/checkov.json || status=1; \
+	exit $$status
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -n 2 -q -m "not slow and not verify"
@@ -52,8 +68,9 @@ verify: $(VENV)/.installed
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) APIHUB_PBT_EXAMPLES=$(PBT_EXAMPLES) APIHUB_PBT_SHARDS=2 APIHUB_PBT_RANDOM=1 \
 		$(PY) -m pytest -n 2 -q tests/integration/test_pipeline_properties.py || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m pytest -n 2 -q -m "slow or verify" || status=1; \
+	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(MAKE) --no-print-directory checkov || status=1; \
 	$(PY) -m apihub_verify.report --dir $(VERIFY_DIR) --out docs/reliability.md --command "make verify" || status=1; \
 	exit $$status
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache
