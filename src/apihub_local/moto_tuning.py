@@ -2,8 +2,12 @@
 
 moto snapshots a table for rollback by deep-copying it once *per item* of the transaction, so a
 50-item transaction on a table of N items costs 50 full copies: imports slow down quadratically as
-the tables fill (a 400-product test spent 43 of 61 s in ``deepcopy``). We keep moto's semantics and
-make the snapshot once per table per transaction. Written by hand because moto offers no switch.
+the tables fill (a 400-product test spent 43 of 61 s in ``deepcopy``). Even one copy per table per
+transaction grows with the table: on the moto server of ``make bench`` (thousands of products and
+outcome items) each 50-product hydrate commit spent 1-2 s copying, holding moto's lock, so every
+other worker waited. We keep moto's semantics (all or nothing) but snapshot only the items the
+transaction names, before it runs, and put exactly those back when it fails. Written by hand
+because moto offers no switch.
 """
 
 from __future__ import annotations
@@ -26,25 +30,62 @@ def speed_up_transactions() -> None:
 
     real_deepcopy = _copy.deepcopy
 
-    def deepcopy_once(obj: Any, memo: dict[int, Any] | None = None) -> Any:
-        cache = getattr(_local, "tables", None)
-        if cache is not None and isinstance(obj, Table):
-            if id(obj) not in cache:
-                cache[id(obj)] = real_deepcopy(obj, memo)
-            return cache[id(obj)]
+    def deepcopy_skipping_tables(obj: Any, memo: dict[int, Any] | None = None) -> Any:
+        if getattr(_local, "in_transaction", False) and isinstance(obj, Table):
+            return obj  # moto's whole-table "backup": our item snapshots below replace it
         return real_deepcopy(obj, memo)
 
-    # moto's module calls ``copy.deepcopy``: give it a ``copy`` whose deepcopy snapshots each table
-    # once while a transaction runs, and behaves exactly like the real one otherwise.
-    ddb_models.copy = types.SimpleNamespace(deepcopy=deepcopy_once, copy=_copy.copy)  # type: ignore[attr-defined]
+    # moto's module calls ``copy.deepcopy``: give it a ``copy`` whose deepcopy skips tables while a
+    # transaction runs, and behaves exactly like the real one otherwise.
+    ddb_models.copy = types.SimpleNamespace(deepcopy=deepcopy_skipping_tables, copy=_copy.copy)  # type: ignore[attr-defined]
     original = ddb_models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        _local.tables = {}
+        snapshots = _snapshot_items(self, transact_items, real_deepcopy)
+        _local.in_transaction = True
         try:
             return original(self, transact_items)
+        except BaseException:
+            # Undo whatever moto applied before it gave up, newest first (so the state from before
+            # the transaction wins if an item is named twice).
+            for table, hash_key, range_key, before in reversed(snapshots):
+                _restore(table, hash_key, range_key, before)
+            raise
         finally:
-            _local.tables = None
+            _local.in_transaction = False
 
     ddb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     _patched = True
+
+
+def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]], deepcopy: Any) -> list[tuple[Any, ...]]:
+    """(table, hash key, range key, deep copy of the item or None) for every item named."""
+    snapshots = []
+    for entry in transact_items:
+        try:
+            _, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            if "Item" in op:
+                keys = {name: op["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name}
+            else:
+                keys = op["Key"]
+            hash_key, range_key = backend.get_keys_value(table, keys)
+            current = table.get_item(hash_key, range_key)
+        except Exception:  # noqa: S112 - malformed: moto rejects it before changing anything
+            continue
+        snapshots.append((table, hash_key, range_key, deepcopy(current) if current is not None else None))
+    return snapshots
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
+    if range_key is not None:
+        if before is None:
+            table.items.get(hash_key, {}).pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = before
+    elif before is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = before
