@@ -1,0 +1,63 @@
+"""Counts the DynamoDB requests this process makes, with botocore event hooks.
+
+The local stack runs every handler in this process, so one ``before-call.dynamodb`` handler on
+every botocore session sees every request the API and pipeline make (PynamoDB opens one session
+per thread; boto3 clients share the default session). ``install`` patches ``Session.__init__`` so
+that sessions created later get the hook too. ``before-call`` fires once per API call, not per
+retry attempt: the figures are requests as the code issues them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import boto3
+import botocore.session
+
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+class DynamoDBCalls:
+    """``calls = DynamoDBCalls().install()``; ``calls.snapshot()`` before and after a phase."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._original_init: Any = None
+
+    def _on_call(self, model: Any = None, **_: Any) -> None:
+        with self._lock:
+            self._counts[model.name] += 1
+
+    def _hook(self, session: botocore.session.Session) -> None:
+        session.register("before-call.dynamodb", self._on_call, unique_id="apihub-bench-ddb-count")
+
+    def install(self) -> DynamoDBCalls:
+        original = botocore.session.Session.__init__
+        hook = self._hook
+
+        def init(session: botocore.session.Session, *args: Any, **kwargs: Any) -> None:
+            original(session, *args, **kwargs)
+            hook(session)
+
+        self._original_init = original
+        botocore.session.Session.__init__ = init  # type: ignore[method-assign]
+        if boto3.DEFAULT_SESSION is not None:  # created before us: hook it too
+            hook(boto3.DEFAULT_SESSION._session)
+        return self
+
+    def uninstall(self) -> None:
+        if self._original_init is not None:
+            botocore.session.Session.__init__ = self._original_init  # type: ignore[method-assign]
+            self._original_init = None
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self._counts)
+
+
+def writes(counts: Counter[str]) -> int:
+    """DynamoDB write requests among ``counts`` (one per request, whatever it holds)."""
+    return sum(n for op, n in counts.items() if op in WRITE_OPERATIONS)

@@ -1,0 +1,187 @@
+"""``make bench``: every figure of docs/benchmarks.md, measured on the local stack, from scratch.
+
+Order matters on a 2-core machine: the CPU-bound figures (parse, cold imports) run first, alone;
+then the stack starts and the throughput runs go one after another, each a first import of the
+same fake catalog through its own supplier (so each writes every product). The only overlap is
+``sam build`` of the layer (it yields a size, no timing) during the C=1 run, whose one worker
+spends its time waiting on the supplier's 200 ms. The reference import, the re-import, the
+discovery fan-out and the list latencies follow, each alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apihub_bench import coldstart, figures
+from apihub_bench.awscalls import DynamoDBCalls, writes
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results.json"
+DETAILS = ROOT / "bench" / "details.json"  # the run's other figures, quoted by the doc
+DOC = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "benchmarks-throughput.png"
+LATENCY_MS = 200
+PRODUCTS = 2000
+CONCURRENCIES = (1, 2, 5, 10)
+LIST_SIZES = (100, 2000, 20000)
+
+_t0 = time.monotonic()
+
+
+def say(text: str) -> None:
+    print(f"[{time.monotonic() - _t0:6.0f} s] {text}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).date().isoformat(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def parse_ms() -> dict[str, Any]:
+    """bench/parse_bench.py's measurement, pinned to one core as its section says."""
+    cmd = [sys.executable, str(ROOT / "bench" / "parse_bench.py"), "--runs", "100", "--json"]
+    if sys.platform.startswith("linux"):
+        cmd = ["taskset", "-c", "0", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m apihub_bench", description=__doc__)
+    parser.add_argument("--products", type=int, default=PRODUCTS)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCIES))
+    parser.add_argument("--list-sizes", type=int, nargs="+", default=list(LIST_SIZES))
+    parser.add_argument("--discovery-products", type=int, default=100_000)
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print the results, write no files")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
+    args = parser.parse_args(argv)
+
+    from apihub_bench import report
+
+    if args.render_only:
+        results = json.loads(RESULTS.read_text())
+        report.plot(results, PLOT)
+        DOC.write_text(report.markdown(results, json.loads(DETAILS.read_text()), plot=PLOT.name))
+        return 0 if report.all_budgets_met(results) else 1
+
+    info: dict[str, Any] = {"machine": machine()}
+    say(f"machine: {info['machine']}")
+    info["parse"] = parse_ms()
+    say(f"parse: {info['parse']}")
+    info["cold_import_ms"] = coldstart.cold_import_ms(runs=args.cold_runs)
+    info["cold_runs"] = args.cold_runs
+    say(f"cold imports: {info['cold_import_ms']}")
+
+    calls = DynamoDBCalls().install()
+    from apihub_bench.stack import BenchStack
+
+    stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
+    say(f"stack up: moto, fake supplier ({args.products} sellable products, {LATENCY_MS} ms per call), API {stack.url}")
+    layer_dir = Path(tempfile.mkdtemp(prefix="apihub-bench-layer-")) / "build"
+    builder = coldstart.start_layer_build(layer_dir)
+    try:
+        runs = []
+        write_counts: dict[str, Any] = {}
+        for c in args.concurrency:
+            slug = f"bench-c{c}"
+            stack.add_promostandards_supplier(slug)
+            before = calls.snapshot()
+            run = stack.run_import(slug, c)
+            delta = calls.snapshot() - before
+            job = run.job
+            if job["status"] != "success" or job["success_count"] != args.products:
+                raise RuntimeError(f"C={c}: import ended {job['status']} with {job['success_count']} products")
+            row = figures.throughput_row(c, LATENCY_MS, job["success_count"], run.seconds)
+            runs.append(row)
+            write_counts[f"first_c{c}"] = (writes(delta), dict(delta))
+            say(f"C={c}: {row} ({writes(delta)} DynamoDB writes)")
+            if builder.poll() is None and c == args.concurrency[0]:
+                say("waiting for sam build of the layer")
+            if c == args.concurrency[0]:
+                builder.wait()
+                if builder.returncode != 0:
+                    raise RuntimeError(f"sam build failed, see {layer_dir.with_suffix('.log')}")
+                info["layer_bytes"] = coldstart.tree_bytes(layer_dir / "ApihubLayer")
+                say(f"layer: {info['layer_bytes']:,} bytes")
+        info["throughput"] = runs
+        top = max(args.concurrency)
+        info["first"] = write_counts[f"first_c{top}"]
+
+        slug = f"bench-c{top}"
+        before = calls.snapshot()
+        reimport = stack.run_import(slug, top)
+        delta = calls.snapshot() - before
+        info["reimport"] = (writes(delta), dict(delta))
+        info["reimport_run"] = figures.throughput_row(top, LATENCY_MS, reimport.job["success_count"], reimport.seconds)
+        say(f"re-import at C={top}: {info['reimport_run']} ({writes(delta)} writes)")
+
+        from apihub_bench.reference import import_in_process
+
+        stack.add_promostandards_supplier("bench-reference")
+        assert stack.hub is not None
+        supplier_id = stack.hub.api("GET", "/api/suppliers/bench-reference").json["id"]
+        before = calls.snapshot()
+        written, seconds = import_in_process(supplier_id, workers=10)
+        delta = calls.snapshot() - before
+        info["reference"] = {"products": written, "seconds": seconds, "writes": writes(delta)}
+        say(f"reference: {written} products in {seconds:.1f} s ({writes(delta)} writes)")
+
+        stack.discovery_pollers.stop(timeout_s=5.0)  # type: ignore[union-attr]
+        stack.discovery_pollers = None
+        from apihub_bench.discovery import discovery_fan_out
+
+        info["discovery"] = discovery_fan_out(stack.hub, products=args.discovery_products)
+        say(f"discovery: {info['discovery']}")
+
+        from apihub_bench.listing import list_latency_ms, seed_jobs
+
+        token = stack.hub.admin_token
+        seeded = 0
+        info["list"] = {}
+        for size in sorted(args.list_sizes):
+            started = time.monotonic()
+            seed_jobs(size - seeded, seeded, supplier_id=supplier_id, supplier_name="Bench bench-reference")
+            seeded = size
+            seed_s = time.monotonic() - started
+            info["list"][str(size)] = list_latency_ms(stack.url, token, requests=30)
+            say(f"list with {size} jobs: p50 {info['list'][str(size)]} ms (seeding took {seed_s:.0f} s)")
+        info["calls"] = dict(calls.snapshot())  # everything since the hook was installed
+    finally:
+        if builder.poll() is None:
+            builder.terminate()
+        stack.stop()
+        calls.uninstall()
+
+    info["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["wall_s"] = round(time.monotonic() - _t0)
+    results = report.results(info, products=args.products)
+    say(json.dumps(results, indent=2))
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        DETAILS.write_text(json.dumps(info, indent=2) + "\n")
+        report.plot(results, PLOT)
+        if report.TEMPLATE:
+            DOC.write_text(report.markdown(results, info, plot=PLOT.name))
+        say(f"wrote {RESULTS.relative_to(ROOT)}, {DOC.relative_to(ROOT)}, {PLOT.relative_to(ROOT)}")
+    return 0 if report.all_budgets_met(results) else 1
