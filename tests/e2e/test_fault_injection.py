@@ -27,6 +27,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -310,6 +311,28 @@ def _run_faults(
     return {"scenarios": len(scenarios), "faults": dict(faults)}
 
 
+@contextmanager
+def _recorded(part: str, note: str) -> Iterator[dict[str, Any]]:
+    """The run's figures for make verify's report, a failure counted as one."""
+    figures: dict[str, Any] = {"scenarios": 0, "faults": {}}
+    failures = 0
+    try:
+        yield figures
+    except BaseException:
+        failures = 1
+        raise
+    finally:
+        record(
+            "fault-injection",
+            part,
+            title="Fault injection through the local stack",
+            examples=figures["scenarios"] or 5,
+            faults=figures["faults"],
+            failures=failures,
+            notes=[note],
+        )
+
+
 FAST_KNOBS = {
     "APIHUB_DEMO_PRODUCTS": "5",
     "APIHUB_LOCAL_TIME_SCALE": "0.004",
@@ -320,27 +343,13 @@ FAST_KNOBS = {
 
 def test_each_fault_ends_in_its_documented_state_with_exact_counts(stack_factory, fakes) -> None:
     stack = stack_factory(**FAST_KNOBS)
-    figures = _run_faults(stack, fakes, products=16, run="fast")
-    record(
-        "fault-injection",
-        "fast",
-        title="Fault injection through the local stack",
-        examples=figures["scenarios"],
-        faults=figures["faults"],
-        notes=["fast variant: 16-product catalogs (make test)"],
-    )
+    with _recorded("fast", "fast variant: 16-product catalogs (make test)") as figures:
+        figures.update(_run_faults(stack, fakes, products=16, run="fast"))
 
 
 @pytest.mark.slow
 def test_each_fault_ends_in_its_documented_state_under_duplicates_and_crashes(stack_factory, fakes) -> None:
     stack = stack_factory(**FAST_KNOBS, APIHUB_LOCAL_DUPLICATE_DELIVERY="1", APIHUB_LOCAL_CRASH_RATE="0.2")
     # make verify runs this beside the fuzzing and load suites on the same cores: a generous deadline.
-    figures = _run_faults(stack, fakes, products=80, run="slow", deadline_s=600)
-    record(
-        "fault-injection",
-        "slow",
-        title="Fault injection through the local stack",
-        examples=figures["scenarios"],
-        faults=figures["faults"],
-        notes=["slow variant: 80-product catalogs, duplicate delivery, crash rate 0.2 (make verify)"],
-    )
+    with _recorded("slow", "slow variant: 80-product catalogs, duplicate delivery, crash rate 0.2 (make verify)") as f:
+        f.update(_run_faults(stack, fakes, products=80, run="slow", deadline_s=600))
