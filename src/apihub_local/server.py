@@ -21,6 +21,10 @@ MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway
     server_version = "apihub-local"
+    # The few answers http.server gives itself (a request line over 64 KB: 414, a body over 10 MB: 413)
+    # are JSON like API Gateway's own ({"message": ...}), not an HTML page.
+    error_message_format = '{"message": "%(message)s"}'
+    error_content_type = "application/json"
     gateway: Gateway  # set on the subclass built by ``serve``
 
     def _dispatch(self) -> None:
@@ -81,13 +85,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # one line per request is logged by _dispatch
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # http.server's default backlog of 5 resets connections when dozens of clients connect at once.
+    request_queue_size = 128
+
+
 class LocalApi:
     """``LocalApi(gateway, port).start()`` serves until ``stop()``."""
 
     def __init__(self, gateway: Gateway, port: int, host: str = "127.0.0.1") -> None:
         handler = type("Handler", (_Handler,), {"gateway": gateway})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), handler)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 
     @property

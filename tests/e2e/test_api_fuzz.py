@@ -32,6 +32,12 @@ VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 # - unsupported_method: API Gateway answers a method no route declares with 404 {"message":"Not Found"},
 #   not 405; that is the gateway's behaviour, not the functions'.
 EXCLUDED_CHECKS = ("positive_data_acceptance", "unsupported_method")
+# A request that violates the schema must be refused: schemathesis' list of refusals, plus 413 (a body
+# over the API's 512 KB limit is refused before anything parses it) and 414 (a URL too long for the gateway).
+CONFIG = """
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "5xx"]
+"""
 
 
 @dataclass
@@ -50,9 +56,12 @@ class FuzzRun:
 
 def run_schemathesis(stack, out: Path, *, max_examples: int, phases: str, seed: int | None) -> FuzzRun:
     out.mkdir(parents=True, exist_ok=True)
-    har, report = out / "requests.har.json", out / "report.json"
+    har, report, config = out / "requests.har.json", out / "report.json", out / "schemathesis.toml"
+    config.write_text(CONFIG)
     command = [
         str(VENV_BIN / "schemathesis"),
+        "--config-file",
+        str(config),
         "run",
         f"{stack.url}/api/openapi.json",
         "--header",
@@ -81,15 +90,20 @@ def run_schemathesis(stack, out: Path, *, max_examples: int, phases: str, seed: 
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
     summary = json.loads(report.read_text()) if report.exists() else {}
     failures = [
-        f"{f.get('operation', '')}: {f.get('title') or f.get('code') or f}" for f in summary.get("failures") or []
+        f"{', '.join(f.get('operations') or [])}: {f.get('code')} {f.get('title')}"
+        for f in summary.get("failures") or []
     ]
+    # The failure section (what was sent, what came back), bounded: a fuzzed body can be huge
+    details = proc.stdout.partition("=== FAILURES ===")[2].partition("=== SUMMARY ===")[0]
     return FuzzRun(
         exit_code=proc.returncode,
         generated=int((summary.get("test_cases") or {}).get("generated") or 0),
         requests=len(entries),
         statuses=Counter(int(e["response"]["status"]) for e in entries),
         failures=failures,
-        output=proc.stdout[-6000:] + proc.stderr[-2000:],
+        output="\n".join(line[:400] for line in details.splitlines())[:12000]
+        + proc.stdout[-3000:]
+        + proc.stderr[-2000:],
     )
 
 

@@ -46,9 +46,9 @@ class ValidationErrorBody(ErrorBody):
     errors: list[ValidationProblem] = []
 
 
-class ForbiddenBody(BaseModel):
-    """403 comes from the middleware (``detail``) or, in front of it, from API Gateway itself when the
-    authorizer denies a role (``{"message": "Forbidden"}``)."""
+class GatewayOrErrorBody(BaseModel):
+    """Answers API Gateway may give itself, in front of the function (``{"message": "Forbidden"}`` when the
+    authorizer denies a role, ``{"message": "Request-URI Too Long"}``, ...), or ours (``detail``)."""
 
     model_config = ConfigDict(extra="forbid")
     detail: str | None = None
@@ -57,10 +57,11 @@ class ForbiddenBody(BaseModel):
 
 ERROR_DESCRIPTIONS = {
     401: ("Missing, unknown, expired or revoked token", ErrorBody),
-    403: ("The token's role may not call this route", ForbiddenBody),
+    403: ("The token's role may not call this route", GatewayOrErrorBody),
     404: ("Not found", ErrorBody),
     409: ("Conflict with the current state", ErrorBody),
-    413: ("Request body too large", ErrorBody),
+    413: ("Request body too large", GatewayOrErrorBody),
+    414: ("Request URI too long (the gateway's answer)", GatewayOrErrorBody),
     415: ("The body is not application/json", ErrorBody),
     422: ("Invalid input: the field and the rule", ValidationErrorBody),
     503: ("A dependency is unavailable; try again", ErrorBody),
@@ -78,7 +79,7 @@ class Route:
     handler: Callable[..., Any]
     summary: str = ""
     status_code: int = 200
-    errors: tuple[int, ...] = ()  # besides 422 and (unless public) 401/403, which every route may answer
+    errors: tuple[int, ...] = ()  # besides 414/422 and (unless public) 401/403, which every route may answer
     also: tuple[int, ...] = ()  # other success codes (an upsert answers 200 or 201)
     media_type: str = content_types.APPLICATION_JSON
 
@@ -96,7 +97,7 @@ class Route:
                 out[code] = {"description": "OK", "content": {self.media_type: {"schema": {"type": "string"}}}}
             else:
                 out[code] = {"description": "OK"}  # the schema comes from the handler's return annotation
-        errors = {422, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
+        errors = {414, 422, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
         if not self.public:
             errors |= {401, 403}
         for code in sorted(errors):
