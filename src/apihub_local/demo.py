@@ -72,7 +72,8 @@ def start_demo_suppliers(products: int, latency_ms: int, fail_rate: float) -> De
     credentials = {"api_key": f"demo-{secrets.token_hex(8)}", "private_key": secrets.token_urlsafe(24)}
     rest_args = ["-m", "apihub_local.children", "apihub_fakes.fourover", "--port", "0"]
     rest_args += ["--products", str(products), "--seed", str(DEMO_SEED), "--latency-ms", str(latency_ms)]
-    rest_args += ["--api-key", credentials["api_key"], "--private-key", credentials["private_key"]]
+    # "--opt=value": a generated key may start with "-", which argparse would take for an option.
+    rest_args += [f"--api-key={credentials['api_key']}", f"--private-key={credentials['private_key']}"]
     try:
         rest = start_child("fake REST supplier", rest_args)
     except Exception:
