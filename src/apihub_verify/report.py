@@ -44,7 +44,12 @@ def summarize(parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def render(suites: dict[str, list[dict[str, Any]]], command: str, generated: datetime | None = None) -> str:
+def render(
+    suites: dict[str, list[dict[str, Any]]],
+    command: str,
+    generated: datetime | None = None,
+    notes: list[str] | None = None,
+) -> str:
     generated = generated or datetime.now(UTC)
     summaries = {name: summarize(parts) for name, parts in sorted(suites.items())}
     total_failures = sum(s["failures"] for s in summaries.values())
@@ -58,6 +63,7 @@ def render(suites: dict[str, list[dict[str, Any]]], command: str, generated: dat
         f"- Command: `{command}`",
         f"- Generated: {generated.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Failures found: **{total_failures}**",
+        *[f"- Note: {note}" for note in notes or []],
         "",
         "| suite | examples / runs | requests | faults injected | failures |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -89,12 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="where the suites wrote their JSON figures")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--command", default="make verify", help="the command quoted in the report")
+    parser.add_argument("--note", action="append", default=[], help="a line for the report's header (repeatable)")
     args = parser.parse_args(argv)
     suites = load(args.dir) if args.dir.is_dir() else {}
     if not suites:
         print(f"no figures in {args.dir}", file=sys.stderr)
         return 1
-    args.out.write_text(render(suites, args.command))
+    args.out.write_text(render(suites, args.command, notes=args.note))
     failures = sum(summarize(parts)["failures"] for parts in suites.values())
     print(f"wrote {args.out}: {len(suites)} suite(s), {failures} failure(s)")
     return 0
