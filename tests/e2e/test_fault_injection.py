@@ -37,6 +37,7 @@ import boto3
 import pytest
 
 from apihub_fakes.promostandards.server import FakePromoStandards
+from apihub_local.sqs import queue_depth
 from apihub_verify import record
 
 pytestmark = pytest.mark.e2e
@@ -129,15 +130,7 @@ class Queues:
         self.discovery_dlq = next(u for u in urls if u.endswith("-DiscoveryDLQ"))
 
     def depth(self, url: str) -> int:
-        attrs = self.sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        return sum(int(v) for v in attrs.values())
+        return queue_depth(self.sqs, url)
 
     def peek(self, url: str) -> list[str]:
         """Every body in a (DLQ) queue, left in place (received with a zero visibility timeout)."""
