@@ -3,7 +3,7 @@
 import time
 
 from apihub.dal.jobs import JobsRepository
-from apihub.observability import DISCOVERY_DURATION, bind_job, duration_ms, logger, metrics, tracer, unbind_job
+from apihub.observability import DISCOVERY_DURATION, bind_job, duration_ms, logger, metrics, unbind_job
 from apihub.pipeline import discover
 from apihub.pipeline.messages import DiscoveryMessage
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -33,7 +33,6 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def handler(event, context):
     try:
         return process_partial_response(

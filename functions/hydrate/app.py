@@ -2,7 +2,7 @@
 
 import time
 
-from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, metrics, tracer, unbind_job
+from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, metrics, unbind_job
 from apihub.pipeline.hydrate import HydrateBatch, PoisonedMessage, RetryLater, delay_redelivery
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def handler(event, context):
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     batch = HydrateBatch(context.get_remaining_time_in_millis)

@@ -2,11 +2,10 @@
 
 from apihub.jobs.schedules import run_scheduled_imports
 from apihub.models import DiscoveryMode
-from apihub.observability import SCHEDULED_IMPORTS, count, logger, tracer
+from apihub.observability import SCHEDULED_IMPORTS, count, logger
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 def handler(event, context):
     mode = DiscoveryMode(event["mode"])  # a schedule with a bad input fails loudly
     run = run_scheduled_imports(mode)

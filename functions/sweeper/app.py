@@ -1,11 +1,10 @@
 """EventBridge Scheduler (every few minutes) -> fail stalled jobs and release their locks."""
 
 from apihub.jobs.sweeper import sweep_stalled
-from apihub.observability import JOBS_SWEPT, count, logger, tracer
+from apihub.observability import JOBS_SWEPT, count, logger
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 def handler(event, context):
     swept = sweep_stalled()
     count(JOBS_SWEPT, len(swept))  # zeros too: the alarm sees a steady series

@@ -21,6 +21,15 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 
+class ApihubModel(BaseModel):
+    """Base of every model here: pydantic builds a model's validator on its first use, not at import.
+
+    A function uses a few of these models; building all of them at import cost about 40 ms of every
+    cold start (docs/benchmarks.md)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -85,21 +94,21 @@ class Protocol(str, Enum):
 # --------------------------------------------------------------------------------------------------
 
 
-class PriceBreak(BaseModel):
+class PriceBreak(ApihubModel):
     quantity_min: int = 1
     quantity_max: int | None = None
     price: float
     price_type: str = "List"
 
 
-class PriceGroup(BaseModel):
+class PriceGroup(ApihubModel):
     group_name: str = ""
     currency: str = "USD"
     description: str = ""
     prices: list[PriceBreak] = Field(default_factory=list)
 
 
-class ProductPart(BaseModel):
+class ProductPart(ApihubModel):
     part_id: str
     color: str | None = None
     size: str | None = None
@@ -108,7 +117,7 @@ class ProductPart(BaseModel):
     prices: list[PriceBreak] = Field(default_factory=list)
 
 
-class ProductImage(BaseModel):
+class ProductImage(ApihubModel):
     url: str
     part_id: str | None = None
     class_type: str | None = None
@@ -116,7 +125,7 @@ class ProductImage(BaseModel):
     is_primary: bool = False
 
 
-class ProductRef(BaseModel):
+class ProductRef(ApihubModel):
     """What discovery yields: enough to hydrate one product later."""
 
     model_config = ConfigDict(frozen=True)
@@ -124,7 +133,7 @@ class ProductRef(BaseModel):
     product_id: str = Field(min_length=1, max_length=256)
 
 
-class Product(BaseModel):
+class Product(ApihubModel):
     """The canonical product every adapter's ``hydrate`` returns."""
 
     product_id: str
@@ -162,12 +171,12 @@ class StoredProduct(Product):
 # --------------------------------------------------------------------------------------------------
 
 
-class JobError(BaseModel):
+class JobError(ApihubModel):
     sku: str
     error: str
 
 
-class DiscoveryParams(BaseModel):
+class DiscoveryParams(ApihubModel):
     """What a job needs to run discovery again (kept on the job so that retry can copy it)."""
 
     limit: int | None = None
@@ -175,7 +184,7 @@ class DiscoveryParams(BaseModel):
     since: str | None = None
 
 
-class SyncJob(BaseModel):
+class SyncJob(ApihubModel):
     id: str
     supplier_id: str
     supplier_name: str
@@ -204,7 +213,7 @@ class SyncJob(BaseModel):
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
-class SupplierIn(BaseModel):
+class SupplierIn(ApihubModel):
     """Body of ``POST /api/suppliers``; an existing slug is updated and re-activated."""
 
     model_config = ConfigDict(extra="forbid")
@@ -222,7 +231,7 @@ class SupplierIn(BaseModel):
     schedules: dict[str, StrictBool] = Field(default_factory=dict)
 
 
-class SupplierPatch(BaseModel):
+class SupplierPatch(ApihubModel):
     """Body of ``PATCH /api/suppliers/{id}``: only the given fields change."""
 
     model_config = ConfigDict(extra="forbid")
@@ -247,7 +256,7 @@ class SupplierPatch(BaseModel):
         return value
 
 
-class Supplier(BaseModel):
+class Supplier(ApihubModel):
     id: str
     name: str
     slug: str
@@ -283,7 +292,7 @@ MAX_EXPLICIT = 10_000
 MAX_EXPLICIT_BYTES = 200_000
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(ApihubModel):
     """Body of ``POST /api/suppliers/{id}/import``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -311,7 +320,7 @@ class ImportRequest(BaseModel):
         return self
 
 
-class ImportAccepted(BaseModel):
+class ImportAccepted(ApihubModel):
     sync_job_id: str
     supplier_id: str
     mode: DiscoveryMode

@@ -5,7 +5,9 @@
 * ``metrics``: Powertools EMF metrics (namespace from ``POWERTOOLS_METRICS_NAMESPACE``), flushed by
   ``@metrics.log_metrics`` on the handlers that emit them. Emitted once per batch or per job, never
   per product, so that the hot loop does no metric work.
-* ``tracer``: Powertools tracer (``Tracing: Active`` in the template's Globals).
+* No X-Ray SDK: ``Tracing: Active`` (template Globals) gives every invocation its trace segment
+  without it, and loading ``aws_xray_sdk`` (Powertools' ``Tracer``) cost 110-260 ms of every cold
+  start (docs/benchmarks.md, docs/decisions.md).
 
 Metric names are the contract with the alarms in ``template.yaml`` (a template test pins them).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 PRODUCTS_HYDRATED = "ProductsHydrated"
@@ -28,7 +30,6 @@ SCHEDULED_IMPORTS = "ScheduledImportsStarted"  # dimension: mode
 
 logger = Logger(service="apihub")
 metrics = Metrics()
-tracer = Tracer(service="apihub")
 
 
 def bind_job(job_id: str | None, supplier_id: str | None = None) -> None:

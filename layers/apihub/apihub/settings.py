@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict
+
+ENV_PREFIX = "APIHUB_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="APIHUB_", extra="ignore")
+class Settings(BaseModel):
+    """``APIHUB_<FIELD>`` variables, converted and checked by pydantic.
+
+    A plain model rather than pydantic-settings' ``BaseSettings``: only environment variables are read
+    here, and importing pydantic-settings (it loads asyncio, argparse and its other sources) added
+    40-80 ms to every function's cold start (docs/benchmarks.md)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     region: str = "us-east-1"
     # Endpoint override for the local stack (moto server). Empty in AWS.
@@ -41,10 +50,17 @@ class Settings(BaseSettings):
     def endpoint(self) -> str | None:
         return self.aws_endpoint_url or None
 
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls.model_validate(
+            {k[len(ENV_PREFIX) :].lower(): v for k, v in env.items() if k.upper().startswith(ENV_PREFIX)}
+        )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return Settings.from_env()
 
 
 def reset_settings() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from apihub.adapters.base import AdapterContext, SupplierAdapter
 from apihub.errors import SupplierNotImportable
-from apihub.models import Supplier
+
+if TYPE_CHECKING:  # types only: starting an import checks is_known() without loading any adapter code
+    from apihub.adapters.base import AdapterContext, SupplierAdapter
+    from apihub.models import Supplier
 
 # name -> "module:Class"; imported lazily so that one function's cold start pays only for its adapter.
 ADAPTERS: dict[str, str] = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,11 +17,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from apihub.auth import PUBLIC_ROUTES, role_allows
 from apihub.errors import ApihubError
+from apihub.models import ApihubModel
 
 logger = Logger(service="apihub")
 
@@ -28,13 +29,13 @@ logger = Logger(service="apihub")
 # ---------------------------------------------------------------- error bodies (declared in the OpenAPI schema)
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(ApihubModel):
     """Every error this API answers itself: ``{"detail": "<field or cause>: <rule>"}``."""
 
     detail: str
 
 
-class ValidationProblem(BaseModel):
+class ValidationProblem(ApihubModel):
     field: str
     rule: str
     type: str | None = None
@@ -46,7 +47,7 @@ class ValidationErrorBody(ErrorBody):
     errors: list[ValidationProblem] = []
 
 
-class GatewayOrErrorBody(BaseModel):
+class GatewayOrErrorBody(ApihubModel):
     """Answers API Gateway may give itself, in front of the function (``{"message": "Forbidden"}`` when the
     authorizer denies a role, ``{"message": "Request-URI Too Long"}``, ...), or ours (``detail``)."""
 
@@ -66,22 +67,23 @@ ERROR_DESCRIPTIONS = {
     422: ("Invalid input: the field and the rule", ValidationErrorBody),
     503: ("A dependency is unavailable; try again", ErrorBody),
 }
-SECURITY_SCHEMES = {
-    "bearerAuth": HTTPBearer(description="Authorization: Bearer <token>"),
-    "cookieAuth": APIKey(name="auth_token", **{"in": APIKeyIn.cookie}, description="Cookie auth_token=<token>"),
-}
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str  # as in template.yaml: /api/sync-jobs/{job_id}
-    handler: Callable[..., Any]
+    target: str  # "<module>:<function>" in apihub.api.routes, imported when the route is built
     summary: str = ""
     status_code: int = 200
     errors: tuple[int, ...] = ()  # besides 414/422 and (unless public) 401/403, which every route may answer
     also: tuple[int, ...] = ()  # other success codes (an upsert answers 200 or 201)
     media_type: str = content_types.APPLICATION_JSON
+
+    @property
+    def handler(self) -> Callable[..., Any]:
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(f"apihub.api.routes.{module}"), name)
 
     @property
     def public(self) -> bool:

@@ -1,11 +1,13 @@
-"""boto3 clients, created on first use from ``Settings`` (never at import time)."""
+"""boto3 clients, created on first use from ``Settings`` (never at import time).
+
+boto3 itself is imported on first use too: it brings s3transfer and multiprocessing (10-25 ms), and
+most API functions never call SQS or KMS (PynamoDB talks to DynamoDB through botocore)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from apihub.settings import Settings, get_settings
@@ -15,6 +17,8 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 
 @lru_cache(maxsize=16)
 def _client(service: str, region: str, endpoint: str | None) -> Any:
+    import boto3  # here, not at the top: see the module docstring
+
     return boto3.client(service, region_name=region, endpoint_url=endpoint, config=_CONFIG)
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.models import JobStatus, SyncJob
+from apihub.models import ApihubModel, JobStatus, SyncJob
 
 RECENT_JOBS = 10
 
 
-class LastJob(BaseModel):
+class LastJob(ApihubModel):
     id: str
     status: JobStatus
     job_type: str
@@ -19,7 +17,7 @@ class LastJob(BaseModel):
     completed_at: str | None = None
 
 
-class SupplierHealth(BaseModel):
+class SupplierHealth(ApihubModel):
     supplier_id: str
     name: str
     slug: str

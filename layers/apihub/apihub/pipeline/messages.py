@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from apihub.models import ApihubModel
 
 
-class DiscoveryMessage(BaseModel):
+class DiscoveryMessage(ApihubModel):
     model_config = ConfigDict(extra="forbid")
 
     v: int = 1
@@ -13,7 +15,7 @@ class DiscoveryMessage(BaseModel):
     continuation: bool = False
 
 
-class HydrateMessage(BaseModel):
+class HydrateMessage(ApihubModel):
     model_config = ConfigDict(extra="forbid")
 
     v: int = 1

@@ -1,0 +1,26 @@
+"""The HTTP routes, one module per area so that a function imports only what its own route needs
+(``apihub.api.catalog`` names each handler by module). Parameters and bodies are declared with types:
+Powertools validates them and generates the OpenAPI schema; the work is done by the domain modules.
+
+This module holds the parameter types and helpers the areas share."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from apihub.api.app import json_response
+from apihub.models import JOB_TYPES
+
+JobId = Annotated[UUID, Path(description="Sync job id (UUID)")]
+SupplierRef = Annotated[str, Path(description="Supplier id (UUID) or slug", min_length=1, max_length=64)]
+NextToken = Annotated[str | None, Query(description="Cursor from a previous X-Next-Token header", max_length=4096)]
+JobType = Literal[JOB_TYPES]  # type: ignore[valid-type]
+
+
+def page(items: list[Any], token: str | None) -> Response[Any]:
+    headers = {"X-Next-Token": token} if token else None
+    return json_response(200, items, headers)

@@ -1,0 +1,47 @@
+"""Reading sync jobs: list, get, and a job's per-product errors."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from apihub.api.app import json_response
+from apihub.api.routes import JobId, JobType, NextToken, page
+from apihub.dal.jobs import JobsRepository
+from apihub.models import JobError, JobStatus, SyncJob
+
+
+def list_sync_jobs(
+    status: Annotated[JobStatus | None, Query(description="Only jobs with this status")] = None,
+    job_type: Annotated[JobType | None, Query(description="import:<mode>")] = None,
+    supplier_id: Annotated[UUID | None, Query(description="Only this supplier's jobs")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000)")] = 100,
+    next_token: NextToken = None,
+) -> Response[list[SyncJob]]:
+    filters = {}
+    if status is not None:
+        filters["status"] = status.value
+    if job_type is not None:
+        filters["job_type"] = str(job_type)
+    if supplier_id is not None:
+        filters["supplier_id"] = str(supplier_id)
+    jobs, token = JobsRepository().list(filters, limit, next_token)
+    return page([j.model_dump(mode="json") for j in jobs], token)
+
+
+def get_sync_job(job_id: JobId) -> Response[SyncJob]:
+    return json_response(200, JobsRepository().get(str(job_id)).model_dump(mode="json"))
+
+
+def list_sync_job_errors(
+    job_id: JobId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: NextToken = None,
+) -> Response[list[JobError]]:
+    repo = JobsRepository()
+    repo.get_item(str(job_id))  # 404 for an unknown job, not an empty list
+    errors, token = repo.list_errors(str(job_id), limit, next_token)
+    return page([e.model_dump() for e in errors], token)

@@ -1,0 +1,40 @@
+"""Liveness, the jobs page and the OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.event_handler import Response
+from pydantic import ConfigDict, Field
+
+from apihub.api.app import json_response
+from apihub.models import ApihubModel
+
+
+class Health(ApihubModel):
+    model_config = ConfigDict(extra="allow")
+    status: str = Field(examples=["ok"])
+
+
+def health() -> Response[Health]:
+    return json_response(200, {"status": "ok", "service": "apihub"})
+
+
+def jobs_page() -> Response[str]:
+    from apihub.web import jobs_page_html
+
+    # The page holds no data (its script fetches everything with the visitor's token), so it is public;
+    # the CSP keeps it to its own inline code and this origin's API.
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=jobs_page_html(), headers=headers)
+
+
+def openapi() -> Response[dict]:
+    from apihub.api.catalog import build_openapi
+
+    return json_response(200, json.loads(build_openapi()))

@@ -1,0 +1,57 @@
+"""Suppliers (credentials are write-only: responses carry ``Supplier.public()``) and their products."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from apihub.api.app import json_response
+from apihub.api.routes import NextToken, SupplierRef, page
+from apihub.dal.products import ProductsRepository
+from apihub.dal.suppliers import SuppliersRepository
+from apihub.models import StoredProduct, Supplier, SupplierIn, SupplierPatch
+from apihub.suppliers import validate_supplier
+
+
+def upsert_supplier(body: Annotated[SupplierIn, Body()]) -> Response[Supplier]:
+    validate_supplier(body)
+    supplier, created = SuppliersRepository().upsert(body)
+    return json_response(201 if created else 200, supplier.public())
+
+
+def list_suppliers() -> Response[list[Supplier]]:
+    return json_response(200, [s.public() for s in SuppliersRepository().list()])
+
+
+def get_supplier(supplier_id: SupplierRef) -> Response[Supplier]:
+    return json_response(200, SuppliersRepository().get(supplier_id).public())
+
+
+def patch_supplier(supplier_id: SupplierRef, body: Annotated[SupplierPatch, Body()]) -> Response[Supplier]:
+    validate_supplier(body)
+    return json_response(200, SuppliersRepository().patch(supplier_id, body).public())
+
+
+def delete_supplier(supplier_id: SupplierRef) -> Response[None]:
+    SuppliersRepository().delete(supplier_id)
+    return Response(status_code=204, body="")
+
+
+def list_products(
+    supplier_id: SupplierRef,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: NextToken = None,
+) -> Response[list[StoredProduct]]:
+    supplier = SuppliersRepository().get(supplier_id)
+    products, token = ProductsRepository().list(supplier.id, limit, next_token)
+    return page([p.model_dump(mode="json") for p in products], token)
+
+
+def get_product(
+    supplier_id: SupplierRef,
+    product_id: Annotated[str, Path(min_length=1, max_length=256)],
+) -> Response[StoredProduct]:
+    supplier = SuppliersRepository().get(supplier_id)
+    return json_response(200, ProductsRepository().get(supplier.id, product_id).model_dump(mode="json"))
