@@ -29,10 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     from apihub_local.moto_lock import SerializedWsgi
-    from apihub_local.moto_tuning import speed_up_sqs_sends, speed_up_transactions
+    from apihub_local.moto_tuning import (
+        cache_moto_module_list,
+        speed_up_sqs_receives,
+        speed_up_sqs_sends,
+        speed_up_transactions,
+    )
 
     speed_up_transactions()  # the same moto fix the in-process tests use
     speed_up_sqs_sends()
+    speed_up_sqs_receives()
+    cache_moto_module_list()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per AWS call
     app = SerializedWsgi(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -1,4 +1,5 @@
-"""A performance fix for moto's DynamoDB ``TransactWriteItems`` (dev/test only).
+"""Performance fixes for moto (dev/test only): DynamoDB ``TransactWriteItems`` first, then SQS sends and
+receives and the server's backend lookup (each function says what it fixes).
 
 moto snapshots a table for rollback by deep-copying it once *per item* of the transaction, so a
 50-item transaction on a table of N items costs 50 full copies: imports slow down quadratically as
@@ -125,3 +126,43 @@ def speed_up_sqs_sends() -> None:
 
     sqs_models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
     _sqs_patched = True
+
+
+_receive_patched = False
+
+
+def speed_up_sqs_receives() -> None:
+    """moto's ``ReceiveMessage`` checks each candidate message's retention period through
+    ``get_queue_attributes``, which builds ``queue.attributes``, which counts every message of the
+    queue: receiving from a queue of N messages costs O(N^2). At C=10 in ``make bench`` this was the
+    moto server's largest single cost. The check now reads the queue's retention period directly
+    (same rule: a message older than the period is dropped)."""
+    global _receive_patched
+    if _receive_patched:
+        return
+    from moto.core.utils import unix_time
+    from moto.sqs import models as sqs_models
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+    _receive_patched = True
+
+
+def cache_moto_module_list() -> None:
+    """The moto server finds the backend for every request's host by listing moto's package
+    directory (``os.listdir`` plus an ``isdir`` per entry, about 150 of them). The list cannot
+    change while the server runs, so it is read once."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "_apihub_cached", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    list_of_moto_modules._apihub_cached = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
