@@ -21,7 +21,7 @@ def handler(event, context):
     def record_handler(record: SQSRecord) -> None:
         _bind(batch, record.body)
         try:
-            batch.handle(record.body, int(record.attributes.approximate_receive_count))
+            batch.handle(record.body, int(record.attributes.approximate_receive_count), record.message_id)
         except RetryLater as exc:
             delays[record.receipt_handle] = exc.delay
             raise

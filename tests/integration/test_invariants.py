@@ -193,3 +193,22 @@ def test_hydrate_short_of_time_hands_on_the_rest_without_losing_any(hub, monkeyp
     job = hub.run_import("demo", mode="full_sellable")
     # Then every product still ends counted exactly once
     assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 25, 0)
+
+
+def test_duplicate_copies_short_of_time_hand_each_leftover_on_once(hub, monkeypatch) -> None:
+    # Given every hydrate batch delivered twice (same SQS message ids), and invocations that are
+    # always short of time after their first product, so each copy wants to hand the rest on
+    monkeypatch.setenv("APIHUB_HYDRATE_TIME_RESERVE_MS", str(10**9))
+    from apihub_local.harness import reset_process_state
+
+    reset_process_state()
+    for mapping in hub.mappings:
+        mapping.duplicate = True
+    hydrate = next(m for m in hub.mappings if m.fn.logical_id == "HydrateFunction")
+    hub.add_supplier("demo", protocol_config={"products": 12})
+    # When an import runs
+    job = hub.run_import("demo", mode="full_sellable")
+    # Then every product is counted once, and the hand-ons did not multiply: about one message per
+    # product hydrated (13 measured). With both copies handing their leftovers on it took 40.
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 12, 0)
+    assert hydrate.stats.messages <= 2 * 12, hydrate.stats.messages

@@ -21,6 +21,7 @@ from apihub import observability
 from apihub.dal.tables import (
     JOB_LIST_INDEXES,
     EpochItem,
+    HandoffItem,
     JobItem,
     LockItem,
     OutcomeItem,
@@ -314,6 +315,20 @@ class JobsRepository:
         errors = [JobError(sku=hit.sk.removeprefix("PRODUCT#"), error=hit.error or "") for hit in query]
         last = query.last_evaluated_key
         return errors, encode_cursor({"k": last} if last else None)
+
+    def handed_on(self, job_id: str, message_id: str) -> set[str]:
+        """SKUs some copy of hydrate message ``message_id`` has already handed on (``mark_handed_on``)."""
+        try:
+            item = HandoffItem.get(job_pk(job_id), f"HANDOFF#{message_id}", consistent_read=True)
+        except DoesNotExist:
+            return set()
+        return set(item.skus or ())
+
+    def mark_handed_on(self, job_id: str, message_id: str, skus: Iterable[str]) -> None:
+        """Add ``skus`` to what copies of ``message_id`` have handed on (one UpdateItem, an upsert)."""
+        values = set(skus)
+        if values:
+            HandoffItem(job_pk(job_id), f"HANDOFF#{message_id}").update(actions=[HandoffItem.skus.add(values)])
 
     def recorded_skus(self, job_id: str, skus: Iterable[str]) -> set[str]:
         """Which of ``skus`` already have an outcome for this job (duplicate deliveries skip them)."""

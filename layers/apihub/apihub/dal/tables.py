@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
@@ -155,6 +156,13 @@ class RatePenaltyItem(_JobsBase):
 
     until_ms = NumberAttribute(default=0)
     factor = NumberAttribute(default=1)
+
+
+class HandoffItem(_JobsBase):
+    """``PK=JOB#<id>, SK=HANDOFF#<SQS message id>``: the SKUs copies of that hydrate message have
+    handed on as fresh messages (written after each send), so a duplicate copy hands on only the rest."""
+
+    skus = UnicodeSetAttribute(default=set)
 
 
 class RefsChunkItem(_JobsBase):

@@ -108,8 +108,11 @@ class HydrateBatch:
             self.states[job_id] = state
         return state
 
-    def handle(self, body: str, receive_count: int) -> None:
-        """Hydrate one message's refs. Raises ``RetryLater`` to have the message redelivered."""
+    def handle(self, body: str, receive_count: int, message_id: str = "") -> None:
+        """Hydrate one message's refs. Raises ``RetryLater`` to have the message redelivered.
+
+        ``message_id`` (the SQS message id) lets duplicate copies of one message hand on each
+        leftover SKU once between them, instead of once each (``_requeue``)."""
         msg = self.parse(body)
         state = self._state(msg.job_id)
         if state.ended or state.item is None:
@@ -126,14 +129,14 @@ class HydrateBatch:
             if self.throttled_for is not None or (
                 self.hydrated and self.remaining_ms() < self.settings.hydrate_time_reserve_ms
             ):
-                self._requeue(msg.job_id, todo[position:])
+                self._requeue(msg.job_id, todo[position:], message_id)
                 break
             self.hydrated += 1
             try:
                 outcome, hint = self._hydrate_one(state, sku, receive_count, last_attempt)
             except Throttled as exc:
                 self.throttled_for = exc.retry_after
-                self._requeue(msg.job_id, todo[position:])
+                self._requeue(msg.job_id, todo[position:], message_id)
                 break
             if state.ended:
                 return
@@ -185,10 +188,22 @@ class HydrateBatch:
                 ), None
             return None, None
 
-    def _requeue(self, job_id: str, skus: list[str]) -> None:
+    def _requeue(self, job_id: str, skus: list[str], message_id: str) -> None:
+        """Hand ``skus`` on as a fresh message (no receive burnt). SQS may deliver a message twice;
+        without care both copies would hand their leftovers on, and the work would double at every
+        hop. So each copy skips the SKUs an earlier copy already handed on, and records its own
+        after sending. Sending first means a crash between the two can only cause a duplicate
+        (outcomes are exactly-once), never a SKU that nobody hands on."""
+        if message_id:
+            already = self.jobs.handed_on(job_id, message_id)
+            skus = [sku for sku in skus if sku not in already]
+            if not skus:
+                return
         delay = int(min(900, max(1, self.throttled_for or 0)))
         queues.send_hydrate_batch([HydrateMessage(job_id=job_id, skus=skus).model_dump()],
                                   delay_seconds=delay if self.throttled_for is not None else 0)
+        if message_id:
+            self.jobs.mark_handed_on(job_id, message_id, skus)
         self.requeued += len(skus)
 
     def _fail_job(self, state: _JobState, text: str) -> None:
