@@ -132,8 +132,30 @@ def test_data_is_encrypted_and_the_api_is_throttled() -> None:
 def test_functions_target_python311_and_share_the_layer() -> None:
     assert TPL.globals["Runtime"] == "python3.11"
     layer = TPL.resources["ApihubLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"  # layers/apihub/Makefile
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").is_file()
+
+
+def test_the_layer_ships_bytecode_that_never_needs_its_sources_checked(tmp_path) -> None:
+    """Lambda's /opt is read-only: without .pyc files in the layer every cold start compiles every
+    module again. The build compiles them as unchecked-hash .pyc, valid whatever mtimes the zip gives."""
+    import subprocess
+    import sys
+
+    layer = TPL.resources["ApihubLayer"]
+    subprocess.run(  # noqa: S603 - the project's own build target, as sam build runs it
+        ["make", "-s", "build-ApihubLayer", f"ARTIFACTS_DIR={tmp_path}", f"PYTHON={sys.executable}"],
+        cwd=ROOT / layer["Properties"]["ContentUri"],
+        check=True,
+    )
+    python = tmp_path / "python"
+    for module in ("apihub/api/app.py", "apihub/pipeline/hydrate.py", "pydantic/main.py", "pynamodb/models.py"):
+        source = python / module
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-311.pyc"
+        assert source.is_file() and pyc.is_file(), module
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b01, f"{module}: pyc flags {flags:#b}, expected hash-based without source check"
+    assert not (python / "aws_xray_sdk").exists() and not (python / "pydantic_settings").exists()
 
 
 # ------------------------------------------------------------------ operations (schedules, sweeper, alarms)
