@@ -69,11 +69,48 @@ def load_handler(fn: FunctionDef, root: Path = ROOT, instance: int = 0) -> Calla
 
 
 _load_lock = threading.Lock()
-# Powertools' HTTP resolver keeps the current event on a class attribute (``BaseRouter.current_event``),
-# shared by every resolver in the process. In Lambda one process serves one invocation at a time;
-# here API invocations on different threads take turns so that no request sees another's event.
-_resolver_lock = threading.RLock()
 _current = threading.local()
+_router_state = threading.local()
+
+
+class _PerThread:
+    """A class attribute whose value belongs to the thread that set it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Any:
+        try:
+            return getattr(_router_state, self.name)
+        except AttributeError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, obj: object, value: Any) -> None:
+        setattr(_router_state, self.name, value)
+
+
+def router_state_per_thread() -> None:
+    """Powertools' HTTP resolver keeps the request on class attributes of ``BaseRouter``
+    (``BaseRouter.current_event = ...``, ``BaseRouter.lambda_context = ...``), shared by every
+    resolver in the process. In Lambda one process serves one invocation at a time; here concurrent
+    API invocations run on threads of one process, so those two attributes are made per thread:
+    a metaclass property catches the class-level writes and reads, a descriptor in the class
+    serves the instances (``app.current_event``). Without it, API calls had to take turns (the
+    local stack then served a few requests per second). Written by hand: Powertools has no switch
+    for it, and it is needed only where many invocations share a process."""
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    if isinstance(BaseRouter.__dict__.get("current_event"), _PerThread):
+        return
+    names = ("current_event", "lambda_context")
+    meta = type(
+        "PerThreadRouterMeta",
+        (type(BaseRouter),),
+        {n: property(_PerThread(n).__get__, _PerThread(n).__set__) for n in names},
+    )
+    for name in names:
+        type.__setattr__(BaseRouter, name, _PerThread(name))
+    BaseRouter.__class__ = meta
 
 
 def current_function() -> str | None:
@@ -89,6 +126,7 @@ class Functions:
     shared ``BatchProcessor`` is never used by two invocations at once."""
 
     def __init__(self, template: Template | None = None, *, timeout_scale: float = 1.0) -> None:
+        router_state_per_thread()
         self.template = template or Template()
         self.defs = self.template.functions()
         self.timeout_scale = timeout_scale
@@ -104,9 +142,6 @@ class Functions:
         try:
             with _load_lock:
                 handler = load_handler(fn, instance=instance)
-            if fn.routes:
-                with _resolver_lock:
-                    return handler(event, context)
             return handler(event, context)
         finally:
             _current.function = outer
