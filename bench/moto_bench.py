@@ -1,10 +1,12 @@
 """What the local stack's moto fixes (apihub_local.moto_tuning) buy, on in-process moto.
 
-    .venv/bin/python bench/moto_bench.py            # both, patched and unpatched (each in its own process)
+    .venv/bin/python bench/moto_bench.py [transaction|sqs|receive ...]   # patched and unpatched, each in its own process
 
 * transaction: median of 5 TransactWriteItems of 90 items (45 outcome puts + 45 product puts, as a
   hydrate commit) on two tables of 10,000 items each;
-* sqs: SendMessageBatch of 1,000 messages (100 calls) into one standard queue.
+* sqs: SendMessageBatch of 1,000 messages (100 calls) into one standard queue;
+* receive: ReceiveMessage + DeleteMessageBatch of 10 at a time until a queue of 2,000 messages
+  (sent beforehand, not timed) is empty (the send fix applied in both variants).
 """
 
 from __future__ import annotations
@@ -64,6 +66,22 @@ def sqs_s(s: object) -> float:
     return time.perf_counter() - started
 
 
+def receive_s(s: object) -> float:
+    url = s.create_queue(QueueName="r")["QueueUrl"]  # type: ignore[attr-defined]
+    for i in range(0, 2000, 10):
+        s.send_message_batch(  # type: ignore[attr-defined]
+            QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"m{i + j}"} for j in range(10)]
+        )
+    started = time.perf_counter()
+    while True:
+        got = s.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])  # type: ignore[attr-defined]
+        if not got:
+            return time.perf_counter() - started
+        s.delete_message_batch(  # type: ignore[attr-defined]
+            QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)]
+        )
+
+
 def one(which: str, patched: bool) -> str:
     import os
 
@@ -78,16 +96,21 @@ def one(which: str, patched: bool) -> str:
             if patched:
                 moto_tuning.speed_up_transactions()
             return f"{transaction_ms(boto3.client('dynamodb')):.0f} ms"
+        if which == "receive":
+            moto_tuning.speed_up_sqs_sends()
+            if patched:
+                moto_tuning.speed_up_sqs_receives()
+            return f"{receive_s(boto3.client('sqs')):.1f} s"
         if patched:
             moto_tuning.speed_up_sqs_sends()
         return f"{sqs_s(boto3.client('sqs')):.1f} s"
 
 
 def main() -> int:
-    if len(sys.argv) == 3:
+    if len(sys.argv) == 3 and sys.argv[2] in ("patched", "unpatched"):
         print(one(sys.argv[1], sys.argv[2] == "patched"))
         return 0
-    for which in ("transaction", "sqs"):
+    for which in sys.argv[1:] or ("transaction", "sqs", "receive"):
         row = []
         for variant in ("unpatched", "patched"):
             out = subprocess.run([sys.executable, __file__, which, variant], capture_output=True, text=True, check=True)  # noqa: S603

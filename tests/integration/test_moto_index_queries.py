@@ -1,0 +1,71 @@
+"""The local stack's moto index-query fix (apihub_local.moto_tuning.speed_up_index_queries) changes
+speed only: a Query on a GSI sees every write, update, delete, batch and transaction before it."""
+
+from __future__ import annotations
+
+import boto3
+from moto import mock_aws
+
+from apihub_local.moto_tuning import speed_up_index_queries
+
+
+def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
+    speed_up_index_queries()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "status", "at")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "ByStatus",
+                    "KeySchema": [
+                        {"AttributeName": "status", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def put(pk: str, status: str | None, at: str) -> dict:
+            item = {"pk": {"S": pk}, "sk": {"S": "META"}, "at": {"S": at}}
+            if status:
+                item["status"] = {"S": status}
+            return item
+
+        def failed(limit: int = 10, forward: bool = False) -> list[str]:
+            res = ddb.query(
+                TableName="t",
+                IndexName="ByStatus",
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": {"S": "failed"}},
+                ScanIndexForward=forward,
+                Limit=limit,
+            )
+            return [i["pk"]["S"] for i in res["Items"]]
+
+        # Given jobs written one by one, in a batch, and one without the index key
+        for n, status in enumerate(["failed", "success", "failed"]):
+            ddb.put_item(TableName="t", Item=put(f"j{n}", status, f"2026-01-0{n + 1}"))
+        ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": put("j3", "failed", "2026-01-04")}},
+                                                 {"PutRequest": {"Item": put("j4", None, "2026-01-05")}}]})
+        assert failed() == ["j3", "j2", "j0"]
+        assert failed(limit=2, forward=True) == ["j0", "j2"]
+        # When one changes status, one is deleted and a transaction adds another
+        ddb.update_item(
+            TableName="t",
+            Key={"pk": {"S": "j1"}, "sk": {"S": "META"}},
+            UpdateExpression="SET #s = :f",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":f": {"S": "failed"}},
+        )
+        ddb.delete_item(TableName="t", Key={"pk": {"S": "j2"}, "sk": {"S": "META"}})
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": put("j5", "failed", "2026-01-06")}}])
+        # Then the index query sees each change at once
+        assert failed() == ["j5", "j3", "j1", "j0"]
