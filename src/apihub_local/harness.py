@@ -33,6 +33,20 @@ def reset_process_state() -> None:
     forget_adapters()
 
 
+def make_dynamodb_clients() -> None:
+    """Give every table model (and the transactions' connection) its botocore client now, on one
+    thread. PynamoDB makes a connection's client on first use; when dozens of threads used a model
+    for the first time together (the local stack's first burst of requests), each built its own
+    client, 50-100 ms of CPU apiece, and the burst stalled for seconds. In Lambda one thread per
+    process makes each client once, so this is the local stack's concern only."""
+    from apihub.dal.tables import ALL_MODELS, bind_tables
+    from apihub.settings import get_settings
+
+    bind_tables(get_settings()).client  # noqa: B018 - the property makes the client
+    for model in ALL_MODELS:
+        model._get_connection().connection.client  # noqa: B018
+
+
 @dataclass
 class ApiResult:
     status: int
@@ -59,6 +73,7 @@ class Harness:
         self.stack.environment.update(environment or {})
         os.environ.update(self.stack.environment)
         reset_process_state()
+        make_dynamodb_clients()
         self.functions = Functions(timeout_scale=timeout_scale)
         self.gateway = Gateway(self.functions)
         # One client shared by every poller thread (boto3 clients are thread safe): size its pool.

@@ -32,6 +32,11 @@ def serialize_in_process_moto() -> None:
 
 
 _RECEIVE = "AmazonSQS.ReceiveMessage"
+# Requests after which a waiting long poll may find a message (others only wake it by the recheck).
+_MAY_DELIVER = frozenset(
+    f"AmazonSQS.{action}"
+    for action in ("SendMessage", "SendMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch")
+)
 # A waiting long poll retries at least this often (messages also become visible by time passing).
 _LONG_POLL_RECHECK_S = 0.25
 
@@ -51,14 +56,19 @@ class SerializedWsgi:
         self._changed = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("HTTP_X_AMZ_TARGET") == _RECEIVE:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target == _RECEIVE:
             return self._receive(environ, start_response)
         try:
             with _LOCK:
                 return list(self.app(environ, start_response))
         finally:
-            with self._changed:
-                self._changed.notify_all()
+            # Wake the waiting long polls only when this request may have made a message available
+            # (or is not JSON-protocol, so we cannot tell): waking every poller after every DynamoDB
+            # call made each API request cost one receive per idle poller.
+            if target is None or target in _MAY_DELIVER:
+                with self._changed:
+                    self._changed.notify_all()
 
     def _receive(self, environ: dict[str, Any], start_response: Any) -> Any:
         length = int(environ.get("CONTENT_LENGTH") or 0)

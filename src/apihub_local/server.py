@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -26,6 +27,7 @@ class _Handler(BaseHTTPRequestHandler):
     error_message_format = '{"message": "%(message)s"}'
     error_content_type = "application/json"
     gateway: Gateway  # set on the subclass built by ``serve``
+    invokers: ThreadPoolExecutor  # likewise
 
     def _dispatch(self) -> None:
         started = time.monotonic()
@@ -40,9 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
-        response = self.gateway.handle(
-            self.command, parts.path or "/", query=query, headers=headers, body=body if body else None
-        )
+        response = self.invokers.submit(
+            self.gateway.handle, self.command, parts.path or "/", query=query, headers=headers, body=body or None
+        ).result()
         self.send_response(response.status)
         for name, value in response.headers.items():
             if name not in ("content-length", "connection", "transfer-encoding", "date", "server"):
@@ -94,8 +96,15 @@ class _Server(ThreadingHTTPServer):
 class LocalApi:
     """``LocalApi(gateway, port).start()`` serves until ``stop()``."""
 
+    # The functions run on a fixed pool of threads, not on the connection's thread: a Lambda
+    # execution environment serves one request after another on one thread, so its per-thread state
+    # (PynamoDB's botocore session and client) is made once. On a thread per connection every new
+    # connection built new DynamoDB clients (py-spy: half the CPU of a 50-client load test).
+    INVOKER_THREADS = 32
+
     def __init__(self, gateway: Gateway, port: int, host: str = "127.0.0.1") -> None:
-        handler = type("Handler", (_Handler,), {"gateway": gateway})
+        self.invokers = ThreadPoolExecutor(max_workers=self.INVOKER_THREADS, thread_name_prefix="invoke")
+        handler = type("Handler", (_Handler,), {"gateway": gateway, "invokers": self.invokers})
         self.httpd = _Server((host, port), handler)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 
@@ -110,3 +119,4 @@ class LocalApi:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.invokers.shutdown(wait=False, cancel_futures=True)
