@@ -72,8 +72,8 @@ verify: $(VENV)/.installed
 	$(PY) -m apihub_verify.report --dir $(VERIFY_DIR) --out docs/reliability.md --command "make verify" || status=1; \
 	exit $$status
 
-# Performance figures against the budgets of issue 7, measured on the local stack (about 15 minutes:
-# most of it is the supplier's 200 ms per call at C=1,2,5,10). Writes bench/results.json,
+# Performance figures against the budgets of issue 7, measured on the local stack (about 10 minutes:
+# most of it is the supplier's 200 ms per call; C=1 and C=2 run in lanes beside the rest). Writes bench/results.json,
 # bench/details.json, docs/benchmarks.md and its plot. Not part of make test.
 bench: $(VENV)/.installed $(TOOLS)/.installed
 	PYTHONPATH=layers/apihub:src POWERTOOLS_LOG_LEVEL=WARNING $(PY) -m apihub_bench
