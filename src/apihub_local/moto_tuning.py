@@ -181,8 +181,9 @@ def speed_up_index_queries() -> None:
 
     Here moto's own query runs on just the items whose index hash key matches: a per-table map from
     hash key values to items, rebuilt when anything was written since (every DynamoDB backend
-    method that is not a read bumps a generation counter, before and after it runs). moto's
-    filtering, sorting and paging are unchanged; only the walk shrinks."""
+    method that is not a read bumps a generation counter, before and after it runs), each list
+    sorted once in moto's own order. moto's filtering and paging are unchanged; only the walk and
+    the per-query sort go."""
     global _index_patched
     if _index_patched:
         return
@@ -215,6 +216,7 @@ def speed_up_index_queries() -> None:
         if index is None:
             return None  # moto's own query raises the right error
         attrs = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+        ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
         wanted = dict(conditions)
         if set(wanted) != set(attrs):
             return None
@@ -225,8 +227,16 @@ def speed_up_index_queries() -> None:
             by_key = {}
             for item in all_items(table):
                 values = tuple(item.attrs.get(a) for a in attrs)
-                if all(v is not None for v in values):
+                # An index holds only the items that carry all its key attributes (moto checks the
+                # same again); keeping just those lets each list be sorted once, in moto's order,
+                # so moto's own sort per query meets sorted input.
+                if all(v is not None for v in values) and all(item.attrs.get(r) is not None for r in ranges):
                     by_key.setdefault(values, []).append(item)
+            order = table._generate_attr_to_sort_by(
+                [*attrs, table.hash_key_attr], [*ranges, table.range_key_attr]
+            )
+            for items in by_key.values():
+                items.sort(key=lambda x: tuple(x.attrs[k] for k in order if k is not None and k in x.attrs))
             cache[index_name] = (generation, by_key)
         return list(by_key.get(tuple(wanted[a] for a in attrs), []))
 
@@ -242,12 +252,30 @@ def speed_up_index_queries() -> None:
         found = candidates(self, index_name, conditions) if index_name and conditions else None
         if found is None:
             return query(self, *args, **kwargs)
+        # A first page with no range condition is the first ``limit`` candidates in the query's
+        # direction: hand moto one more than that (so that it still sets LastEvaluatedKey when more
+        # remain) instead of all of them. Anything else (a range condition, a later page, legacy
+        # filters) gets the full list.
+        if len(args) == 10 and set(kwargs) <= {"hash_key_conditions", "range_key_conditions"}:
+            range_comparison, limit, start, forward = args[1], args[3], args[4], args[5]
+            if not range_comparison and not kwargs.get("range_key_conditions") and not start:
+                if isinstance(limit, int) and 0 < limit < len(found):
+                    found = found[: limit + 1] if forward is not False else found[-(limit + 1) :]
         _local.index_candidates = (self, found)
         try:
             return query(self, *args, **kwargs)
         finally:
             _local.index_candidates = None
 
+    sorted_items = Table.sorted_items
+
+    def sorted_unless_presorted(self: Any, hash_attrs: Any, range_attrs: Any, items: list[Any]) -> list[Any]:
+        override = getattr(_local, "index_candidates", None)
+        if override is not None and override[0] is self:
+            return items  # moto filtered our pre-sorted candidates, keeping their order
+        return sorted_items(self, hash_attrs, range_attrs, items)  # type: ignore[no-any-return]
+
+    Table.sorted_items = sorted_unless_presorted  # type: ignore[method-assign]
     Table.all_items = items_for_this_query  # type: ignore[method-assign]
     Table.query = patched_query  # type: ignore[method-assign]
     _index_patched = True

@@ -57,6 +57,34 @@ def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
                                                  {"PutRequest": {"Item": put("j4", None, "2026-01-05")}}]})
         assert failed() == ["j3", "j2", "j0"]
         assert failed(limit=2, forward=True) == ["j0", "j2"]
+        # and pages of 2 (newest first) walk all of them, then stop
+        pages, start = [], None
+        while True:
+            res = ddb.query(
+                TableName="t",
+                IndexName="ByStatus",
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": {"S": "failed"}},
+                ScanIndexForward=False,
+                Limit=2,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            pages.append([i["pk"]["S"] for i in res["Items"]])
+            start = res.get("LastEvaluatedKey")
+            if not start:
+                break
+        assert pages == [["j3", "j2"], ["j0"]]
+        # and a range condition still applies
+        res = ddb.query(
+            TableName="t",
+            IndexName="ByStatus",
+            KeyConditionExpression="#s = :s AND #a < :a",
+            ExpressionAttributeNames={"#s": "status", "#a": "at"},
+            ExpressionAttributeValues={":s": {"S": "failed"}, ":a": {"S": "2026-01-04"}},
+            Limit=1,
+        )
+        assert [i["pk"]["S"] for i in res["Items"]] == ["j0"] and "LastEvaluatedKey" in res
         # When one changes status, one is deleted and a transaction adds another
         ddb.update_item(
             TableName="t",
