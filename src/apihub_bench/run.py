@@ -66,13 +66,41 @@ def parse_ms() -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def start_lanes(concurrencies: list[int], products: int) -> list[tuple[int, subprocess.Popen[bytes], Path]]:
+    """One ``apihub_bench.lane`` process per concurrency, started now, collected by ``finish_lanes``."""
+    lanes = []
+    for c in concurrencies:
+        log = Path(tempfile.mkdtemp(prefix=f"apihub-bench-lane-c{c}-")) / "lane.log"
+        with log.open("wb") as out:
+            cmd = [sys.executable, "-m", "apihub_bench.lane", "--products", str(products)]
+            cmd += ["--latency-ms", str(LATENCY_MS), "--concurrency", str(c)]
+            lanes.append((c, subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT), log))  # noqa: S603
+        say(f"lane C={c} started (log {log})")
+    return lanes
+
+
+def finish_lanes(lanes: list[tuple[int, subprocess.Popen[bytes], Path]]) -> list[dict[str, Any]]:
+    results = []
+    for c, process, log in lanes:
+        if process.poll() is None:
+            say(f"waiting for lane C={c}")
+        if process.wait() != 0:
+            raise RuntimeError(f"lane C={c} failed, see {log}")
+        last = [line for line in log.read_text().splitlines() if line.startswith('{"throughput"')][-1]
+        results.append(json.loads(last))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apihub_bench", description=__doc__)
     parser.add_argument("--products", type=int, default=PRODUCTS)
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCIES))
     parser.add_argument("--list-sizes", type=int, nargs="+", default=list(LIST_SIZES))
     parser.add_argument("--discovery-products", type=int, default=100_000)
-    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, default=7)
+    parser.add_argument(
+        "--lane", type=int, nargs="*", default=[1, 2], help="concurrencies run in lanes of their own (see lane.py)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the results, write no files")
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
     args = parser.parse_args(argv)
@@ -87,23 +115,29 @@ def main(argv: list[str] | None = None) -> int:
 
     info: dict[str, Any] = {"machine": machine()}
     say(f"machine: {info['machine']}")
+    layer_dir = Path(tempfile.mkdtemp(prefix="apihub-bench-layer-")) / "build"
+    builder = coldstart.start_layer_build(layer_dir)
+    if builder.wait() != 0:
+        raise RuntimeError(f"sam build failed, see {layer_dir.with_suffix('.log')}")
+    info["layer_bytes"] = coldstart.tree_bytes(layer_dir / "ApihubLayer")
+    say(f"layer: {info['layer_bytes']:,} bytes")
     info["parse"] = parse_ms()
     say(f"parse: {info['parse']}")
-    info["cold_import_ms"] = coldstart.cold_import_ms(runs=args.cold_runs)
+    info["cold_import_ms"] = coldstart.cold_import_ms(runs=args.cold_runs, layer=layer_dir / "ApihubLayer" / "python")
+    info["cold_import_floor_ms"] = info["cold_import_ms"].pop(coldstart.LIBRARIES_FLOOR)
     info["cold_runs"] = args.cold_runs
     say(f"cold imports: {info['cold_import_ms']}")
 
+    lanes = start_lanes([c for c in args.concurrency if c in args.lane], args.products)
     calls = DynamoDBCalls().install()
     from apihub_bench.stack import BenchStack
 
     stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
     say(f"stack up: moto, fake supplier ({args.products} sellable products, {LATENCY_MS} ms per call), API {stack.url}")
-    layer_dir = Path(tempfile.mkdtemp(prefix="apihub-bench-layer-")) / "build"
-    builder = coldstart.start_layer_build(layer_dir)
     try:
         runs = []
         write_counts: dict[str, Any] = {}
-        for c in args.concurrency:
+        for c in sorted((c for c in args.concurrency if c not in args.lane), reverse=True):
             slug = f"bench-c{c}"
             stack.add_promostandards_supplier(slug)
             before = calls.snapshot()
@@ -116,16 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(row)
             write_counts[f"first_c{c}"] = (writes(delta), dict(delta))
             say(f"C={c}: {row} ({writes(delta)} DynamoDB writes)")
-            if builder.poll() is None and c == args.concurrency[0]:
-                say("waiting for sam build of the layer")
-            if c == args.concurrency[0]:
-                builder.wait()
-                if builder.returncode != 0:
-                    raise RuntimeError(f"sam build failed, see {layer_dir.with_suffix('.log')}")
-                info["layer_bytes"] = coldstart.tree_bytes(layer_dir / "ApihubLayer")
-                say(f"layer: {info['layer_bytes']:,} bytes")
-        info["throughput"] = runs
-        top = max(args.concurrency)
+        top = max(c for c in args.concurrency if c not in args.lane)
         info["first"] = write_counts[f"first_c{top}"]
 
         slug = f"bench-c{top}"
@@ -167,11 +192,20 @@ def main(argv: list[str] | None = None) -> int:
             info["list"][str(size)] = list_latency_ms(stack.url, token, requests=30)
             say(f"list with {size} jobs: p50 {info['list'][str(size)]} ms (seeding took {seed_s:.0f} s)")
         info["calls"] = dict(calls.snapshot())  # everything since the hook was installed
+    except BaseException:
+        for _, process, _ in lanes:
+            process.terminate()
+        raise
     finally:
-        if builder.poll() is None:
-            builder.terminate()
         stack.stop()
         calls.uninstall()
+    for lane in finish_lanes(lanes):
+        runs.extend(lane["throughput"])
+        for name, n in lane["calls"].items():
+            info["calls"][name] = info["calls"].get(name, 0) + n
+        say(f"lane: {lane['throughput']}")
+    info["throughput"] = sorted(runs, key=lambda row: row["concurrency"])
+    info["lanes"] = sorted(c for c in args.concurrency if c in args.lane)
 
     info["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     info["wall_s"] = round(time.monotonic() - _t0)
