@@ -150,9 +150,9 @@ start to finish (load average {m[load_avg_at_start][0]} at the start, {m[load_av
 end, on 2 cores).
 
 **How steady is this machine?** Not very: it is a shared virtual machine whose speed drifts over
-minutes. The parse benchmark below, pure CPU on one pinned core, gave a median of 15.8 ms and, half
-an hour later with nothing else of ours running, 28.8 ms; a cold import of the same module ranged
-from 250 to 560 ms within one minute. CPU-bound figures (cold imports, parsing, list latency) carry
+minutes. The parse benchmark below, pure CPU on one pinned core, gave a median of 15.8 ms in one run
+and 28.8 ms two minutes later with nothing else of ours running; twelve cold imports of
+`list_sync_jobs` within one minute ranged from 319 to 655 ms. CPU-bound figures (cold imports, parsing, list latency) carry
 that spread; the throughput ratios, which are mostly supplier waiting, much less.
 
 ## Budgets
@@ -190,9 +190,10 @@ Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy rec
 
   What is left is the floor of the libraries the design names: importing `pynamodb.models`,
   pydantic and Powertools' HTTP resolver with its validation middleware, nothing of ours, takes a
-  median of 240 ms here (9 runs on a quiet spell; 220-330 ms); our own modules add about 40 ms. The
-  API budget of 300 ms is therefore met only in the machine's quieter spells: see the table below
-  for this run.
+  median of 240 ms here (9 runs on a quiet spell; 220-330 ms). Our own modules add 16 to 37 ms
+  (an API function's `app` imported after those libraries, fastest of 7 runs per function). The
+  API budget of 300 ms is therefore met only in the machine's quieter spells: in this run the
+  libraries alone took {floor_ms} ms (same probe, same rounds; "Cold imports" below).
 * **moto's ReceiveMessage was O(queue length) per message** (`moto_tuning.speed_up_sqs_receives`):
   its retention check called `get_queue_attributes`, which builds `queue.attributes`, which walks
   every message. With `cache_moto_module_list` (the moto server listed its package directory, about
@@ -204,8 +205,12 @@ Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy rec
   to find one status's jobs, so the list figure grew with everything the run had stored: 180 ms at
   100 jobs and 517 ms at 20,000 (2.9x) in the first `make bench` run of 2026-11-26, half of the moto
   server's samples in `Table.query`/`all_items` under py-spy. moto's query now runs on the items
-  whose index hash key matches (a map rebuilt after any write), its filtering and sorting
-  unchanged (test: `tests/integration/test_moto_index_queries.py`). DynamoDB never had this cost.
+  whose index hash key matches (a map rebuilt after any write, each list sorted once in moto's
+  order), and a first page without a range condition on just the `limit + 1` items it can return;
+  paging, `LastEvaluatedKey` and range conditions behave as before
+  (`tests/integration/test_moto_index_queries.py`). The second `make bench` run of 2026-11-27,
+  with the map but not yet the sorting and trimming, still measured 82.8 ms vs 170.5 ms (2.1x).
+  DynamoDB never had this cost: a Query reads only the page it returns.
 * **Wall time**: 2,000 products at 200 ms per call is 400 s at C=1 and 200 s at C=2 even at the
   supplier-bound limit, so run one after another the throughput runs alone took most of 15 minutes
   (the first run took 23.8 minutes). C={lanes} now run in lanes of their own (`apihub_bench/lane.py`:
@@ -296,8 +301,8 @@ writes, batched 25 per BatchWriteItem (`apihub_bench/listing.py`).
 {list_rows}
 
 The request is one `Query` on the keys-only `ByStatus` index with `Limit` 20 and a `BatchGetItem`
-of 20 jobs, whatever is stored: DynamoDB's work does not grow with the table. moto still sorts all
-of one status's jobs on every query (DynamoDB keeps them sorted), which is what growth remains.
+of 20 jobs, whatever is stored: DynamoDB's work does not grow with the table, and with the moto fix
+above neither does the local stand-in's (the figures differ by the machine's noise).
 
 ## Cold imports
 
