@@ -143,7 +143,7 @@ def test_the_layer_ships_bytecode_that_never_needs_its_sources_checked(tmp_path)
     import sys
 
     layer = TPL.resources["ApihubLayer"]
-    subprocess.run(  # noqa: S603 - the project's own build target, as sam build runs it
+    subprocess.run(  # the project's own build target, run as sam build runs it
         ["make", "-s", "build-ApihubLayer", f"ARTIFACTS_DIR={tmp_path}", f"PYTHON={sys.executable}"],
         cwd=ROOT / layer["Properties"]["ContentUri"],
         check=True,
