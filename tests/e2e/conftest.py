@@ -47,6 +47,18 @@ class RunningStack:
             headers["Authorization"] = f"Bearer {self.token if token == 'admin' else token}"
         return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
 
+    def all_pages(self, path: str) -> list[dict[str, Any]]:
+        """Every item of a paginated list (``limit`` 1000, following ``X-Next-Token``), as admin."""
+        items: list[dict[str, Any]] = []
+        token = None
+        while True:
+            res = self.api("GET", path, params={"limit": 1000, **({"next_token": token} if token else {})})
+            assert res.status_code == 200, res.text
+            items += res.json()
+            token = res.headers.get("X-Next-Token")
+            if not token:
+                return items
+
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         """``apihub ARGS`` against this stack, configured the documented way (APIHUB_URL/APIHUB_TOKEN)."""
         env = {**self.env, "APIHUB_URL": self.url, "APIHUB_TOKEN": self.token, "COLUMNS": "200"}

@@ -82,18 +82,6 @@ def _register(stack: Any, scenario: Scenario) -> None:
     assert res.status_code in (200, 201), res.text
 
 
-def _all(stack: Any, path: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    token = None
-    while True:
-        res = stack.api("GET", path, params={"limit": 1000, **({"next_token": token} if token else {})})
-        assert res.status_code == 200, res.text
-        items += res.json()
-        token = res.headers.get("X-Next-Token")
-        if not token:
-            return items
-
-
 def _wait_terminal(stack: Any, job_ids: list[str], deadline_s: float) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + deadline_s
     done: dict[str, dict[str, Any]] = {}
@@ -149,7 +137,7 @@ def _expect_discovery_gave_up(s: Scenario, stack: Any, job: dict[str, Any]) -> N
     assert job["error_log"].startswith("TransientError: "), job["error_log"]
     assert "discovery gave up after 3 attempts" in job["error_log"], job["error_log"]
     assert (job["success_count"], job["failed_count"]) == (0, 0)
-    assert _all(stack, f"/api/suppliers/{s.slug}/products") == []
+    assert stack.all_pages(f"/api/suppliers/{s.slug}/products") == []
     s.faults["supplier timeouts"] += len(s.fake.calls)
 
 
@@ -161,10 +149,10 @@ def _expect_partial(failing: Callable[[Scenario], set[str]], error_start: str, d
             len(s.sellable) - len(bad),
             len(bad),
         ), job
-        errors = _all(stack, f"/api/sync-jobs/{job['id']}/errors")
+        errors = stack.all_pages(f"/api/sync-jobs/{job['id']}/errors")
         assert sorted(e["sku"] for e in errors) == sorted(bad)  # each failure once, with its reason
         assert all(e["error"].startswith(error_start) and detail in e["error"] for e in errors), errors
-        products = {p["product_id"] for p in _all(stack, f"/api/suppliers/{s.slug}/products")}
+        products = {p["product_id"] for p in stack.all_pages(f"/api/suppliers/{s.slug}/products")}
         assert products == s.sellable - bad  # exactly the successes are stored
         assert job["error_log"] is None and job["completed_at"]
 
@@ -175,8 +163,8 @@ def _expect_revoked(s: Scenario, stack: Any, job: dict[str, Any]) -> None:
     assert job["error_log"].startswith("AuthError: 105"), job["error_log"]
     assert "credentials rejected while hydrating" in job["error_log"]
     assert job["total_products"] == len(s.sellable)
-    errors = _all(stack, f"/api/sync-jobs/{job['id']}/errors")
-    products = {p["product_id"] for p in _all(stack, f"/api/suppliers/{s.slug}/products")}
+    errors = stack.all_pages(f"/api/sync-jobs/{job['id']}/errors")
+    products = {p["product_id"] for p in stack.all_pages(f"/api/suppliers/{s.slug}/products")}
     # Stopped part way: what was recorded is counted once, stored once, and nothing more.
     assert job["success_count"] == len(products) and job["failed_count"] == len(errors)
     assert job["success_count"] + job["failed_count"] < len(s.sellable)
@@ -186,7 +174,7 @@ def _expect_revoked(s: Scenario, stack: Any, job: dict[str, Any]) -> None:
 
 def _expect_clean(s: Scenario, stack: Any, job: dict[str, Any]) -> None:
     assert (job["total_products"], job["success_count"], job["failed_count"]) == (len(s.sellable), len(s.sellable), 0)
-    products = {p["product_id"] for p in _all(stack, f"/api/suppliers/{s.slug}/products")}
+    products = {p["product_id"] for p in stack.all_pages(f"/api/suppliers/{s.slug}/products")}
     assert products == s.sellable
     assert f"simulated crash half way through fan-out: job {job['id']}" in stack.log.read_text()
 

@@ -96,17 +96,6 @@ def _sampler(stack, stop: float, tally: Tally) -> None:
         time.sleep(0.05)
 
 
-def _all_jobs(stack) -> list[dict]:
-    jobs, token = [], None
-    while True:
-        res = stack.api("GET", "/api/sync-jobs", params={"limit": 1000, **({"next_token": token} if token else {})})
-        assert res.status_code == 200, res.text
-        jobs += res.json()
-        token = res.headers.get("X-Next-Token")
-        if not token:
-            return jobs
-
-
 def _overlaps(jobs: list[dict], accepted: dict[str, str]) -> tuple[list[str], int]:
     """Pairs of jobs for one supplier and mode that were active at the same time, and how many pairs
     only touch inside the second job's own request.
@@ -181,7 +170,7 @@ def _load(stack, part: str, clients: int, seconds: float) -> None:
     # Then every job ends (the imports are small), and no two jobs of one supplier and mode overlapped
     deadline = time.monotonic() + 120
     while True:
-        jobs = _all_jobs(stack)
+        jobs = stack.all_pages("/api/sync-jobs")
         if all(j["completed_at"] for j in jobs):
             break
         assert time.monotonic() < deadline, [j for j in jobs if not j["completed_at"]]

@@ -34,17 +34,6 @@ def _import_with_cli(stack, timeout: int = 120) -> dict:
     return job
 
 
-def _all(stack, path: str) -> list:
-    items, token = [], None
-    while True:
-        res = stack.api("GET", path, params={"limit": 1000, **({"next_token": token} if token else {})})
-        assert res.status_code == 200, res.text
-        items += res.json()
-        token = res.headers.get("X-Next-Token")
-        if not token:
-            return items
-
-
 def test_cli_import_of_the_demo_catalog_ends_with_exact_counts_errors_and_products(demo_stack) -> None:
     # Given `make run` with 60 demo products, 10% of them answering a permanent product error
     sellable, failing = _expected(60, 0.1)
@@ -60,13 +49,13 @@ def test_cli_import_of_the_demo_catalog_ends_with_exact_counts_errors_and_produc
     )
     assert job["completed_at"] and job["job_type"] == "import:full_sellable"
     # And the errors name exactly the failing SKUs with the supplier's reason
-    errors = _all(demo_stack, f"/api/sync-jobs/{job['id']}/errors")
+    errors = demo_stack.all_pages(f"/api/sync-jobs/{job['id']}/errors")
     assert {e["sku"] for e in errors} == failing
     assert all(e["error"].startswith("ProductError: 130") for e in errors)
     cli_errors = demo_stack.cli("jobs", "errors", job["id"], "--json")
     assert cli_errors.returncode == 0 and {e["sku"] for e in json.loads(cli_errors.stdout)} == failing
     # And exactly the other products are stored, readable through the API and the CLI
-    products = _all(demo_stack, "/api/suppliers/demo/products")
+    products = demo_stack.all_pages("/api/suppliers/demo/products")
     assert {p["product_id"] for p in products} == sellable - failing
     one = sorted(sellable - failing)[0]
     res = demo_stack.api("GET", f"/api/suppliers/demo/products/{one}")
@@ -107,9 +96,9 @@ def _concrete(path: str, values: dict[str, str]) -> str:
 
 def test_every_template_route_answers_through_the_local_server_with_auth_enforced(demo_stack) -> None:
     # Given a finished job, a stored product and a throwaway supplier to patch and delete
-    existing = _all(demo_stack, "/api/sync-jobs")
+    existing = demo_stack.all_pages("/api/sync-jobs")
     job = existing[0] if existing else _import_with_cli(demo_stack)
-    product = _all(demo_stack, "/api/suppliers/demo/products")[0]["product_id"]
+    product = demo_stack.all_pages("/api/suppliers/demo/products")[0]["product_id"]
     created = demo_stack.api(
         "POST", "/api/suppliers", json={"name": "Walk", "slug": "walk", "adapter_class": "DemoAdapter"}
     )
@@ -188,8 +177,8 @@ def test_duplicate_delivery_and_crashes_still_give_exact_counts(stack_factory) -
         len(sellable) - len(failing),
         len(failing),
     )
-    assert {e["sku"] for e in _all(stack, f"/api/sync-jobs/{job['id']}/errors")} == failing
-    assert {p["product_id"] for p in _all(stack, "/api/suppliers/demo/products")} == sellable - failing
+    assert {e["sku"] for e in stack.all_pages(f"/api/sync-jobs/{job['id']}/errors")} == failing
+    assert {p["product_id"] for p in stack.all_pages("/api/suppliers/demo/products")} == sellable - failing
     # And the knobs really were in play
     assert "simulated crash" in stack.log.read_text()
 

@@ -3,6 +3,8 @@ speed only: a Query on a GSI sees every write, update, delete, batch and transac
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 from moto import mock_aws
 
@@ -38,17 +40,26 @@ def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
                 item["status"] = {"S": status}
             return item
 
-        def failed(limit: int = 10, forward: bool = False) -> list[str]:
-            res = ddb.query(
+        def query_failed(limit: int, forward: bool = False, below: str | None = None, **extra: Any) -> dict:
+            """The failed jobs on the ByStatus index, optionally with ``at < below``."""
+            condition, values = "#s = :s", {":s": {"S": "failed"}}
+            names = {"#s": "status"}
+            if below is not None:
+                condition += " AND #a < :a"
+                names["#a"], values[":a"] = "at", {"S": below}
+            return ddb.query(
                 TableName="t",
                 IndexName="ByStatus",
-                KeyConditionExpression="#s = :s",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":s": {"S": "failed"}},
+                KeyConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
                 ScanIndexForward=forward,
                 Limit=limit,
+                **extra,
             )
-            return [i["pk"]["S"] for i in res["Items"]]
+
+        def failed(limit: int = 10, forward: bool = False) -> list[str]:
+            return [i["pk"]["S"] for i in query_failed(limit, forward)["Items"]]
 
         # Given jobs written one by one, in a batch, and one without the index key
         for n, status in enumerate(["failed", "success", "failed"]):
@@ -60,30 +71,14 @@ def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
         # and pages of 2 (newest first) walk all of them, then stop
         pages, start = [], None
         while True:
-            res = ddb.query(
-                TableName="t",
-                IndexName="ByStatus",
-                KeyConditionExpression="#s = :s",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":s": {"S": "failed"}},
-                ScanIndexForward=False,
-                Limit=2,
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
+            res = query_failed(2, **({"ExclusiveStartKey": start} if start else {}))
             pages.append([i["pk"]["S"] for i in res["Items"]])
             start = res.get("LastEvaluatedKey")
             if not start:
                 break
         assert pages == [["j3", "j2"], ["j0"]]
         # and a range condition still applies
-        res = ddb.query(
-            TableName="t",
-            IndexName="ByStatus",
-            KeyConditionExpression="#s = :s AND #a < :a",
-            ExpressionAttributeNames={"#s": "status", "#a": "at"},
-            ExpressionAttributeValues={":s": {"S": "failed"}, ":a": {"S": "2026-01-04"}},
-            Limit=1,
-        )
+        res = query_failed(1, forward=True, below="2026-01-04")
         assert [i["pk"]["S"] for i in res["Items"]] == ["j0"] and "LastEvaluatedKey" in res
         # When one changes status, one is deleted and a transaction adds another
         ddb.update_item(
