@@ -34,10 +34,10 @@ def lambda_like_environment() -> dict[str, str]:
             "POWERTOOLS_SERVICE_NAME": "apihub",
             "POWERTOOLS_METRICS_NAMESPACE": "apihub",
             "POWERTOOLS_LOG_LEVEL": "INFO",
-            "PYTHONDONTWRITEBYTECODE": "",
+            # The layer ships its .pyc files and /opt is read-only: nothing is written at import.
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
-    env.pop("PYTHONDONTWRITEBYTECODE")
     return env
 
 
@@ -61,7 +61,7 @@ def cold_import_ms(runs: int = 7, layer: Path | None = None) -> dict[str, float]
     them instead of landing on one; the first round is a warm-up of the OS file cache, not counted.
     The result also holds ``LIBRARIES_FLOOR``, the same probe on a module of library imports only."""
     layer = layer or ROOT / "layers" / "apihub"
-    env = {**lambda_like_environment(), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = lambda_like_environment()
     folders = sorted(p for p in (ROOT / "functions").iterdir() if (p / "app.py").is_file())
     floor = Path(tempfile.mkdtemp(prefix="apihub-bench-floor-")) / LIBRARIES_FLOOR
     floor.mkdir()

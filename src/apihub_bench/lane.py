@@ -15,7 +15,6 @@ import argparse
 import json
 import sys
 
-from apihub_bench import figures
 from apihub_bench.awscalls import DynamoDBCalls
 
 
@@ -27,13 +26,7 @@ def run_lane(products: int, latency_ms: int, concurrencies: list[int]) -> dict[s
     rows = []
     try:
         for c in concurrencies:
-            slug = f"bench-c{c}"
-            stack.add_promostandards_supplier(slug)
-            run = stack.run_import(slug, c)
-            job = run.job
-            if job["status"] != "success" or job["success_count"] != products:
-                raise RuntimeError(f"C={c}: import ended {job['status']} with {job['success_count']} products")
-            rows.append(figures.throughput_row(c, latency_ms, job["success_count"], run.seconds))
+            rows.append(stack.first_import(c))
     finally:
         stack.stop()
         calls.uninstall()

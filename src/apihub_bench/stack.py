@@ -113,6 +113,19 @@ class BenchStack:
         if res.status not in (200, 201):
             raise RuntimeError(f"registering {slug}: HTTP {res.status} {res.json}")
 
+    def first_import(self, concurrency: int) -> dict[str, Any]:
+        """The throughput run at ``concurrency``: a first import through a supplier of its own
+        (``bench-c<C>``), checked to end in success with every product; returns its ``throughput`` row."""
+        from apihub_bench.figures import throughput_row
+
+        slug = f"bench-c{concurrency}"
+        self.add_promostandards_supplier(slug)
+        run = self.run_import(slug, concurrency)
+        status, done = run.job["status"], run.job["success_count"]
+        if status != "success" or done != self.products:
+            raise RuntimeError(f"C={concurrency}: import ended {status} with {done} products")
+        return throughput_row(concurrency, self.latency_ms, done, run.seconds)
+
     def run_import(self, slug: str, concurrency: int, *, timeout_s: float = 900.0) -> ImportRun:
         """A full_sellable import with the hydrate mapping at ``MaximumConcurrency`` = ``concurrency``."""
         from apihub.models import parse_iso

@@ -102,14 +102,14 @@ def router_state_per_thread() -> None:
 
     if isinstance(BaseRouter.__dict__.get("current_event"), _PerThread):
         return
-    names = ("current_event", "lambda_context")
+    slots = {name: _PerThread(name) for name in ("current_event", "lambda_context")}
     meta = type(
         "PerThreadRouterMeta",
         (type(BaseRouter),),
-        {n: property(_PerThread(n).__get__, _PerThread(n).__set__) for n in names},
+        {name: property(slot.__get__, slot.__set__) for name, slot in slots.items()},
     )
-    for name in names:
-        type.__setattr__(BaseRouter, name, _PerThread(name))
+    for name, slot in slots.items():
+        type.__setattr__(BaseRouter, name, slot)
     BaseRouter.__class__ = meta
 
 
