@@ -33,6 +33,7 @@ browser:
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 template: $(TOOLS)/.installed
 	$(TOOLS)/bin/cfn-lint template.yaml

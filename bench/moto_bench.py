@@ -36,8 +36,15 @@ def transaction_ms(d: object) -> float:
             d.batch_write_item(  # type: ignore[attr-defined]
                 RequestItems={
                     table: [
-                        {"PutRequest": {"Item": {"pk": {"S": f"P{(i + j) // 1000}"}, "sk": {"S": f"S{i + j}"},
-                                                 "data": {"S": "x" * 300}}}}
+                        {
+                            "PutRequest": {
+                                "Item": {
+                                    "pk": {"S": f"P{(i + j) // 1000}"},
+                                    "sk": {"S": f"S{i + j}"},
+                                    "data": {"S": "x" * 300},
+                                }
+                            }
+                        }
                         for j in range(25)
                     ]
                 }
@@ -46,10 +53,23 @@ def transaction_ms(d: object) -> float:
     for k in range(5):
         items = []
         for j in range(45):
-            items.append({"Put": {"TableName": "jobs", "Item": {"pk": {"S": "JOB"}, "sk": {"S": f"PRODUCT#{k}-{j}"}},
-                                  "ConditionExpression": "attribute_not_exists(sk)"}})
-            items.append({"Put": {"TableName": "products",
-                                  "Item": {"pk": {"S": "SUP"}, "sk": {"S": f"{k}-{j}"}, "data": {"S": "y" * 300}}}})
+            items.append(
+                {
+                    "Put": {
+                        "TableName": "jobs",
+                        "Item": {"pk": {"S": "JOB"}, "sk": {"S": f"PRODUCT#{k}-{j}"}},
+                        "ConditionExpression": "attribute_not_exists(sk)",
+                    }
+                }
+            )
+            items.append(
+                {
+                    "Put": {
+                        "TableName": "products",
+                        "Item": {"pk": {"S": "SUP"}, "sk": {"S": f"{k}-{j}"}, "data": {"S": "y" * 300}},
+                    }
+                }
+            )
         started = time.perf_counter()
         d.transact_write_items(TransactItems=items)  # type: ignore[attr-defined]
         timings.append((time.perf_counter() - started) * 1000)

@@ -24,9 +24,7 @@ def discovery_fan_out(hub: Any, products: int = 100_000, time_scale: float = TIM
     functions = Functions(timeout_scale=time_scale)
     timeout_s = functions.defs["DiscoverFunction"].timeout * time_scale
     reserve = str(max(1, round(30_000 * time_scale)))
-    mapping = next(
-        m for m in build_mappings(functions, hub.stack, hub.sqs) if m.fn.logical_id == "DiscoverFunction"
-    )
+    mapping = next(m for m in build_mappings(functions, hub.stack, hub.sqs) if m.fn.logical_id == "DiscoverFunction")
     durations: list[float] = []
     real_invoke = functions.invoke
 

@@ -42,25 +42,43 @@ def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         for t in r["throughput"]
     ]
     rows.append(
-        ("DynamoDB writes per product, first import", f"{r['ddb_writes_per_product_first']}", "<= 1.3",
-         r["ddb_writes_per_product_first"] <= 1.3)
+        (
+            "DynamoDB writes per product, first import",
+            f"{r['ddb_writes_per_product_first']}",
+            "<= 1.3",
+            r["ddb_writes_per_product_first"] <= 1.3,
+        )
     )
     rows.append(
-        ("DynamoDB writes per product, re-import", f"{r['ddb_writes_per_product_reimport']}", "<= 0.3",
-         r["ddb_writes_per_product_reimport"] <= 0.3)
+        (
+            "DynamoDB writes per product, re-import",
+            f"{r['ddb_writes_per_product_reimport']}",
+            "<= 0.3",
+            r["ddb_writes_per_product_reimport"] <= 0.3,
+        )
     )
     rows.append(("Scan calls", str(r["scans"]), "0", r["scans"] == 0))
     lp = r["list_p50_ms"]
     small, large = lp[min(lp, key=int)], lp[max(lp, key=int)]
     rows.append(
-        (f"list p50, {max(lp, key=int)} vs {min(lp, key=int)} jobs", f"{large} ms vs {small} ms ({large / small:.2f}x)",
-         "<= 1.5x", large <= 1.5 * small)
+        (
+            f"list p50, {max(lp, key=int)} vs {min(lp, key=int)} jobs",
+            f"{large} ms vs {small} ms ({large / small:.2f}x)",
+            "<= 1.5x",
+            large <= 1.5 * small,
+        )
     )
     for fn, ms in r["cold_import_ms"].items():
         rows.append((f"cold import, {fn}", f"{ms} ms", f"<= {budget_ms(fn):.0f} ms", ms <= budget_ms(fn)))
     rows.append(("layer, unzipped", f"{r['layer_mb']} MB", "<= 50 MB", r["layer_mb"] <= 50))
-    rows.append(("parse 423-part getProduct (median)", f"{r['parse_ms_400_parts']} ms", "<= 50 ms",
-                 r["parse_ms_400_parts"] <= 50))
+    rows.append(
+        (
+            "parse 423-part getProduct (median)",
+            f"{r['parse_ms_400_parts']} ms",
+            "<= 50 ms",
+            r["parse_ms_400_parts"] <= 50,
+        )
+    )
     return rows
 
 
@@ -83,8 +101,13 @@ def plot(r: dict[str, Any], path: Path) -> None:
     ref = r["reference_inprocess"]["products_per_s"]
     ax.plot([10], [ref], "s", color="tab:orange", label=f"reference, in-process, 10 threads ({ref:.1f}/s)")
     for t in rows:
-        ax.annotate(f"{t['products_per_s']:.1f}", (t["concurrency"], t["products_per_s"]),
-                    textcoords="offset points", xytext=(6, -12), fontsize=8)
+        ax.annotate(
+            f"{t['products_per_s']:.1f}",
+            (t["concurrency"], t["products_per_s"]),
+            textcoords="offset points",
+            xytext=(6, -12),
+            fontsize=8,
+        )
     ax.set_xlabel("hydrate MaximumConcurrency C")
     ax.set_ylabel("products per second")
     ax.set_title(f"{rows[0]['products']:,}-product import, {rows[0]['latency_ms']:.0f} ms per supplier call")
@@ -108,8 +131,12 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
     )
     d = info["discovery"]
     extra = [
-        ("discovery of 100k: longest invocation", f"{d['max_invocation_s']} s of {d['invocations']}",
-         f"<= timeout {d['timeout_s']:.0f} s", d["max_invocation_s"] <= d["timeout_s"]),
+        (
+            "discovery of 100k: longest invocation",
+            f"{d['max_invocation_s']} s of {d['invocations']}",
+            f"<= timeout {d['timeout_s']:.0f} s",
+            d["max_invocation_s"] <= d["timeout_s"],
+        ),
         (f"`{COMMAND}` wall time", f"{info['wall_s'] / 60:.1f} min", "< 15 min", info["wall_s"] < 15 * 60),
     ]
     budget_rows = "\n".join(
@@ -129,10 +156,15 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
     cold_runs = info.get("cold_runs", 3)
     floor_ms = info.get("cold_import_floor_ms", "not measured")
     lanes = ", ".join(str(c) for c in info.get("lanes", [])) or "none"
-    return TEMPLATE.format(**locals(), command=COMMAND, wall_min=info["wall_s"] / 60,
-                           first_line=_calls_line(first_calls), re_line=_calls_line(re_calls),
-                           ref_rate=r["reference_inprocess"]["products_per_s"],
-                           all_line=_calls_line(info["calls"]))
+    return TEMPLATE.format(
+        **locals(),
+        command=COMMAND,
+        wall_min=info["wall_s"] / 60,
+        first_line=_calls_line(first_calls),
+        re_line=_calls_line(re_calls),
+        ref_rate=r["reference_inprocess"]["products_per_s"],
+        all_line=_calls_line(info["calls"]),
+    )
 
 
 TEMPLATE = """# Benchmarks

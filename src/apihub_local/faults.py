@@ -48,7 +48,10 @@ def crash_fanout_once_per_job() -> None:
         half = len(bodies) // 2
         original(bodies[:half], *args, **kwargs)
         log.warning(
-            "simulated crash half way through fan-out: job %s, %d of %d hydrate messages sent", job_id, half, len(bodies)
+            "simulated crash half way through fan-out: job %s, %d of %d hydrate messages sent",
+            job_id,
+            half,
+            len(bodies),
         )
         raise SimulatedFanoutCrash(f"simulated crash half way through fan-out of job {job_id}")
 

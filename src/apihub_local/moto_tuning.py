@@ -170,7 +170,9 @@ def cache_moto_module_list() -> None:
 
 
 _index_patched = False
-_READ_ONLY = re.compile(r"^(get_|describe_|list_|query$|scan$|batch_get_item$|transact_get_items$|check_unicity$|iter_|default_)")
+_READ_ONLY = re.compile(
+    r"^(get_|describe_|list_|query$|scan$|batch_get_item$|transact_get_items$|check_unicity$|iter_|default_)"
+)
 
 
 def speed_up_index_queries() -> None:
@@ -232,9 +234,7 @@ def speed_up_index_queries() -> None:
                 # so moto's own sort per query meets sorted input.
                 if all(v is not None for v in values) and all(item.attrs.get(r) is not None for r in ranges):
                     by_key.setdefault(values, []).append(item)
-            order = table._generate_attr_to_sort_by(
-                [*attrs, table.hash_key_attr], [*ranges, table.range_key_attr]
-            )
+            order = table._generate_attr_to_sort_by([*attrs, table.hash_key_attr], [*ranges, table.range_key_attr])
             for items in by_key.values():
                 items.sort(key=lambda x: tuple(x.attrs[k] for k in order if k is not None and k in x.attrs))
             cache[index_name] = (generation, by_key)

@@ -308,12 +308,17 @@ def _run_faults(
         faults.update(s.faults)
         faults["HTTP 500 replies"] += sum(1 for c in s.fake.calls if c.status == 500)
     faults["malformed XML replies"] = sum(
-        1 for s in scenarios for c in s.fake.calls_for("getProduct") if s.fake.fault_skus.get(c.product_id or "") == "malformed"
+        1
+        for s in scenarios
+        for c in s.fake.calls_for("getProduct")
+        if s.fake.fault_skus.get(c.product_id or "") == "malformed"
     )
     faults["poisoned messages"] = len(POISON) + 1
     if late:
         faults["valid messages dead-lettered after crashing on their last receive"] = len(late)
-    faults["fan-out crashes"] = len(set(re.findall(r"simulated crash half way through fan-out: job (\S+),", stack.log.read_text())))
+    faults["fan-out crashes"] = len(
+        set(re.findall(r"simulated crash half way through fan-out: job (\S+),", stack.log.read_text()))
+    )
     faults["simulated invocation crashes"] = stack.log.read_text().count("simulated crash after its work")
     return {"scenarios": len(scenarios), "faults": dict(faults)}
 

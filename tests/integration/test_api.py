@@ -45,9 +45,10 @@ def test_list_filters_return_newest_first_and_exactly_limit(hub) -> None:
     assert ids({"supplier_id": a["id"], "limit": "3"}) == list(reversed(a_full))[:3]
     assert ids({"supplier_id": a["id"], "job_type": "import:first_n", "limit": "6"}) == list(reversed(a_first))[:6]
     assert ids({"status": "failed", "job_type": "import:first_n", "limit": "100"}) == list(reversed(b_failed))
-    assert ids({"supplier_id": a["id"], "status": "failed", "job_type": "import:full_sellable", "limit": "2"}) == list(
-        reversed(a_full)
-    )[:2]
+    assert (
+        ids({"supplier_id": a["id"], "status": "failed", "job_type": "import:full_sellable", "limit": "2"})
+        == list(reversed(a_full))[:2]
+    )
     assert ids({"supplier_id": b["id"], "status": "pending"}) == []
 
 
@@ -101,9 +102,23 @@ def test_list_uses_queries_never_scans(hub, monkeypatch) -> None:
         ("POST", "/api/suppliers/demo/import", None, json.dumps({"mode": "sideways"}), 422, "mode"),
         ("POST", "/api/suppliers/demo/import", None, json.dumps({"explicit_list": []}), 422, "explicit_list"),
         ("PATCH", "/api/sync-jobs/3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f", {"status": "bogus"}, None, 422, "status"),
-        ("PATCH", "/api/sync-jobs/3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f", {"completed_at": "yesterday"}, None, 422, "completed_at"),
+        (
+            "PATCH",
+            "/api/sync-jobs/3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f",
+            {"completed_at": "yesterday"},
+            None,
+            422,
+            "completed_at",
+        ),
         ("POST", "/api/suppliers", None, json.dumps({"name": "X", "slug": "Bad Slug!"}), 422, "slug"),
-        ("POST", "/api/suppliers", None, json.dumps({"name": "X", "slug": "x", "adapter_class": "Nope"}), 422, "adapter_class"),
+        (
+            "POST",
+            "/api/suppliers",
+            None,
+            json.dumps({"name": "X", "slug": "x", "adapter_class": "Nope"}),
+            422,
+            "adapter_class",
+        ),
     ],
 )
 def test_bad_input_gets_a_4xx_naming_the_field(hub, method, path, query, body, status, field) -> None:
@@ -151,7 +166,10 @@ def test_retry_creates_a_new_job_that_runs_and_leaves_the_original(hub) -> None:
     # And a whole retry copies mode and parameters
     full = hub.api("POST", f"/api/sync-jobs/{original['id']}/retry").json
     assert (full["discovery_mode"], full["job_type"], full["supplier_id"]) == (
-        "full_sellable", "import:full_sellable", original["supplier_id"])
+        "full_sellable",
+        "import:full_sellable",
+        original["supplier_id"],
+    )
     # While that retry is pending, another of the same mode conflicts
     assert hub.api("POST", f"/api/sync-jobs/{original['id']}/retry").status == 409
 
@@ -167,7 +185,11 @@ def test_errors_endpoint_pages_through_every_error(hub, monkeypatch) -> None:
     assert job["failed_count"] == 8 and job["errors_truncated"] is True and len(job["errors"]) < 8
     seen, token = [], None
     while True:
-        res = hub.api("GET", f"/api/sync-jobs/{job['id']}/errors", query={"limit": "3", **({"next_token": token} if token else {})})
+        res = hub.api(
+            "GET",
+            f"/api/sync-jobs/{job['id']}/errors",
+            query={"limit": "3", **({"next_token": token} if token else {})},
+        )
         assert res.status == 200
         seen += res.json
         token = res.headers.get("x-next-token")
@@ -190,7 +212,9 @@ def test_supplier_credentials_are_write_only(hub) -> None:
 def test_supplier_upsert_by_slug_updates_and_reactivates(hub) -> None:
     first = hub.add_supplier("acme", protocol_config={"products": 1})
     hub.api("PATCH", "/api/suppliers/acme", json_body={"is_active": False})
-    again = hub.api("POST", "/api/suppliers", json_body={"name": "Acme 2", "slug": "acme", "adapter_class": "DemoAdapter"})
+    again = hub.api(
+        "POST", "/api/suppliers", json_body={"name": "Acme 2", "slug": "acme", "adapter_class": "DemoAdapter"}
+    )
     assert again.status == 200
     assert (again.json["id"], again.json["name"], again.json["is_active"]) == (first["id"], "Acme 2", True)
     assert hub.api("DELETE", f"/api/suppliers/{first['id']}").status == 204

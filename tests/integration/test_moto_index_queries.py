@@ -18,9 +18,7 @@ def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
         ddb.create_table(
             TableName="t",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "status", "at")
-            ],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "status", "at")],
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "ByStatus",
@@ -64,8 +62,14 @@ def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
         # Given jobs written one by one, in a batch, and one without the index key
         for n, status in enumerate(["failed", "success", "failed"]):
             ddb.put_item(TableName="t", Item=put(f"j{n}", status, f"2026-01-0{n + 1}"))
-        ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": put("j3", "failed", "2026-01-04")}},
-                                                 {"PutRequest": {"Item": put("j4", None, "2026-01-05")}}]})
+        ddb.batch_write_item(
+            RequestItems={
+                "t": [
+                    {"PutRequest": {"Item": put("j3", "failed", "2026-01-04")}},
+                    {"PutRequest": {"Item": put("j4", None, "2026-01-05")}},
+                ]
+            }
+        )
         assert failed() == ["j3", "j2", "j0"]
         assert failed(limit=2, forward=True) == ["j0", "j2"]
         # and pages of 2 (newest first) walk all of them, then stop

@@ -83,10 +83,16 @@ def loopback_server(routes: dict, recorder: _Recorder | None = None, hold_s: flo
 
 def test_saving_a_supplier_with_an_unsafe_endpoint_is_422_naming_the_field(hub) -> None:
     cases = [
-        ({"protocol_config": {"endpoints": {"product_data": "https://169.254.169.254/latest"}}},
-         "protocol_config.endpoints.product_data", "link-local"),
-        ({"protocol_config": {"endpoints": {"media": "https://10.0.0.1/media"}}},
-         "protocol_config.endpoints.media", "private-range"),
+        (
+            {"protocol_config": {"endpoints": {"product_data": "https://169.254.169.254/latest"}}},
+            "protocol_config.endpoints.product_data",
+            "link-local",
+        ),
+        (
+            {"protocol_config": {"endpoints": {"media": "https://10.0.0.1/media"}}},
+            "protocol_config.endpoints.media",
+            "private-range",
+        ),
         ({"base_url": "http://api.example.com"}, "base_url", "https://"),
         ({"protocol_config": {"rate_limit_per_s": 0}}, "protocol_config.rate_limit_per_s", "number"),
     ]
@@ -94,7 +100,9 @@ def test_saving_a_supplier_with_an_unsafe_endpoint_is_422_naming_the_field(hub) 
         res = hub.api("POST", "/api/suppliers", json_body={"name": "X", "slug": "x", **fields})
         assert res.status == 422, res.json
         assert res.json["detail"].startswith(f"{field}: ") and rule in res.json["detail"]
-    ok = hub.api("POST", "/api/suppliers", json_body={"name": "X", "slug": "x", "base_url": "https://93.184.216.34/api"})
+    ok = hub.api(
+        "POST", "/api/suppliers", json_body={"name": "X", "slug": "x", "base_url": "https://93.184.216.34/api"}
+    )
     assert ok.status == 201
 
 
@@ -220,10 +228,15 @@ def test_our_throttling_never_fails_a_product_and_shows_on_the_job(hub, monkeypa
     reset_process_state()
     with running_fake_fourover(products=6, seed=3) as fake:
         supplier = hub.add_supplier(
-            "rest", adapter="FourOverAdapter", base_url=fake.base_url, auth_config=fake.credentials,
+            "rest",
+            adapter="FourOverAdapter",
+            base_url=fake.base_url,
+            auth_config=fake.credentials,
             protocol_config={"rate_limit_per_s": 50, "max_concurrency": 1},
         )
-        job_id = hub.start_import("rest", mode="explicit_list", explicit_list=fake.catalog.ids()[:4]).json["sync_job_id"]
+        job_id = hub.start_import("rest", mode="explicit_list", explicit_list=fake.catalog.ids()[:4]).json[
+            "sync_job_id"
+        ]
         next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction").poll_once()
         # Given the supplier's only slot is held by another worker
         repo = LimitsRepository()

@@ -351,9 +351,7 @@ class ImportMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         mode=st.sampled_from(["ok", "ok", "ok", "crash", "lost_ack", "twice"]),
-        point=st.sampled_from(
-            ["hydrate:before_commit", "hydrate:after_commit", "finalize:before", "queue:after_send"]
-        ),
+        point=st.sampled_from(["hydrate:before_commit", "hydrate:after_commit", "finalize:before", "queue:after_send"]),
     )
     def hydrate_batch(self, data: Any, mode: str, point: str) -> None:
         queued = self._queued("hydrate")
@@ -395,8 +393,12 @@ class ImportMachine(RuleBasedStateMachine):
     # credentials) stay rare enough for most examples to run to the end of their import.
     @rule(
         action=st.sampled_from(
-            ["time passes"] * 6 + ["sweeper runs"] * 4 + ["SQS duplicates a message"] * 6 + ["poisoned message"] * 3
-            + ["another import"] * 3 + ["PATCH to failed", "credentials revoked"]
+            ["time passes"] * 6
+            + ["sweeper runs"] * 4
+            + ["SQS duplicates a message"] * 6
+            + ["poisoned message"] * 3
+            + ["another import"] * 3
+            + ["PATCH to failed", "credentials revoked"]
         ),
         data=st.data(),
     )
@@ -431,7 +433,9 @@ class ImportMachine(RuleBasedStateMachine):
 
     def patch_to_failed(self) -> None:
         before = self.repo.get_item(self.job_id)
-        res = self.hub.api("PATCH", f"/api/sync-jobs/{self.job_id}", query={"status": "failed", "error_log": "cancelled"})
+        res = self.hub.api(
+            "PATCH", f"/api/sync-jobs/{self.job_id}", query={"status": "failed", "error_log": "cancelled"}
+        )
         FIGURES["PATCH to failed"] += 1
         if before.status in ("pending", "running"):
             assert res.status == 200, res.json
@@ -542,7 +546,11 @@ class ImportMachine(RuleBasedStateMachine):
             assert {s for s, o in outcomes.items() if o.status == "failed"} == expected_failed
             assert int(item.success_count) + int(item.failed_count) == int(item.total_products)
             assert int(item.records_processed) == len(self.skus)
-            want = "success" if not expected_failed else ("failed" if expected_failed == set(self.skus) else "partial_success")
+            want = (
+                "success"
+                if not expected_failed
+                else ("failed" if expected_failed == set(self.skus) else "partial_success")
+            )
             assert status == want and item.error_log is None
             for sku in self.flaky:
                 assert "gave up after 5 attempts" in (outcomes[sku].error or "")
@@ -570,7 +578,11 @@ def test_import_pipeline_keeps_its_invariants_under_any_interleaving(hub, monkey
     clock = Clock()
     _fast_dynamodb_responses(monkeypatch)
     _install_seams(monkeypatch, clock)
-    for name in ("APIHUB_HYDRATE_REFS_PER_MESSAGE", "APIHUB_DISCOVERY_TIME_RESERVE_MS", "APIHUB_HYDRATE_TIME_RESERVE_MS"):
+    for name in (
+        "APIHUB_HYDRATE_REFS_PER_MESSAGE",
+        "APIHUB_DISCOVERY_TIME_RESERVE_MS",
+        "APIHUB_HYDRATE_TIME_RESERVE_MS",
+    ):
         monkeypatch.delenv(name, raising=False)
     import apihub.pipeline.discover as discover
 
@@ -602,5 +614,7 @@ def test_import_pipeline_keeps_its_invariants_under_any_interleaving(hub, monkey
             examples=FIGURES["examples"],
             faults={k: v for k, v in FIGURES.items() if k != "examples"},
             failures=failures,
-            notes=[f"shard {shard + 1} of {SHARDS}: max_examples={-(-EXAMPLES // SHARDS)}, stateful_step_count={STEPS}"],
+            notes=[
+                f"shard {shard + 1} of {SHARDS}: max_examples={-(-EXAMPLES // SHARDS)}, stateful_step_count={STEPS}"
+            ],
         )

@@ -12,8 +12,15 @@ from apihub.models import DiscoveryMode, ProductRef, Protocol, Supplier
 
 
 def _adapter(**cfg) -> DemoAdapter:
-    supplier = Supplier(id="s", name="Demo", slug="demo", protocol=Protocol.promostandards,
-                        adapter_class="DemoAdapter", protocol_config=cfg, created_at="2026-01-01T00:00:00Z")
+    supplier = Supplier(
+        id="s",
+        name="Demo",
+        slug="demo",
+        protocol=Protocol.promostandards,
+        adapter_class="DemoAdapter",
+        protocol_config=cfg,
+        created_at="2026-01-01T00:00:00Z",
+    )
     return DemoAdapter(supplier, AdapterContext())
 
 

@@ -12,8 +12,14 @@ from pydantic import ValidationError
 def test_import_request_defaults_and_limits() -> None:
     req = ImportRequest()
     assert (req.mode, req.limit, req.explicit_list) == (DiscoveryMode.first_n, 20, None)
-    for bad in ({"limit": 0}, {"limit": 10_001}, {"mode": "explicit_list"}, {"explicit_list": []},
-                {"explicit_list": ["x"] * 10_001}, {"unknown": 1}):
+    for bad in (
+        {"limit": 0},
+        {"limit": 10_001},
+        {"mode": "explicit_list"},
+        {"explicit_list": []},
+        {"explicit_list": ["x"] * 10_001},
+        {"unknown": 1},
+    ):
         with pytest.raises(ValidationError):
             ImportRequest.model_validate(bad)
     assert ImportRequest(mode="explicit_list", explicit_list=["A"]).explicit_list == ["A"]

@@ -132,7 +132,9 @@ class SupplierLimiter:
     def close(self) -> None:
         if self.slot is not None:
             self._refill(self.clock())
-            self.repo.release_slot(self.supplier_id, self.slot.number, self.holder, self.tokens, int(self.refilled * 1000))
+            self.repo.release_slot(
+                self.supplier_id, self.slot.number, self.holder, self.tokens, int(self.refilled * 1000)
+            )
             self.slot = None
 
     # ------------------------------------------------------------------ internals
@@ -151,7 +153,9 @@ class SupplierLimiter:
                     self.tokens, self.refilled = slot.tokens, slot.refilled_ms / 1000
                 return
             if now + pause > deadline:
-                self._throttled(max(pause, 1.0), f"supplier concurrency limit: all {self.limits.max_concurrency} slots busy")
+                self._throttled(
+                    max(pause, 1.0), f"supplier concurrency limit: all {self.limits.max_concurrency} slots busy"
+                )
             self.sleep(pause)
             pause = min(pause * 2, 1.0)
 
@@ -162,7 +166,10 @@ class SupplierLimiter:
         self.penalty_checked = now
         until_ms, factor = self.repo.penalty(self.supplier_id)
         if until_ms / 1000 > now:
-            self.penalty_until, self.factor = until_ms / 1000, min(self.factor, factor) if now < self.penalty_until else factor
+            self.penalty_until, self.factor = (
+                until_ms / 1000,
+                min(self.factor, factor) if now < self.penalty_until else factor,
+            )
         else:
             self.factor = 1.0
 

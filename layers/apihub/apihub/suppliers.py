@@ -26,7 +26,11 @@ def _urls(body: SupplierIn | SupplierPatch) -> list[tuple[str, Any]]:
 
 
 def _check_limits(config: dict[str, Any]) -> None:
-    for key, low, high in (("rate_limit_per_s", 0.01, 100_000), ("max_concurrency", 1, 1000), ("rate_burst", 1, 100_000)):
+    for key, low, high in (
+        ("rate_limit_per_s", 0.01, 100_000),
+        ("max_concurrency", 1, 1000),
+        ("rate_burst", 1, 100_000),
+    ):
         if key not in config:
             continue
         value = config[key]

@@ -114,7 +114,9 @@ class HttpClient:
             raise TransientError(f"supplier answered HTTP {response.status} without a usable Location for {_safe(url)}")
         return response
 
-    def _request_once(self, method: str, url: str, *, body: bytes | None, headers: dict[str, str] | None) -> HttpResponse:
+    def _request_once(
+        self, method: str, url: str, *, body: bytes | None, headers: dict[str, str] | None
+    ) -> HttpResponse:
         try:
             dest = check_url(url, allow_insecure=self.allow_insecure)
         except UnsafeUrl as exc:

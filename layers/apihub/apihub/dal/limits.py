@@ -25,13 +25,21 @@ class LimitsRepository:
     def __init__(self, settings: Settings | None = None) -> None:
         bind_tables(settings or get_settings())
 
-    def acquire_slot(self, supplier_id: str, max_concurrency: int, holder: str, lease_ms: int, now_ms: int) -> Slot | None:
+    def acquire_slot(
+        self, supplier_id: str, max_concurrency: int, holder: str, lease_ms: int, now_ms: int
+    ) -> Slot | None:
         """Lease a free slot (never leased, released, or its lease expired): one read to find the
         candidates, then a conditional write per attempt. None when all are busy."""
         pk = rate_pk(supplier_id)
-        existing = {int(item.sk.split("#", 1)[1]): item for item in RateSlotItem.query(pk, RateSlotItem.sk.startswith("SLOT#"), consistent_read=True)}
-        free = [k for k in range(max_concurrency)
-                if k not in existing or existing[k].holder is None or (existing[k].expires_ms or 0) < now_ms]
+        existing = {
+            int(item.sk.split("#", 1)[1]): item
+            for item in RateSlotItem.query(pk, RateSlotItem.sk.startswith("SLOT#"), consistent_read=True)
+        }
+        free = [
+            k
+            for k in range(max_concurrency)
+            if k not in existing or existing[k].holder is None or (existing[k].expires_ms or 0) < now_ms
+        ]
         # Prefer slots that exist (they carry a bucket state); otherwise any order is fine.
         free.sort(key=lambda k: (k not in existing, k))
         for number in free:
@@ -45,8 +53,11 @@ class LimitsRepository:
                 if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
                     continue
                 raise
-            return Slot(number, float(item.tokens) if item.tokens is not None else None,
-                        int(item.refilled_ms) if item.refilled_ms is not None else None)
+            return Slot(
+                number,
+                float(item.tokens) if item.tokens is not None else None,
+                int(item.refilled_ms) if item.refilled_ms is not None else None,
+            )
         return None
 
     def release_slot(self, supplier_id: str, number: int, holder: str, tokens: float, refilled_ms: int) -> None:

@@ -200,8 +200,10 @@ class HydrateBatch:
             if not skus:
                 return
         delay = int(min(900, max(1, self.throttled_for or 0)))
-        queues.send_hydrate_batch([HydrateMessage(job_id=job_id, skus=skus).model_dump()],
-                                  delay_seconds=delay if self.throttled_for is not None else 0)
+        queues.send_hydrate_batch(
+            [HydrateMessage(job_id=job_id, skus=skus).model_dump()],
+            delay_seconds=delay if self.throttled_for is not None else 0,
+        )
         if message_id:
             self.jobs.mark_handed_on(job_id, message_id, skus)
         self.requeued += len(skus)
