@@ -16,7 +16,7 @@ def import_in_process(supplier_id: str, workers: int = 10) -> tuple[int, float]:
     """Discover and hydrate every sellable product of ``supplier_id`` with ``workers`` threads,
     putting each product as it arrives. Returns (products written, seconds)."""
     from apihub.dal.tables import ProductItem
-    from apihub.pipeline.suppliers import adapter_for
+    from apihub.pipeline.adapter_factory import adapter_for
 
     local = threading.local()
 

@@ -24,7 +24,7 @@ def reset_process_state() -> None:
     """Drop cached settings, clients and table bindings (after the environment changed)."""
     from apihub.dal.clients import reset_clients
     from apihub.dal.tables import reset_bindings
-    from apihub.pipeline.suppliers import forget_adapters
+    from apihub.pipeline.adapter_factory import forget_adapters
     from apihub.settings import reset_settings
 
     reset_settings()

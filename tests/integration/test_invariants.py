@@ -6,6 +6,7 @@ import threading
 
 from apihub.dal.jobs import JobsRepository, Outcome
 from apihub.models import Product
+from apihub.pipeline import finalise
 
 
 def _job_id(res) -> str:
@@ -69,7 +70,7 @@ def test_two_finishers_race_and_exactly_one_finalises(hub) -> None:
 
     def finish() -> None:
         barrier.wait()
-        results.append(repo.try_finalize(job_id))
+        results.append(finalise.if_complete(repo, job_id))
 
     threads = [threading.Thread(target=finish) for _ in range(8)]
     for t in threads:

@@ -16,6 +16,7 @@ from apihub.jobs.sweeper import stall_message, sweep_stalled
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, SyncJob, iso
 
 from apihub_local.template import Template
+from tests.domain_clock import patch_domain_clock
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -64,8 +65,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock(datetime.now(UTC))
-    for module in ("apihub.jobs.service", "apihub.dal.jobs", "apihub.jobs.sweeper"):
-        monkeypatch.setattr(f"{module}.utcnow", c)
+    patch_domain_clock(monkeypatch, c)
     return c
 
 

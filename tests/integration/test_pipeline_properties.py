@@ -33,11 +33,12 @@ from typing import Any
 import pytest
 from apihub.dal import queues
 from apihub.dal.clients import client as dynamodb_client
-from apihub.dal.jobs import JobsRepository, job_pk
+from apihub.dal.jobs import Ending, JobsRepository, job_pk
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem, OutcomeItem, ProductItem, SupplierItem
 from apihub.jobs.sweeper import sweep_stalled
 from apihub.models import SupplierIn, SupplierPatch
+from apihub.pipeline import finalise
 from apihub.settings import get_settings, reset_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -156,25 +157,31 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
     around("update_discovery", "discover:before_state", "discover:after_state")
     around("record_outcomes", "hydrate:before_commit", "hydrate:after_commit")
 
-    original_finalize = JobsRepository.try_finalize
-    original_terminate = JobsRepository._terminate
+    original_finalise = finalise.if_complete
+    original_end = JobsRepository.end
 
-    def try_finalize(self: JobsRepository, job_id: str) -> Any:
+    def finalise_if_complete(jobs: JobsRepository, job_id: str) -> Any:
         WORLD.hit("finalize:before")
-        result = original_finalize(self, job_id)
+        result = original_finalise(jobs, job_id)
         if result is not None:
             WORLD.finalizations.append(job_id)
         return result
 
-    def terminate(self: JobsRepository, item: JobItem, status: Any, **kwargs: Any) -> bool:
-        won = original_terminate(self, item, status, **kwargs)
+    def end(self: JobsRepository, item: JobItem, ending: Ending) -> bool:
+        won = original_end(self, item, ending)
         if won:
-            WORLD.terminations.append((item.id, status.value, kwargs.get("error_log")))
+            WORLD.terminations.append((item.id, ending.status.value, ending.error_log))
         return won
 
-    monkeypatch.setattr(JobsRepository, "try_finalize", try_finalize)
-    monkeypatch.setattr(JobsRepository, "_terminate", terminate)
-    for module in ("apihub.jobs.service", "apihub.dal.jobs", "apihub.jobs.sweeper", "apihub.dal.suppliers"):
+    monkeypatch.setattr(finalise, "if_complete", finalise_if_complete)
+    monkeypatch.setattr(JobsRepository, "end", end)
+    clocked = (
+        "apihub.jobs.service",
+        "apihub.dal.jobs.lifecycle",
+        "apihub.dal.jobs.listing",
+        "apihub.dal.jobs.discovery",
+    )
+    for module in (*clocked, "apihub.dal.jobs.outcomes", "apihub.jobs.sweeper", "apihub.dal.suppliers"):
         monkeypatch.setattr(f"{module}.utcnow", clock)
 
 

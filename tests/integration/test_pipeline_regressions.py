@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apihub.dal.jobs import JobsRepository
+from apihub.pipeline import finalise
 
 
 class Died(RuntimeError):
@@ -16,16 +16,16 @@ def test_redelivered_batch_finalises_a_job_whose_last_commit_died_before_finalis
     discover = next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction")
     hydrate = next(m for m in hub.mappings if m.fn.logical_id == "HydrateFunction")
     discover.poll_once()
-    real = JobsRepository.try_finalize
+    real = finalise.if_complete
     calls = {"n": 0}
 
-    def dies_once(self, jid):
+    def dies_once(jobs, jid):
         calls["n"] += 1
         if calls["n"] == 1:
             raise Died
-        return real(self, jid)
+        return real(jobs, jid)
 
-    monkeypatch.setattr(JobsRepository, "try_finalize", dies_once)
+    monkeypatch.setattr(finalise, "if_complete", dies_once)
     hydrate.poll_once()  # the handler raised: nothing acknowledged, the message comes back
     assert calls["n"] == 1
     job = hub.job(job_id)

@@ -11,6 +11,7 @@ from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import ServiceUnavailable, SupplierNotImportable
+from apihub.jobs import rules
 from apihub.models import (
     DiscoveryMode,
     DiscoveryParams,
@@ -112,4 +113,8 @@ def retry(job_id: str, failed_only: bool = False) -> SyncJob:
 
 
 def patch(job_id: str, changes: dict[str, Any]) -> SyncJob:
-    return JobsRepository().patch(job_id, changes)
+    """PATCH /api/sync-jobs/{id}: a change ``rules.check_patch`` allows, written conditionally."""
+    jobs = JobsRepository()
+    item = jobs.get_item(job_id)
+    new_status = rules.check_patch(job_id, JobStatus(item.status), changes)
+    return jobs.apply_patch(item, new_status, changes)

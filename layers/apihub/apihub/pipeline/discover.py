@@ -20,8 +20,9 @@ from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
 from apihub.errors import AdapterError, AuthError, NotFound, SupplierNotImportable, Throttled, TransientError
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, iso_from_epoch, parse_iso
+from apihub.pipeline import finalise
+from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.messages import DiscoveryMessage, HydrateMessage
-from apihub.pipeline.suppliers import adapter_for, limit_calls
 from apihub.settings import get_settings
 
 CHUNK_SIZE = 1000
@@ -75,7 +76,7 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
             text = f"{text} (credentials rejected during discovery)"
         jobs.fail(job_id, text)
         return DiscoveryResult.failed
-    jobs.try_finalize(job_id)
+    finalise.if_complete(jobs, job_id)
     return DiscoveryResult.done
 
 

@@ -29,8 +29,9 @@ from apihub.errors import (
 )
 from apihub.models import JobStatus, ProductRef, iso_from_epoch
 from apihub.observability import products_recorded
+from apihub.pipeline import finalise
+from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.messages import HydrateMessage
-from apihub.pipeline.suppliers import adapter_for, limit_calls
 from apihub.ratelimit import SupplierLimiter
 from apihub.settings import get_settings
 
@@ -233,7 +234,7 @@ class HydrateBatch:
                 # A redelivery whose SKUs all had outcomes: the invocation that recorded them may
                 # have died before finalising, and no other message is left to do it.
                 if state.recorded:
-                    self.jobs.try_finalize(job_id)
+                    finalise.if_complete(self.jobs, job_id)
                 continue
             started = time.monotonic()
             hashes = self.jobs.product_hashes(state.item.supplier_id, [o.sku for o in state.outcomes if o.ok])
@@ -251,7 +252,7 @@ class HydrateBatch:
                 },
             )
             if not result.job_terminal:
-                self.jobs.try_finalize(job_id)
+                finalise.if_complete(self.jobs, job_id)
 
 
 def delay_redelivery(receipt_handle: str, seconds: int) -> None:

@@ -1,4 +1,5 @@
-"""Builds the adapter for a supplier with its decrypted credentials (cached per warm container)."""
+"""Builds the adapter for a supplier with its decrypted credentials (cached per warm container),
+and wraps it in the supplier's shared rate limit (``limit_calls``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,62 @@
+"""Keys and shared constants of the jobs table (single-table: job, outcome, lock, ref chunk, hand-off,
+epoch items), and how a cancelled transaction names what failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+META = "META"
+EPOCH_PK = "META#JOBS"
+EPOCH_SK = "EPOCH"
+# DynamoDB allows 100 items per transaction; each product needs up to 2 (outcome + product) and
+# the job and supplier updates take 2 more.
+PRODUCTS_PER_TRANSACTION = 45
+ERROR_TEXT_MAX = 1000
+
+
+def job_pk(job_id: str) -> str:
+    return f"JOB#{job_id}"
+
+
+def lock_pk(supplier_id: str, mode: str) -> str:
+    return f"LOCK#{supplier_id}#{mode}"
+
+
+def outcome_sk(sku: str) -> str:
+    return f"PRODUCT#{sku}"
+
+
+def ref_chunk_sk(number: int) -> str:
+    return f"REFS#{number:06d}"
+
+
+def month_bucket(started_at: str) -> str:
+    return f"JOBS#{started_at[:7]}"
+
+
+def status_keys(supplier_id: str, job_type: str, status: str) -> dict[str, str]:
+    """The GSI keys that depend on a job's status (they move with every status change)."""
+    return {
+        "gsi_status": status,
+        "gsi_status_type": f"{status}#{job_type}",
+        "gsi_supplier_status": f"{supplier_id}#{status}",
+        "gsi_supplier_status_type": f"{supplier_id}#{status}#{job_type}",
+    }
+
+
+def index_values(filters: dict[str, str]) -> str:
+    """The hash-key value of the index serving this filter combination (see JOB_LIST_INDEXES)."""
+    parts = [filters[k] for k in ("supplier_id", "status", "job_type") if k in filters]
+    return "#".join(parts)
+
+
+def cancel_codes(exc: TransactWriteError) -> list[str | None]:
+    """The cancellation reason code of each item of a cancelled transaction, in request order."""
+    return [r.code if r else None for r in (exc.cancellation_reasons or [])]
+
+
+def is_condition_failure(exc: Exception) -> bool:
+    cause: Any = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"

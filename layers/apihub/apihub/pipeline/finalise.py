@@ -1,0 +1,29 @@
+"""Finalising a job: the last step of every import. When every discovered product has an outcome
+and discovery is complete, the job ends in the status its counters give (``jobs.rules``), its lock
+is released and its supplier's last sync time moves, in one conditional transaction that exactly
+one of the callers racing to do it wins (DESIGN.md invariant 5).
+
+Called after every committed hydrate batch, at the end of discovery (an empty or fully duplicate
+catalog), and by the sweeper for a complete job that nobody finalised."""
+
+from __future__ import annotations
+
+from apihub.dal.jobs import JobsRepository
+from apihub.jobs import rules
+from apihub.models import DiscoveryMode, JobStatus, SyncJob
+
+
+def if_complete(jobs: JobsRepository, job_id: str) -> SyncJob | None:
+    """End ``job_id`` if it is complete; the finished job when this call won, else None."""
+    item = jobs.find_item(job_id)
+    if item is None or item.status != JobStatus.running.value:
+        return None
+    total = int(item.total_products or 0)
+    success, failed = int(item.success_count or 0), int(item.failed_count or 0)
+    if not rules.is_complete(total, success, failed, bool(item.discovery_complete)):
+        return None
+    final = rules.final_status(success, failed)
+    sync = rules.supplier_sync(DiscoveryMode(item.discovery_mode), final, item.started_at)
+    if not jobs.finalise_counted(item, final, success, failed, sync):
+        return None
+    return jobs.get(job_id)
