@@ -1,12 +1,12 @@
 """HttpApi Lambda authorizer: auth_token cookie or Bearer token -> role (simple responses)."""
 
 from apihub.auth import authorizer_response
-from aws_lambda_powertools import Logger
+from apihub.observability import logger
+from aws_lambda_powertools.logging import correlation_paths
 
-logger = Logger(service="apihub")
 
-
-@logger.inject_lambda_context
+# The authorizer event carries the request's requestContext: its lines share the route function's correlation id.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     response = authorizer_response(event)
     logger.info(

@@ -1,12 +1,12 @@
 """GET /api/sync-jobs/health"""
 
-from apihub.api.catalog import app_for
-from aws_lambda_powertools import Logger
+from apihub.api.app import app_for
+from apihub.observability import logger
+from aws_lambda_powertools.logging import correlation_paths
 
-logger = Logger(service="apihub")
 app = app_for("sync_jobs_health")
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     return app.resolve(event, context)

@@ -2,41 +2,174 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import json
+import pkgutil
+from dataclasses import replace
 from pathlib import Path
 
+import apihub.api.routes as routes_package
 import pytest
-from apihub.api.catalog import ROUTES
-from apihub.auth import PUBLIC_ROUTES
+from apihub.api.app import ENDPOINTS, endpoint_for
+from apihub.api.catalog import BY_KEY, BY_NAME, READ, ROUTES, Route
 from apihub.dal.tables import JOB_LIST_INDEXES, JobItem, OutcomeItem, ProductItem, SupplierItem, TokenItem
 
-from apihub_local.template import Template
+from apihub_local.template import FunctionDef, HttpRoute, Template
 
 ROOT = Path(__file__).resolve().parents[2]
 TPL = Template()
 FUNCTIONS = TPL.functions()
 
 
-def test_every_function_has_a_sample_event_and_a_handler_file() -> None:
-    for fn in FUNCTIONS.values():
-        assert (ROOT / fn.code_uri / "app.py").is_file(), fn.logical_id
-        samples = list((ROOT / "events").glob(f"{fn.folder}*.json"))
-        assert samples, f"no events/{fn.folder}*.json for {fn.logical_id}"
+# ------------------------------------------------------------------ routes: one catalog row, five pieces
 
 
-def test_template_routes_match_the_route_catalog_one_function_per_route() -> None:
-    declared = {(r.method, r.path): fn.folder for fn in FUNCTIONS.values() for r in fn.routes}
-    catalog = {(route.method, route.path): name for name, route in ROUTES.items()}
-    assert declared == catalog
-    assert all(len(fn.routes) <= 1 for fn in FUNCTIONS.values())
+def _app_for_names(path: Path) -> set[str]:
+    """The catalog names a function's ``app.py`` builds its resolver for (``app_for("<name>")``)."""
+    tree = ast.parse(path.read_text())
+    return {
+        call.args[0].value
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "app_for"
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+    }
+
+
+def route_problems(route: Route, functions: dict[str, FunctionDef] = FUNCTIONS, root: Path = ROOT) -> list[str]:
+    """What a catalog row lacks, each problem naming the missing piece (docs/architecture.md, "A route")."""
+    problems = []
+    where = f"{route.name} ({route.method} {route.path})"
+    module_file = root / "layers/apihub/apihub/api/routes" / f"{route.module}.py"
+    if not module_file.is_file():
+        problems.append(f"{where}: no route module {module_file.relative_to(root)}")
+    else:
+        try:
+            endpoint_for(route)
+        except LookupError:
+            problems.append(
+                f"{where}: apihub.api.routes.{route.module} registers no "
+                f"@endpoint({route.method!r}, {route.path!r}, ...) handler"
+            )
+    handler = root / "functions" / route.name / "app.py"
+    if not handler.is_file():
+        problems.append(f"{where}: no function folder functions/{route.name}/app.py")
+    elif route.name not in _app_for_names(handler):
+        problems.append(f'{where}: functions/{route.name}/app.py does not build app_for("{route.name}")')
+    fns = [fn for fn in functions.values() if fn.folder == route.name]
+    auth = " with Auth: Authorizer: NONE" if route.public else " (behind the authorizer)"
+    expected = [HttpRoute(route.method, route.path, route.public)]
+    if not fns:
+        problems.append(f"{where}: template.yaml has no function with CodeUri: functions/{route.name}/")
+    elif fns[0].routes != expected:
+        problems.append(
+            f"{where}: template.yaml {fns[0].logical_id} must have exactly one HttpApi event, "
+            f"Method: {route.method}, Path: {route.path}{auth}; it has {fns[0].routes}"
+        )
+    sample = root / "events" / f"{route.name}.json"
+    if not sample.is_file():
+        problems.append(f"{where}: no sample event events/{route.name}.json")
+    elif json.loads(sample.read_text()).get("routeKey") != f"{route.method} {route.path}":
+        problems.append(f'{where}: events/{route.name}.json has no "routeKey": "{route.method} {route.path}"')
+    return problems
+
+
+def test_every_catalog_route_has_its_route_module_function_template_event_and_sample() -> None:
+    problems = [problem for route in ROUTES for problem in route_problems(route)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_route_missing_its_pieces_is_reported_piece_by_piece() -> None:
+    # Given a catalog row added alone, and one whose module does not register it
+    new = Route("list_widgets", "GET", "/api/widgets", "widgets", READ)
+    unregistered = Route("get_widget", "GET", "/api/widgets/{widget_id}", "jobs", READ)
+    # Then every missing piece is named
+    assert route_problems(new) == [
+        "list_widgets (GET /api/widgets): no route module layers/apihub/apihub/api/routes/widgets.py",
+        "list_widgets (GET /api/widgets): no function folder functions/list_widgets/app.py",
+        "list_widgets (GET /api/widgets): template.yaml has no function with CodeUri: functions/list_widgets/",
+        "list_widgets (GET /api/widgets): no sample event events/list_widgets.json",
+    ]
+    assert route_problems(unregistered)[0] == (
+        "get_widget (GET /api/widgets/{widget_id}): apihub.api.routes.jobs registers no "
+        "@endpoint('GET', '/api/widgets/{widget_id}', ...) handler"
+    )
+    # And a row whose function, template event or sample belongs to another route is caught too
+    module, template, sample = route_problems(replace(BY_NAME["get_sync_job"], path="/api/jobs/{job_id}"))
+    assert "apihub.api.routes.jobs registers no @endpoint('GET', '/api/jobs/{job_id}', ...)" in module
+    assert "template.yaml GetSyncJobFunction must have exactly one HttpApi event" in template
+    assert 'events/get_sync_job.json has no "routeKey": "GET /api/jobs/{job_id}"' in sample
+
+
+def test_nothing_has_a_route_function_template_event_or_sample_without_a_catalog_row() -> None:
+    problems = []
+    for fn in FUNCTIONS.values():  # every function, routes or not, has its handler file and a sample
+        if not (ROOT / fn.code_uri / "app.py").is_file():
+            problems.append(f"template.yaml {fn.logical_id}: no {fn.code_uri}/app.py")
+        if not list((ROOT / "events").glob(f"{fn.folder}*.json")):
+            problems.append(f"template.yaml {fn.logical_id}: no events/{fn.folder}*.json")
+        for r in fn.routes:
+            row = BY_KEY.get((r.method, r.path))
+            if row is None or row.name != fn.folder:
+                problems.append(f"template.yaml {fn.logical_id}: HttpApi {r.method} {r.path} has no catalog row")
+    folders = {fn.folder for fn in FUNCTIONS.values()}
+    for folder in sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()):
+        if folder not in folders:
+            problems.append(f"functions/{folder}/: no function in template.yaml has it as its CodeUri")
+    for sample in sorted((ROOT / "events").glob("*.json")):
+        if sample.stem.split(".")[0] not in folders:
+            problems.append(f"events/{sample.name}: no function in template.yaml named {sample.stem.split('.')[0]}")
+    for info in pkgutil.iter_modules(routes_package.__path__):
+        importlib.import_module(f"{routes_package.__name__}.{info.name}")
+    for (method, path), ep in ENDPOINTS.items():
+        row = BY_KEY.get((method, path))
+        if row is None or f"{routes_package.__name__}.{row.module}" != ep.module:
+            problems.append(f"{ep.module}: @endpoint({method!r}, {path!r}) has no catalog row naming that module")
+    assert not problems, "\n".join(problems)
 
 
 def test_only_health_and_the_jobs_page_skip_the_authorizer() -> None:
-    public = {(r.method, r.path) for fn in FUNCTIONS.values() for r in fn.routes if r.public}
     # The page is static HTML; its script calls the (authorized) API with the visitor's token.
-    assert public == {("GET", "/api/health"), ("GET", "/")} == PUBLIC_ROUTES
+    assert {route.key for route in ROUTES if route.public} == {("GET", "/api/health"), ("GET", "/")}
     auth = TPL.resources["HttpApi"]["Properties"]["Auth"]
     assert auth["DefaultAuthorizer"] == "TokenAuthorizer"
     assert auth["Authorizers"]["TokenAuthorizer"]["EnableSimpleResponses"] is True
+
+
+def _http_triggered_folders() -> set[str]:
+    """Folders of the functions API Gateway invokes: the routes' and the authorizer's."""
+    auth = TPL.resources["HttpApi"]["Properties"]["Auth"]["Authorizers"]
+    authorizers = {a["FunctionArn"]["Fn::GetAtt"][0] for a in auth.values()}
+    return {fn.folder for fn in FUNCTIONS.values() if fn.routes or fn.logical_id in authorizers}
+
+
+def test_every_function_logs_through_the_one_logger_with_the_powertools_correlation_path() -> None:
+    http = _http_triggered_folders()
+    problems = []
+    for path in sorted((ROOT / "functions").glob("*/app.py")):
+        folder, tree = path.parent.name, ast.parse(path.read_text())
+        imported = {
+            (node.module, alias.name)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        if ("apihub.observability", "logger") not in imported:
+            problems.append(f"functions/{folder}/app.py: does not import logger from apihub.observability")
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+            name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+            if name == "Logger":
+                problems.append(f"functions/{folder}/app.py: builds its own Logger(...)")
+            paths = [ast.unparse(k.value) for k in call.keywords if k.arg == "correlation_id_path"]
+            if name == "inject_lambda_context" and folder in http and paths != ["correlation_paths.API_GATEWAY_HTTP"]:
+                problems.append(
+                    f"functions/{folder}/app.py: inject_lambda_context needs "
+                    "correlation_id_path=correlation_paths.API_GATEWAY_HTTP"
+                )
+    assert not problems, "\n".join(problems)
 
 
 def test_job_list_indexes_exist_for_every_filter_combination_and_are_keys_only() -> None:

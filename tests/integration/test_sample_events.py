@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from apihub.observability import logger
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT_FILES = sorted((ROOT / "events").glob("*.json"))
@@ -22,9 +23,12 @@ def test_sample_event_runs_its_handler(hub, path: Path) -> None:
     hub.add_supplier("demo", protocol_config={"products": 25})
     event = json.loads(path.read_text())
     fn = _function_for(hub, path)
+    logger.set_correlation_id(None)
     # When the handler runs on the sample
     result = hub.functions.invoke(fn.logical_id, event)
-    # Then it answers in the shape its trigger expects, never a server error
+    # Then its log lines carry API Gateway's request id, if it has one
+    assert logger.get_correlation_id() == event.get("requestContext", {}).get("requestId")
+    # And it answers in the shape its trigger expects, never a server error
     if fn.routes:
         assert 200 <= result["statusCode"] < 500, result
     elif fn.sqs:

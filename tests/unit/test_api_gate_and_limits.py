@@ -10,8 +10,8 @@ import json
 
 import pytest
 from apihub import auth
-from apihub.api.app import MAX_BODY_BYTES, MAX_JSON_DEPTH, gate
-from apihub.api.catalog import ROUTES, build_openapi
+from apihub.api.app import ENDPOINTS, MAX_BODY_BYTES, MAX_JSON_DEPTH, build_openapi, endpoint, endpoint_for, gate
+from apihub.api.catalog import ROUTES
 from apihub.errors import InvalidInput
 from apihub.models import MAX_EXPLICIT_BYTES, ImportRequest, SupplierIn, SupplierPatch
 from apihub.suppliers import validate_supplier
@@ -137,16 +137,30 @@ def test_supplier_settings_past_kms_or_item_limits_are_a_422(field: str, value: 
         validate_supplier(body)
 
 
+def test_a_second_handler_for_a_registered_route_is_refused() -> None:
+    # Given the catalog's handler for GET /api/sync-jobs, registered by its route module
+    registered = endpoint_for(next(r for r in ROUTES if r.key == ("GET", "/api/sync-jobs")))
+
+    # When another function registers itself for the same method and path, it is refused
+    def list_sync_jobs_again() -> None:
+        raise AssertionError("never served")
+
+    with pytest.raises(ValueError, match=r"GET /api/sync-jobs: registered by apihub\.api\.routes\.jobs and by "):
+        endpoint("GET", "/api/sync-jobs", "again")(list_sync_jobs_again)
+    # And the route keeps its handler (which one a function served must not depend on import order)
+    assert ENDPOINTS[("GET", "/api/sync-jobs")] is registered
+
+
 # ------------------------------------------------------------------ the OpenAPI schema declares every answer
 
 
 def test_the_openapi_schema_declares_errors_success_codes_and_security_per_route() -> None:
     schema = json.loads(build_openapi())
     assert set(schema["components"]["securitySchemes"]) == {"bearerAuth", "cookieAuth"}
-    for route in ROUTES.values():
+    for route in ROUTES:
         op = schema["paths"][route.path][route.method.lower()]
         codes = set(op["responses"])
-        assert str(route.status_code) in codes, route.path
+        assert str(endpoint_for(route).status_code) in codes, route.path
         assert {"414", "422"} <= codes and "500" not in codes
         if route.public:
             assert "security" not in op and "401" not in codes

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from apihub.auth import role_allows, token_from
+from apihub.api.catalog import ROUTES, Route
+from apihub.auth import authorizer_response, role_allows, token_from
 
 
 @pytest.mark.parametrize(
@@ -45,3 +46,30 @@ def test_bearer_header_wins_over_cookie() -> None:
 )
 def test_role_rules(role, method, route, allowed) -> None:
     assert role_allows(role, method, route) is allowed
+
+
+@pytest.mark.parametrize("role", ["admin", "service", "viewer", None])
+def test_a_route_the_catalog_lacks_is_denied_to_every_role(role) -> None:
+    assert role_allows(role, "GET", "/api/not-in-the-catalog") is False
+    assert role_allows(role, "DELETE", "/api/sync-jobs/{job_id}") is False
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
+def test_catalog_rows_follow_the_documented_role_rules(route: Route) -> None:
+    """docs/auth.md: viewer GET; service GET and PATCH a job; admin everything; public needs no token."""
+    if route.public:
+        expected = {"admin", "service", "viewer", None}
+    elif route.method == "GET":
+        expected = {"admin", "service", "viewer"}
+    elif route.key == ("PATCH", "/api/sync-jobs/{job_id}"):
+        expected = {"admin", "service"}
+    else:
+        expected = {"admin"}
+    allowed = {role for role in ("admin", "service", "viewer", None) if role_allows(role, *route.key)}
+    assert allowed == expected
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.public], ids=[r.name for r in ROUTES if r.public])
+def test_the_authorizer_lets_public_catalog_routes_through_without_a_token(route: Route) -> None:
+    event = {"routeKey": f"{route.method} {route.path}", "headers": {}}
+    assert authorizer_response(event) == {"isAuthorized": True, "context": {"auth": "public"}}

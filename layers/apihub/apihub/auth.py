@@ -1,4 +1,5 @@
-"""Who may call what: token extraction, the authorizer decision, and role rules.
+"""Who may call what: token extraction, the authorizer decision, and role rules (read from the
+route catalog, ``apihub.api.catalog``: each row lists the roles that may call it, or is public).
 
 HTTP APIs answer 403 whenever a Lambda authorizer says ``isAuthorized: false`` and can only answer
 401 by themselves when a *required* identity source is missing. We accept the token from either the
@@ -16,12 +17,8 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
+from apihub.api.catalog import BY_KEY
 from apihub.dal.tokens import TokensRepository, hash_token
-
-# The jobs page is public: it is static HTML whose script calls the API with the visitor's token.
-PUBLIC_ROUTES = frozenset({("GET", "/api/health"), ("GET", "/")})
-# Everything but these is admin-only. Matched on the route template, not the raw path.
-SERVICE_WRITES = frozenset({("PATCH", "/api/sync-jobs/{job_id}")})
 
 
 @dataclass(frozen=True)
@@ -32,16 +29,18 @@ class Principal:
     token_hash_prefix: str | None = None
 
 
+def is_public(method: str, route: str) -> bool:
+    """Whether the catalog route (matched on its template, ``/api/sync-jobs/{job_id}``) needs no token."""
+    row = BY_KEY.get((method, route))
+    return row is not None and row.public
+
+
 def role_allows(role: str | None, method: str, route: str) -> bool:
-    if (method, route) in PUBLIC_ROUTES:
-        return True
-    if role == "admin":
-        return True
-    if method in ("GET", "HEAD"):
-        return role in ("viewer", "service")
-    if (method, route) in SERVICE_WRITES:
-        return role == "service"
-    return False
+    """Whether a token of ``role`` may call the catalog route; a route the catalog lacks is denied."""
+    row = BY_KEY.get((method, route))
+    if row is None:
+        return False
+    return row.public or role in row.roles
 
 
 def token_from(headers: dict[str, str] | None, cookies: list[str] | None) -> str | None:
@@ -85,7 +84,7 @@ def authenticate(token: str | None, repo: TokensRepository | None = None) -> Pri
 def authorizer_response(event: dict[str, Any], repo: TokensRepository | None = None) -> dict[str, Any]:
     """The HttpApi Lambda authorizer (payload 2.0, simple responses)."""
     method, _, route = str(event.get("routeKey", "")).partition(" ")
-    if (method, route) in PUBLIC_ROUTES:
+    if is_public(method, route):
         return {"isAuthorized": True, "context": {"auth": "public"}}
     principal = authenticate(token_from(event.get("headers"), event.get("cookies")), repo)
     if not principal.authenticated:

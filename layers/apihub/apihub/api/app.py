@@ -1,7 +1,8 @@
 """Builds the Powertools resolver each API function uses, with the given routes only.
 
-Every API Lambda calls ``build_app(ROUTE)`` with its one route; the OpenAPI function builds one
-with all of them, so the schema at ``/api/openapi.json`` is generated from the same code.
+Every API Lambda calls ``app_for("<its catalog row's name>")``, which imports that row's route module
+only; the OpenAPI function builds one resolver with every row, so the schema at ``/api/openapi.json``
+is generated from the same code. Route modules register their handlers with :func:`endpoint`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import ConfigDict
 
-from apihub.auth import PUBLIC_ROUTES, role_allows
+from apihub.api.catalog import BY_NAME, ROUTES, Route
+from apihub.auth import is_public, role_allows
 from apihub.errors import ApihubError
 from apihub.models import ApihubModel
-
-logger = Logger(service="apihub")
-
 
 # ---------------------------------------------------------------- error bodies (declared in the OpenAPI schema)
 
@@ -70,26 +68,23 @@ ERROR_DESCRIPTIONS = {
 
 
 @dataclass(frozen=True)
-class Route:
+class Endpoint:
+    """A route's handler and how it answers (the OpenAPI side); who may call it is in the catalog."""
+
     method: str
-    path: str  # as in template.yaml: /api/sync-jobs/{job_id}
-    target: str  # "<module>:<function>" in apihub.api.routes, imported when the route is built
-    summary: str = ""
+    path: str  # as in template.yaml and the catalog: /api/sync-jobs/{job_id}
+    handler: Callable[..., Any]
+    summary: str
     status_code: int = 200
     errors: tuple[int, ...] = ()  # besides 414/422 and (unless public) 401/403, which every route may answer
     also: tuple[int, ...] = ()  # other success codes (an upsert answers 200 or 201)
     media_type: str = content_types.APPLICATION_JSON
 
     @property
-    def handler(self) -> Callable[..., Any]:
-        module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(f"apihub.api.routes.{module}"), name)
+    def module(self) -> str:
+        return self.handler.__module__
 
-    @property
-    def public(self) -> bool:
-        return self.key in PUBLIC_ROUTES
-
-    def responses(self) -> dict[int, dict[str, Any]]:
+    def responses(self, public: bool) -> dict[int, dict[str, Any]]:
         """The OpenAPI responses: every status the route can answer, each with its body shape."""
         out: dict[int, dict[str, Any]] = {}
         for code in (self.status_code, *self.also):
@@ -100,7 +95,7 @@ class Route:
             else:
                 out[code] = {"description": "OK"}  # the schema comes from the handler's return annotation
         errors = {414, 422, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
-        if not self.public:
+        if not public:
             errors |= {401, 403}
         for code in sorted(errors):
             description, model = ERROR_DESCRIPTIONS[code]
@@ -112,9 +107,46 @@ class Route:
         """Powertools' path syntax: ``<param>`` instead of ``{param}``."""
         return self.path.replace("{", "<").replace("}", ">")
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.method, self.path)
+
+# What the route modules imported so far registered, by (method, path).
+ENDPOINTS: dict[tuple[str, str], Endpoint] = {}
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def endpoint(
+    method: str,
+    path: str,
+    summary: str,
+    status_code: int = 200,
+    *,
+    errors: tuple[int, ...] = (),
+    also: tuple[int, ...] = (),
+    media_type: str = content_types.APPLICATION_JSON,
+) -> Callable[[Handler], Handler]:
+    """Register the decorated route function as the handler of ``method path`` (the catalog row for
+    that route names the function's module, so only the function serving it imports the module)."""
+
+    def register(handler: Handler) -> Handler:
+        ep = Endpoint(method, path, handler, summary, status_code, errors, also, media_type)
+        taken = ENDPOINTS.get((method, path))
+        if taken is not None and (taken.module, taken.handler.__qualname__) != (ep.module, handler.__qualname__):
+            # Which one a function served would depend on import order.
+            raise ValueError(f"{method} {path}: registered by {taken.module} and by {ep.module}")
+        ENDPOINTS[(method, path)] = ep
+        return handler
+
+    return register
+
+
+def endpoint_for(route: Route) -> Endpoint:
+    """The handler the catalog row's route module registers for the row's method and path."""
+    module = f"apihub.api.routes.{route.module}"
+    importlib.import_module(module)
+    ep = ENDPOINTS.get(route.key)
+    if ep is None or ep.module != module:
+        raise LookupError(f"{route.name}: {module} registers no handler for {route.method} {route.path}")
+    return ep
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -201,7 +233,7 @@ def gate(event: dict[str, Any]) -> dict[str, Any] | None:
     role the route does not allow, a clear 4xx for a body nobody should parse; ``None`` to go on."""
     method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
     route_key = str(event.get("routeKey", "")).partition(" ")[2]
-    if (method, route_key) not in PUBLIC_ROUTES:
+    if not is_public(method, route_key):
         ctx = (event.get("requestContext", {}).get("authorizer") or {}).get("lambda") or {}
         if ctx.get("auth") != "token":
             reason = ctx.get("reason") or "missing token: send the auth_token cookie or Authorization: Bearer"
@@ -221,16 +253,18 @@ class ApihubResolver(APIGatewayHttpResolver):
 
 
 def build_app(*routes: Route) -> APIGatewayHttpResolver:
+    """A resolver serving the given catalog rows (importing their route modules, and no other)."""
     app = ApihubResolver(enable_validation=True)
     for route in routes:
+        ep = endpoint_for(route)
         app.route(
-            route.rule,
-            route.method,
-            summary=route.summary or None,
-            status_code=route.status_code,
-            responses=route.responses(),  # type: ignore[arg-type]
+            ep.rule,
+            ep.method,
+            summary=ep.summary or None,
+            status_code=ep.status_code,
+            responses=ep.responses(route.public),  # type: ignore[arg-type]
             security=None if route.public else [{"bearerAuth": []}, {"cookieAuth": []}],
-        )(route.handler)
+        )(ep.handler)
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response:
@@ -246,6 +280,28 @@ def build_app(*routes: Route) -> APIGatewayHttpResolver:
         return json_response(404, {"detail": "Not found"})
 
     return app
+
+
+def app_for(name: str) -> APIGatewayHttpResolver:
+    """The resolver for one function folder (``functions/<name>/``): only its own route is registered."""
+    return build_app(BY_NAME[name])
+
+
+def build_openapi() -> str:
+    """This API's OpenAPI 3 schema, from a resolver with every catalog row."""
+    # Powertools' OpenAPI spec models cost 60-150 ms to import: only the openapi function pays it.
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
+    security_schemes = {
+        "bearerAuth": HTTPBearer(description="Authorization: Bearer <token>"),
+        "cookieAuth": APIKey(name="auth_token", **{"in": APIKeyIn.cookie}, description="Cookie auth_token=<token>"),
+    }
+    return build_app(*ROUTES).get_openapi_json_schema(
+        title="apihub",
+        version="1.0.0",
+        description="Supplier catalog imports as sync jobs",
+        security_schemes=security_schemes,  # type: ignore[arg-type]
+    )
 
 
 def current_app_event(app: APIGatewayHttpResolver) -> dict[str, Any]:

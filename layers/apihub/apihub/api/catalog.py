@@ -1,108 +1,62 @@
-"""The route table: every HTTP route once, by the name of the function folder that serves it.
-``template.yaml`` declares the same routes (a test keeps the two in step).
+"""The route catalog: every HTTP route once, as data, and who may call it.
 
-Handlers are named ``"<module>:<function>"`` in ``apihub.api.routes``: a function imports only its own
-route's module (and what that needs), not every route's dependencies."""
+A row names the function folder that serves the route (``functions/<name>/``, with its sample event
+``events/<name>.json`` and its function in ``template.yaml``), the route module that registers the
+handler (``apihub.api.routes.<module>``), the roles whose tokens may call it, and whether it is
+public (no token: the template gives it ``Auth: Authorizer: NONE``). The authorizer and the API gate
+read the roles from here (``apihub.auth``); ``tests/infrastructure/test_template.py`` checks that every
+row has each of those pieces, and that nothing has them without a row.
+
+This module imports nothing: a function imports only its own route module (``apihub.api.app.app_for``).
+"""
 
 from __future__ import annotations
 
-from apihub.api.app import Route, build_app
+from dataclasses import dataclass
 
-ROUTES: dict[str, Route] = {
-    "list_sync_jobs": Route("GET", "/api/sync-jobs", "jobs:list_sync_jobs", "List sync jobs, newest first"),
-    "sync_jobs_health": Route(
-        "GET",
-        "/api/sync-jobs/health",
-        "supplier_health:sync_jobs_health",
-        "Per supplier: last syncs, last job, consecutive failures",
-    ),
-    "get_sync_job": Route("GET", "/api/sync-jobs/{job_id}", "jobs:get_sync_job", "Get one sync job", errors=(404,)),
-    "list_sync_job_errors": Route(
-        "GET",
-        "/api/sync-jobs/{job_id}/errors",
-        "jobs:list_sync_job_errors",
-        "Every per-product error of a job",
-        errors=(404,),
-    ),
-    "retry_sync_job": Route(
-        "POST",
-        "/api/sync-jobs/{job_id}/retry",
-        "job_actions:retry_sync_job",
-        "Retry a job as a new job",
-        201,
-        errors=(404, 409, 503),
-    ),
-    "patch_sync_job": Route(
-        "PATCH",
-        "/api/sync-jobs/{job_id}",
-        "job_actions:patch_sync_job",
-        "Update a job's status or fields",
-        errors=(404, 409),
-    ),
-    "start_import": Route(
-        "POST",
-        "/api/suppliers/{supplier_id}/import",
-        "job_actions:start_import",
-        "Start an import",
-        202,
-        errors=(404, 409, 503),
-    ),
-    "upsert_supplier": Route(
-        "POST", "/api/suppliers", "suppliers:upsert_supplier", "Create or update a supplier by slug", 201, also=(200,)
-    ),
-    "list_suppliers": Route("GET", "/api/suppliers", "suppliers:list_suppliers", "List suppliers"),
-    "get_supplier": Route(
-        "GET", "/api/suppliers/{supplier_id}", "suppliers:get_supplier", "Get a supplier by id or slug", errors=(404,)
-    ),
-    "patch_supplier": Route(
-        "PATCH", "/api/suppliers/{supplier_id}", "suppliers:patch_supplier", "Update a supplier", errors=(404,)
-    ),
-    "delete_supplier": Route(
-        "DELETE", "/api/suppliers/{supplier_id}", "suppliers:delete_supplier", "Delete a supplier", 204, errors=(404,)
-    ),
-    "list_products": Route(
-        "GET",
-        "/api/suppliers/{supplier_id}/products",
-        "suppliers:list_products",
-        "List a supplier's products",
-        errors=(404,),
-    ),
-    "get_product": Route(
-        "GET",
-        "/api/suppliers/{supplier_id}/products/{product_id}",
-        "suppliers:get_product",
-        "Get one product",
-        errors=(404,),
-    ),
-    "health": Route("GET", "/api/health", "site:health", "Liveness (no auth)"),
-    "openapi": Route("GET", "/api/openapi.json", "site:openapi", "This API's OpenAPI 3 schema"),
-    "jobs_page": Route(
-        "GET",
-        "/",
-        "site:jobs_page",
-        "The jobs page (HTML; its script calls the API with the auth_token cookie)",
-        media_type="text/html",
-    ),
-}
+VIEWER, SERVICE, ADMIN = "viewer", "service", "admin"
+ROLES = frozenset({VIEWER, SERVICE, ADMIN})
+
+# The rules of docs/auth.md: any token may read, the service may also PATCH a job, admin may do everything.
+READ = ROLES
+SERVICE_WRITE = frozenset({SERVICE, ADMIN})
+ADMIN_ONLY = frozenset({ADMIN})
 
 
-def app_for(name: str):
-    """The resolver for one function folder: only its own route is registered."""
-    return build_app(ROUTES[name])
+@dataclass(frozen=True)
+class Route:
+    name: str  # functions/<name>/app.py, events/<name>.json
+    method: str
+    path: str  # as in template.yaml: /api/sync-jobs/{job_id}
+    module: str  # apihub.api.routes.<module> registers the handler for method + path
+    roles: frozenset[str] = frozenset()  # the roles whose tokens may call it (none needed when public)
+    public: bool = False  # no token needed; the authorizer does not run
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
 
 
-def build_openapi() -> str:
-    # Powertools' OpenAPI spec models cost 60-150 ms to import: only the openapi function pays it.
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+ROUTES: tuple[Route, ...] = (
+    Route("list_sync_jobs", "GET", "/api/sync-jobs", "jobs", READ),
+    Route("sync_jobs_health", "GET", "/api/sync-jobs/health", "supplier_health", READ),
+    Route("get_sync_job", "GET", "/api/sync-jobs/{job_id}", "jobs", READ),
+    Route("list_sync_job_errors", "GET", "/api/sync-jobs/{job_id}/errors", "jobs", READ),
+    Route("retry_sync_job", "POST", "/api/sync-jobs/{job_id}/retry", "job_actions", ADMIN_ONLY),
+    Route("patch_sync_job", "PATCH", "/api/sync-jobs/{job_id}", "job_actions", SERVICE_WRITE),
+    Route("start_import", "POST", "/api/suppliers/{supplier_id}/import", "job_actions", ADMIN_ONLY),
+    Route("upsert_supplier", "POST", "/api/suppliers", "suppliers", ADMIN_ONLY),
+    Route("list_suppliers", "GET", "/api/suppliers", "suppliers", READ),
+    Route("get_supplier", "GET", "/api/suppliers/{supplier_id}", "suppliers", READ),
+    Route("patch_supplier", "PATCH", "/api/suppliers/{supplier_id}", "suppliers", ADMIN_ONLY),
+    Route("delete_supplier", "DELETE", "/api/suppliers/{supplier_id}", "suppliers", ADMIN_ONLY),
+    Route("list_products", "GET", "/api/suppliers/{supplier_id}/products", "suppliers", READ),
+    Route("get_product", "GET", "/api/suppliers/{supplier_id}/products/{product_id}", "suppliers", READ),
+    Route("health", "GET", "/api/health", "site", public=True),
+    Route("openapi", "GET", "/api/openapi.json", "site", READ),
+    # The page is static HTML whose script calls the (authorized) API with the visitor's token.
+    Route("jobs_page", "GET", "/", "site", public=True),
+)
 
-    security_schemes = {
-        "bearerAuth": HTTPBearer(description="Authorization: Bearer <token>"),
-        "cookieAuth": APIKey(name="auth_token", **{"in": APIKeyIn.cookie}, description="Cookie auth_token=<token>"),
-    }
-    app = build_app(*ROUTES.values())
-    return app.get_openapi_json_schema(
-        title="apihub",
-        version="1.0.0",
-        description="Supplier catalog imports as sync jobs",
-        security_schemes=security_schemes,  # type: ignore[arg-type]
-    )
+BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}
+BY_KEY: dict[tuple[str, str], Route] = {route.key: route for route in ROUTES}

@@ -1,6 +1,7 @@
 """The HTTP routes, one module per area so that a function imports only what its own route needs
-(``apihub.api.catalog`` names each handler by module). Parameters and bodies are declared with types:
-Powertools validates them and generates the OpenAPI schema; the work is done by the domain modules.
+(each ``apihub.api.catalog`` row names its route's module). Each route function registers itself for
+its method and path with ``@endpoint`` (summary, status codes); parameters and bodies are declared with
+types: Powertools validates them and generates the OpenAPI schema; the work is done by the domain modules.
 
 This module holds the parameter types and helpers the areas share."""
 

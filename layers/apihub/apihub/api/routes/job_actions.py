@@ -8,18 +8,20 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from apihub.api.app import json_response
+from apihub.api.app import endpoint, json_response
 from apihub.api.routes import JobId, SupplierRef
 from apihub.errors import InvalidInput
 from apihub.jobs import service
 from apihub.models import ImportAccepted, ImportRequest, JobStatus, SyncJob
 
 
+@endpoint("POST", "/api/suppliers/{supplier_id}/import", "Start an import", 202, errors=(404, 409, 503))
 def start_import(supplier_id: SupplierRef, body: Annotated[ImportRequest, Body()]) -> Response[ImportAccepted]:
     accepted = service.start_import(supplier_id, body)
     return json_response(202, accepted.model_dump(mode="json"))
 
 
+@endpoint("POST", "/api/sync-jobs/{job_id}/retry", "Retry a job as a new job", 201, errors=(404, 409, 503))
 def retry_sync_job(
     job_id: JobId,
     failed_only: Annotated[bool, Query(description="Retry only the failed SKUs as an explicit_list job")] = False,
@@ -28,6 +30,7 @@ def retry_sync_job(
     return json_response(201, job.model_dump(mode="json"))
 
 
+@endpoint("PATCH", "/api/sync-jobs/{job_id}", "Update a job's status or fields", errors=(404, 409))
 def patch_sync_job(
     job_id: JobId,
     status: Annotated[JobStatus | None, Query()] = None,

@@ -8,12 +8,13 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from apihub.api.app import json_response
+from apihub.api.app import endpoint, json_response
 from apihub.api.routes import JobId, JobType, NextToken, page
 from apihub.dal.jobs import JobsRepository
 from apihub.models import JobError, JobStatus, SyncJob
 
 
+@endpoint("GET", "/api/sync-jobs", "List sync jobs, newest first")
 def list_sync_jobs(
     status: Annotated[JobStatus | None, Query(description="Only jobs with this status")] = None,
     job_type: Annotated[JobType | None, Query(description="import:<mode>")] = None,
@@ -32,10 +33,12 @@ def list_sync_jobs(
     return page([j.model_dump(mode="json") for j in jobs], token)
 
 
+@endpoint("GET", "/api/sync-jobs/{job_id}", "Get one sync job", errors=(404,))
 def get_sync_job(job_id: JobId) -> Response[SyncJob]:
     return json_response(200, JobsRepository().get(str(job_id)).model_dump(mode="json"))
 
 
+@endpoint("GET", "/api/sync-jobs/{job_id}/errors", "Every per-product error of a job", errors=(404,))
 def list_sync_job_errors(
     job_id: JobId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

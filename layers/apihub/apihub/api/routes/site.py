@@ -7,7 +7,7 @@ import json
 from aws_lambda_powertools.event_handler import Response
 from pydantic import ConfigDict, Field
 
-from apihub.api.app import json_response
+from apihub.api.app import build_openapi, endpoint, json_response
 from apihub.models import ApihubModel
 
 
@@ -16,10 +16,17 @@ class Health(ApihubModel):
     status: str = Field(examples=["ok"])
 
 
+@endpoint("GET", "/api/health", "Liveness (no auth)")
 def health() -> Response[Health]:
     return json_response(200, {"status": "ok", "service": "apihub"})
 
 
+@endpoint(
+    "GET",
+    "/",
+    "The jobs page (HTML; its script calls the API with the auth_token cookie)",
+    media_type="text/html",
+)
 def jobs_page() -> Response[str]:
     from apihub.web import jobs_page_html
 
@@ -34,7 +41,6 @@ def jobs_page() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=jobs_page_html(), headers=headers)
 
 
+@endpoint("GET", "/api/openapi.json", "This API's OpenAPI 3 schema")
 def openapi() -> Response[dict]:
-    from apihub.api.catalog import build_openapi
-
     return json_response(200, json.loads(build_openapi()))
