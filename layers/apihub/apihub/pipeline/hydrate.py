@@ -1,8 +1,10 @@
 """Hydration of one SQS batch: fetch each product, then record every outcome exactly once.
 
-Records are processed one by one (Powertools ``BatchProcessor`` calls ``HydrateBatch.handle``);
-outcomes are collected and committed per batch (``commit``), one transaction per up to 45
-products, so counters move once per SQS batch rather than once per product.
+``handle_batch`` is the hydrate function's whole work: records go closest-to-last-receive first
+through Powertools' ``BatchProcessor`` (one ``HydrateBatch.handle`` each, partial failures
+reported); outcomes are collected and committed per batch (``commit``), one transaction per up to
+45 products, so counters move once per SQS batch rather than once per product; then any job they
+complete is finalised and the refs to retry get their backoff.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from apihub.adapters.base import SupplierAdapter
@@ -28,14 +32,12 @@ from apihub.errors import (
     TransientError,
 )
 from apihub.models import JobStatus, ProductRef, iso_from_epoch
-from apihub.observability import products_recorded
+from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, products_recorded, unbind_job
 from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.messages import HydrateMessage
 from apihub.ratelimit import SupplierLimiter
 from apihub.settings import get_settings
-
-logger = Logger(service="apihub")
 
 
 class PoisonedMessage(Exception):
@@ -257,3 +259,54 @@ class HydrateBatch:
 
 def delay_redelivery(receipt_handle: str, seconds: int) -> None:
     queues.delay_retry(get_settings().hydrate_queue_url, receipt_handle, seconds)
+
+
+def handle_batch(records: list[dict[str, Any]], context: Any) -> dict[str, Any]:
+    """Hydrate one SQS batch; the partial-failure response for the event source mapping."""
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    batch = HydrateBatch(context.get_remaining_time_in_millis)
+    # Messages closest to their last receive go first, so running low on time never costs them.
+    records = sorted(records, key=lambda r: -int(r["attributes"].get("ApproximateReceiveCount", 1)))
+    batch.prefetch([r["body"] for r in records])  # reads each job of the batch once
+    delays: dict[str, int] = {}
+
+    def record_handler(record: SQSRecord) -> None:
+        _bind(batch, record.body)
+        try:
+            batch.handle(record.body, int(record.attributes.approximate_receive_count), record.message_id)
+        except RetryLater as exc:
+            delays[record.receipt_handle] = exc.delay
+            raise
+        except Exception:
+            logger.exception("hydrate record failed", extra={"message_id": record.message_id})
+            raise
+
+    try:
+        started = time.monotonic()
+        try:
+            with processor(records=records, handler=record_handler, lambda_context=context):
+                processor.process()
+        finally:
+            batch.close()  # release the supplier slots before the (DynamoDB-only) commit
+        if batch.hydrated:  # mean supplier round trip per product, once per batch
+            duration_ms(HYDRATE_LATENCY, (time.monotonic() - started) * 1000 / batch.hydrated)
+        batch.commit()  # raises -> the whole batch is redelivered; outcomes are idempotent
+    finally:
+        unbind_job()
+    for receipt_handle, seconds in delays.items():
+        try:
+            delay_redelivery(receipt_handle, seconds)
+        except Exception:  # backoff is best effort; the visibility timeout still applies
+            logger.warning("could not delay redelivery", exc_info=True)
+    return processor.response()
+
+
+def _bind(batch: HydrateBatch, body: str) -> None:
+    """This record's job and supplier on every log line (the batch already read the job)."""
+    try:
+        job_id = batch.parse(body).job_id
+    except PoisonedMessage:
+        unbind_job()
+        return
+    state = batch.states.get(job_id)
+    bind_job(job_id, state.item.supplier_id if state and state.item else None)
