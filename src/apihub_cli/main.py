@@ -193,7 +193,12 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 def suppliers_add(
     slug: Annotated[str, typer.Option(help="Short unique name (an existing slug is updated)")],
     name: Annotated[str, typer.Option(help="Display name")],
-    adapter: Annotated[str, typer.Option(help="PromoStandardsAdapter, SanMarAdapter, FourOverAdapter, DemoAdapter")],
+    adapter: Annotated[
+        str,
+        typer.Option(
+            help="PromoStandardsAdapter, SanMarAdapter, FourOverAdapter (DemoAdapter on the local stack only)"
+        ),
+    ],
     protocol: Annotated[str, typer.Option(help="promostandards or rest_hmac")] = "promostandards",
     base_url: Annotated[str | None, typer.Option(help="API root (REST suppliers)")] = None,
     code: Annotated[str | None, typer.Option(help="PromoStandards company code (directory lookup)")] = None,

@@ -1,5 +1,6 @@
 """An in-process apihub: the template's resources on moto, its functions, API Gateway and event
-source mappings. Tests build one per case; ``make run``'s demo uses it too."""
+source mappings. Tests build one per case; ``make run`` and the benchmarks use it too. It also
+registers the dev-only ``DemoAdapter`` (``apihub_fakes.demo_adapter``), which the layer does not ship."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from apihub_fakes.demo_adapter import register_demo_adapter
 from apihub_local.gateway import Gateway, GatewayResponse
 from apihub_local.resources import Stack, create_stack
 from apihub_local.runtime import Functions
@@ -68,6 +70,8 @@ class Harness:
         environment: dict[str, str] | None = None,
         **mapping_knobs: Any,
     ) -> None:
+        # The functions run in this process: suppliers here may use the demo catalog.
+        register_demo_adapter()
         self.stack: Stack = create_stack(region=region, endpoint=endpoint, timeout_scale=timeout_scale)
         # Local overrides of the template's values (e.g. APIHUB_ALLOW_INSECURE_URLS for loopback fakes).
         self.stack.environment.update(environment or {})

@@ -1,6 +1,9 @@
-"""The jobs page in headless Chromium (Debian's chromium + chromedriver, installed by ``make browser``)
-against the local stack: sign in with a token, start an import, watch its progress bar advance, read
-its errors, retry it. Saves ``test-artifacts/jobs-page.png``."""
+"""The jobs page in headless Chrome/Chromium against the local stack: sign in with a token, start an
+import, watch its progress bar advance, read its errors, retry it. Saves ``test-artifacts/jobs-page.png``.
+
+The browser is found by ``apihub_local.browser`` (CHROME/CHROMEDRIVER, the PATH, Selenium Manager's
+cache); ``make browser`` installs Debian's where it may. Without one this test is skipped, except
+under CI, where it fails."""
 
 from __future__ import annotations
 
@@ -15,21 +18,25 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 TERMINAL = {"success", "partial_success", "failed"}
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("Chromium is not installed: run `make browser`")
+    from apihub_local.browser import BrowserNotFound, find_browser, is_ci
+
+    try:
+        found = find_browser()
+    except BrowserNotFound as exc:
+        if is_ci():  # CI can install one (make browser): there a missing browser is a failure
+            pytest.fail(f"{exc} (CI is set, so the jobs page test must run)")
+        pytest.skip(str(exc))
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="apihub-chromium-")
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
+    options.binary_location = str(found.chrome)
     for flag in (
         "--headless",
         "--no-sandbox",
@@ -43,7 +50,7 @@ def browser() -> Iterator[object]:
         "--window-size=1400,1000",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver = webdriver.Chrome(service=Service(executable_path=str(found.driver)), options=options)
     try:
         yield driver
     finally:
@@ -66,7 +73,7 @@ def _progress(driver, job_id: str) -> tuple[str, int, int, str] | None:
         return None
 
 
-def test_jobs_page_shows_live_progress_errors_and_retries(stack_factory, browser) -> None:
+def test_jobs_page_shows_live_progress_errors_and_retries(browser, stack_factory) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -139,3 +146,31 @@ def test_jobs_page_shows_live_progress_errors_and_retries(stack_factory, browser
     wait.until(lambda d: (_progress(d, retry_id) or (None, 0))[1] > 0)
     ARTIFACTS.mkdir(exist_ok=True)
     assert driver.save_screenshot(str(ARTIFACTS / "jobs-page.png"))
+
+
+@pytest.mark.parametrize(("ci", "code", "outcome"), [("", 0, "1 skipped"), ("true", 1, "1 error")])
+def test_without_a_browser_the_page_test_is_skipped_except_under_ci(
+    tmp_path: Path, ci: str, code: int, outcome: str
+) -> None:
+    """The page test where no browser can be found (empty home, PATH of this venv only): a developer
+    gets a skip saying why, CI gets a failure. No stack is started either way."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CHROME", "CHROMEDRIVER", "SE_CACHE_PATH", "CI")}
+    env |= {"HOME": str(tmp_path), "PATH": str(Path(sys.executable).parent), "CI": ci}
+    page_test = "tests/e2e/test_jobs_page.py::test_jobs_page_shows_live_progress_errors_and_retries"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", page_test],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == code, run.stdout + run.stderr
+    assert outcome in run.stdout and "no Chrome/Chromium" in run.stdout, run.stdout
+    if ci:
+        assert "CI is set, so the jobs page test must run" in run.stdout

@@ -269,19 +269,27 @@ def test_functions_target_python311_and_share_the_layer() -> None:
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").is_file()
 
 
-def test_the_layer_ships_bytecode_that_never_needs_its_sources_checked(tmp_path) -> None:
-    """Lambda's /opt is read-only: without .pyc files in the layer every cold start compiles every
-    module again. The build compiles them as unchecked-hash .pyc, valid whatever mtimes the zip gives."""
+@pytest.fixture(scope="module")
+def built_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The layer as ``sam build`` builds it (the project's own Makefile target), built once for the
+    tests below: its ``python/`` folder, which Lambda mounts as ``/opt/python``."""
     import subprocess
     import sys
 
+    out = tmp_path_factory.mktemp("layer")
     layer = TPL.resources["ApihubLayer"]
-    subprocess.run(  # the project's own build target, run as sam build runs it
-        ["make", "-s", "build-ApihubLayer", f"ARTIFACTS_DIR={tmp_path}", f"PYTHON={sys.executable}"],
+    subprocess.run(
+        ["make", "-s", "build-ApihubLayer", f"ARTIFACTS_DIR={out}", f"PYTHON={sys.executable}"],
         cwd=ROOT / layer["Properties"]["ContentUri"],
         check=True,
     )
-    python = tmp_path / "python"
+    return out / "python"
+
+
+def test_the_layer_ships_bytecode_that_never_needs_its_sources_checked(built_layer: Path) -> None:
+    """Lambda's /opt is read-only: without .pyc files in the layer every cold start compiles every
+    module again. The build compiles them as unchecked-hash .pyc, valid whatever mtimes the zip gives."""
+    python = built_layer
     for module in ("apihub/api/app.py", "apihub/pipeline/hydrate.py", "pydantic/main.py", "pynamodb/models.py"):
         source = python / module
         pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-311.pyc"
@@ -289,6 +297,69 @@ def test_the_layer_ships_bytecode_that_never_needs_its_sources_checked(tmp_path)
         flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
         assert flags == 0b01, f"{module}: pyc flags {flags:#b}, expected hash-based without source check"
     assert not (python / "aws_xray_sdk").exists() and not (python / "pydantic_settings").exists()
+
+
+DEV_PACKAGES = {"apihub_local", "apihub_fakes", "apihub_cli", "apihub_bench", "apihub_verify"}
+
+
+def _imported_roots(source: Path) -> set[str]:
+    """Top-level names of every import in ``source``, including imports inside functions."""
+    import ast
+
+    roots: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text(), str(source))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_the_layer_ships_no_dev_code(built_layer: Path) -> None:
+    """What ships is only what runs in AWS: the local stack, fakes, CLI, benchmarks, verify suites
+    and the demo adapter stay under src/, and nothing in the layer imports them."""
+    shipped = {p.name for p in built_layer.iterdir()}
+    assert not shipped & DEV_PACKAGES, shipped & DEV_PACKAGES
+    ours = [p for p in (built_layer / "apihub").rglob("*") if "__pycache__" not in p.parts]
+    assert not [p for p in ours if "demo" in p.name.lower()], "a demo module ships in the layer"
+    for source in [p for p in ours if p.suffix == ".py"] + list((ROOT / "layers/apihub/apihub").rglob("*.py")):
+        dev = _imported_roots(source) & DEV_PACKAGES
+        assert not dev, f"{source} imports dev package(s) {sorted(dev)}"
+
+
+def test_the_layer_alone_knows_only_the_real_adapters(built_layer: Path) -> None:
+    """A process with nothing but the built layer on its path (as in Lambda): the registry lists the
+    real protocols, and a supplier naming the dev-only DemoAdapter is refused with a 422 naming the field."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json\n"
+        "from apihub.adapters.registry import is_known, known_adapters\n"
+        "from apihub.errors import InvalidInput\n"
+        "from apihub.models import SupplierIn\n"
+        "from apihub.suppliers import validate_supplier\n"
+        "try:\n"
+        "    validate_supplier(SupplierIn(name='d', slug='d', adapter_class='DemoAdapter'))\n"
+        "    refused = None\n"
+        "except InvalidInput as exc:\n"
+        "    refused = str(exc)\n"
+        "print(json.dumps({'known': known_adapters(), 'demo': is_known('DemoAdapter'), 'refused': refused}))\n"
+    )
+    # -S: no site-packages (this venv's apihub_* packages); PYTHONPATH is the layer, as /opt/python is.
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        env={"PYTHONPATH": str(built_layer), "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+        cwd=built_layer,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    assert result["known"] == ["FourOverAdapter", "PromoStandardsAdapter", "SanMarAdapter"]
+    assert result["demo"] is False
+    assert result["refused"] == "adapter_class: must be one of FourOverAdapter, PromoStandardsAdapter, SanMarAdapter"
 
 
 # ------------------------------------------------------------------ operations (schedules, sweeper, alarms)

@@ -1,4 +1,4 @@
-"""The built-in DemoAdapter is deterministic (tests and demos rely on it)."""
+"""The dev-only DemoAdapter is deterministic (tests, the local stack and the benchmarks rely on it)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 from apihub.adapters.base import AdapterContext, DiscoveryRequest
-from apihub.adapters.demo import DemoAdapter
 from apihub.errors import AuthError, ProductError, TransientError
 from apihub.models import DiscoveryMode, ProductRef, Protocol, Supplier
+
+from apihub_fakes.demo_adapter import DemoAdapter
 
 
 def _adapter(**cfg) -> DemoAdapter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from apihub.adapters.registry import ADAPTERS
+from apihub.adapters.registry import is_known, known_adapters
 from apihub.errors import InvalidInput
 from apihub.models import SupplierIn, SupplierPatch
 from apihub.outbound import UnsafeUrl, check_url
@@ -55,8 +55,8 @@ def _check_sizes(body: SupplierIn | SupplierPatch) -> None:
 def validate_supplier(body: SupplierIn | SupplierPatch) -> None:
     """422 naming the field and the rule for values the schema alone cannot judge."""
     _check_sizes(body)
-    if body.adapter_class is not None and body.adapter_class not in ADAPTERS:
-        raise InvalidInput(f"adapter_class: must be one of {', '.join(sorted(ADAPTERS))}")
+    if body.adapter_class is not None and not is_known(body.adapter_class):
+        raise InvalidInput(f"adapter_class: must be one of {', '.join(known_adapters())}")
     allow_insecure = get_settings().allow_insecure_urls
     for field, url in _urls(body):
         if url in (None, ""):

@@ -1,5 +1,7 @@
-"""DemoAdapter: a deterministic generated catalog, no network. Used by tests and by ``make run``'s
-first-run demo; it implements the same interface as the real protocol adapters.
+"""DemoAdapter: a deterministic generated catalog, no network, for tests, the local stack and the
+benchmarks. Dev-only: it implements the same interface as the real protocol adapters but does not
+ship in the layer; ``register_demo_adapter()`` makes ``adapter_class: "DemoAdapter"`` known in the
+process that calls it (``apihub_local.harness.Harness`` does, so every in-process apihub has it).
 
 ``protocol_config`` knobs: ``products`` (N, default 50), ``fail_skus`` (permanent ProductError),
 ``fail_rate`` (share of SKUs, chosen deterministically, that fail permanently), ``flaky_skus``
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages
+from apihub.adapters.registry import register_adapter
 from apihub.errors import AuthError, ProductError, TransientError
 from apihub.models import DiscoveryMode, PriceBreak, PriceGroup, Product, ProductImage, ProductPart, ProductRef
 
@@ -122,3 +125,8 @@ class DemoAdapter(SupplierAdapter):
             is_closeout=self._is_closeout(index),
             last_change_date=self._modified_at(index),
         )
+
+
+def register_demo_adapter() -> None:
+    """Make ``DemoAdapter`` a known ``adapter_class`` in this process (idempotent)."""
+    register_adapter(DemoAdapter.name, DemoAdapter)
