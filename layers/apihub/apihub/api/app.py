@@ -20,7 +20,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ConfigDict
 
 from apihub.auth import PUBLIC_ROUTES, role_allows
-from apihub.errors import ApihubError
+from apihub.dal.retries import AWS_ERRORS, RetryPolicy, retryable_reason
+from apihub.errors import ApihubError, ServiceBusy
 from apihub.models import ApihubModel
 
 logger = Logger(service="apihub")
@@ -65,7 +66,7 @@ ERROR_DESCRIPTIONS = {
     414: ("Request URI too long (the gateway's answer)", GatewayOrErrorBody),
     415: ("The body is not application/json", ErrorBody),
     422: ("Invalid input: the field and the rule", ValidationErrorBody),
-    503: ("A dependency is unavailable; try again", ErrorBody),
+    503: ("AWS or a dependency is busy or unavailable; try again after the Retry-After header's seconds", ErrorBody),
 }
 
 
@@ -101,7 +102,7 @@ class Route:
                 out[code] = {"description": "OK"}  # the schema comes from the handler's return annotation
         errors = {414, 422, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
         if not self.public:
-            errors |= {401, 403}
+            errors |= {401, 403, 503}  # every non-public route uses DynamoDB: contention is a 503
         for code in sorted(errors):
             description, model = ERROR_DESCRIPTIONS[code]
             out[code] = {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
@@ -239,7 +240,19 @@ def build_app(*routes: Route) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ApihubError)
     def _domain(exc: ApihubError) -> Response:
-        return json_response(exc.status_code, {"detail": exc.detail})
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServiceBusy) else None
+        return json_response(exc.status_code, {"detail": exc.detail}, headers)
+
+    @app.exception_handler(list(AWS_ERRORS))
+    def _contention(exc: Exception) -> Response:
+        # Contention that reached a route without passing through ``call_with_retries`` (botocore's
+        # own retries ran out) is still a 503 with Retry-After, never a 500. Any other AWS error
+        # goes on to Lambda as before.
+        reason = retryable_reason(exc)
+        if reason is None:
+            raise exc
+        busy = ServiceBusy(f"AWS is busy ({reason}); try again", RetryPolicy.from_settings().retry_after_s)
+        return _domain(busy)
 
     @app.not_found
     def _not_found(_: Exception) -> Response:
