@@ -77,3 +77,43 @@ def test_every_route_that_uses_aws_declares_its_503() -> None:
     for route in ROUTES.values():
         codes = set(schema["paths"][route.path][route.method.lower()]["responses"])
         assert ("503" in codes) is not route.public, route.path
+
+
+# ------------------------------------------------------------------ the authorizer, when the tokens table is busy
+
+
+class _BusyTokens:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def lookup(self, token: str) -> None:
+        raise self.error
+
+
+def test_a_busy_tokens_table_is_a_503_with_retry_after_not_an_authorizer_crash() -> None:
+    from apihub.api.app import gate
+    from apihub.auth import authorizer_response
+
+    # Given the tokens table answers ProvisionedThroughputExceeded after botocore's own retries
+    throttled = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "GetItem")
+    event = http_event("GET", "/api/suppliers", "/api/suppliers", headers={"authorization": "Bearer ah_x"})
+    event["routeKey"] = "GET /api/suppliers"
+    # When the authorizer judges the request, it passes it on marked busy (it cannot judge the token)
+    decision = authorizer_response(event, repo=_BusyTokens(throttled))  # type: ignore[arg-type]
+    assert decision["context"]["auth"] == "busy" and "role" not in decision["context"]
+    # Then the API answers 503 with Retry-After before any route code runs
+    event["requestContext"]["authorizer"] = {"lambda": decision["context"]}
+    answer = gate(event)
+    assert answer is not None and answer["statusCode"] == 503
+    assert int(answer["headers"]["Retry-After"]) >= 1
+    assert "ProvisionedThroughputExceededException" in json.loads(answer["body"])["detail"]
+
+
+def test_the_authorizer_still_fails_loudly_on_other_errors() -> None:
+    from apihub.auth import authorizer_response
+
+    event = http_event("GET", "/api/suppliers", "/api/suppliers", headers={"authorization": "Bearer ah_x"})
+    event["routeKey"] = "GET /api/suppliers"
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "x"}}, "GetItem")
+    with pytest.raises(ClientError):
+        authorizer_response(event, repo=_BusyTokens(denied))  # type: ignore[arg-type]

@@ -156,14 +156,14 @@ def _json_depth(value: Any) -> int:
     return deepest
 
 
-def _error(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:
+def _error(status: int, detail: str, kind: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway (payload 2.0) answer with our error body, for requests stopped before routing."""
     body: dict[str, Any] = {"detail": detail}
     if kind is not None:
         body["errors"] = [{"field": detail.partition(":")[0], "rule": detail.partition(": ")[2], "type": kind}]
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
         "body": json.dumps(body),
         "isBase64Encoded": False,
     }
@@ -204,6 +204,9 @@ def gate(event: dict[str, Any]) -> dict[str, Any] | None:
     route_key = str(event.get("routeKey", "")).partition(" ")[2]
     if (method, route_key) not in PUBLIC_ROUTES:
         ctx = (event.get("requestContext", {}).get("authorizer") or {}).get("lambda") or {}
+        if ctx.get("auth") == "busy":  # the authorizer could not read the tokens table (apihub.auth)
+            retry_after = str(ctx.get("retry_after") or 1)
+            return _error(503, f"AWS is busy ({ctx.get('reason')}); try again", headers={"Retry-After": retry_after})
         if ctx.get("auth") != "token":
             reason = ctx.get("reason") or "missing token: send the auth_token cookie or Authorization: Bearer"
             return _error(401, f"Unauthorized: {reason}")
