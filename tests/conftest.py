@@ -51,6 +51,17 @@ def hub(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[obje
     reset_process_state()
 
 
+@pytest.fixture
+def aws_faults(hub: object) -> Iterator[object]:
+    """``with aws_faults(0.3, kinds={"transaction_conflict"}) as faults:`` runs a block with that share
+    of the hub's DynamoDB/SQS calls answered with AWS faults (``apihub_local.aws_faults``);
+    ``faults.counts`` holds what was injected. Always uninstalled at the end of the test."""
+    from apihub_local.aws_faults import inject_aws_faults, uninstall
+
+    yield inject_aws_faults
+    uninstall()
+
+
 @pytest.fixture(autouse=True)
 def allow_loopback_suppliers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Adapter tests talk to the fake suppliers on http://127.0.0.1 directly (no hub): allow that,

@@ -60,6 +60,8 @@ class Knobs:
     crash_rate: float = 0.0
     crash_fanout: bool = False
     backoff_scale: float = 1.0
+    # Share of apihub's DynamoDB/SQS calls answered with an AWS fault (aws_faults.py).
+    aws_fault_rate: float = 0.0
     # Local time runs at this fraction: function timeouts and queue visibility timeouts are
     # multiplied by it, so a crashed batch comes back in seconds (see docs/local-stack.md).
     time_scale: float = 0.01
@@ -81,6 +83,7 @@ class Knobs:
             crash_rate=_number(env, "APIHUB_LOCAL_CRASH_RATE", 0.0, 0.0, 0.9),
             crash_fanout=_flag(env, "APIHUB_LOCAL_CRASH_FANOUT"),
             backoff_scale=_number(env, "APIHUB_LOCAL_BACKOFF_SCALE", 1.0, 0.001, 1.0),
+            aws_fault_rate=_number(env, "APIHUB_LOCAL_AWS_FAULT_RATE", 0.0, 0.0, 1.0),
             time_scale=_number(env, "APIHUB_LOCAL_TIME_SCALE", 0.01, 0.001, 1.0),
             dev_token=env.get("APIHUB_DEV_TOKEN") or None,
             json_logs=log_format == "json",
@@ -126,6 +129,7 @@ class LocalStack:
         self.api: Any = None
         self.pollers: Any = None
         self.hub: Any = None
+        self.aws_faults: Any = None
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -173,6 +177,12 @@ class LocalStack:
             if res.status not in (200, 201):
                 raise RuntimeError(f"registering supplier {body['slug']!r} failed: HTTP {res.status} {res.json}")
 
+        if knobs.aws_fault_rate:
+            # After the stack's own set-up (token, suppliers), before any request or message: the
+            # functions' calls are faulted, the local stack's machinery is not (aws_faults.py).
+            from apihub_local.aws_faults import AwsFaults, install
+
+            self.aws_faults = install(AwsFaults(knobs.aws_fault_rate, seed=None))
         self.pollers = Pollers(hub.mappings)
         self.pollers.start()
         self.api = LocalApi(hub.gateway, knobs.port)
@@ -200,6 +210,8 @@ class LocalStack:
             knobs.append("fan-out crash once per job")
         if k.backoff_scale != 1.0:
             knobs.append(f"retry backoff x{k.backoff_scale:g}")
+        if k.aws_fault_rate:
+            knobs.append(f"AWS fault rate={k.aws_fault_rate:g}")
         lines = [
             "",
             f"  apihub local stack   {', '.join(knobs)}",
@@ -259,6 +271,13 @@ class LocalStack:
         for child in reversed(self.children):
             child.stop()
         self.children.clear()
+        if self.aws_faults is not None:
+            from apihub_local.aws_faults import uninstall
+
+            counts = ", ".join(f"{kind} {n}" for kind, n in sorted(self.aws_faults.counts.items())) or "none"
+            print(f"AWS faults injected: {counts}", flush=True)
+            uninstall()
+            self.aws_faults = None
         state = config.load_state()
         if state.get("pid") == os.getpid():
             config.remove_state()

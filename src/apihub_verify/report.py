@@ -3,7 +3,8 @@
 Renders the figures the verification suites recorded (``apihub_verify.record``, one JSON file per
 part) as ``docs/reliability.md``: per suite, the examples or requests run, the faults injected by
 kind, the failures found, and the command that produced them. Suites it has no file for are not
-mentioned; a suite added later only has to call ``record``.
+mentioned; a suite added later only has to call ``record``. Whatever follows ``HAND_WRITTEN`` in the
+existing file (how the faults are made, written by hand) is kept at the end of the new one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from typing import Any
 
 DEFAULT_DIR = Path("build/verify")
 DEFAULT_OUT = Path("docs/reliability.md")
+HAND_WRITTEN = "<!-- Written by hand from here on: python -m apihub_verify.report keeps it as it is. -->"
+
+
+def hand_written(existing: str) -> str:
+    """The part of an earlier report from the ``HAND_WRITTEN`` marker on (empty if there is none)."""
+    at = existing.find(HAND_WRITTEN)
+    return existing[at:] if at >= 0 else ""
 
 
 def load(directory: Path) -> dict[str, list[dict[str, Any]]]:
@@ -57,8 +65,8 @@ def render(
         "# Reliability figures",
         "",
         "What the verification suites ran and found, written by `make verify` "
-        "(`python -m apihub_verify.report` over the figures the suites record). Do not edit by hand:",
-        "run the command again.",
+        "(`python -m apihub_verify.report` over the figures the suites record). Do not edit the figures by hand:",
+        "run the command again. The sections after them, from the marker on, are written by hand and kept.",
         "",
         f"- Command: `{command}`",
         f"- Generated: {generated.strftime('%Y-%m-%d %H:%M UTC')}",
@@ -101,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if not suites:
         print(f"no figures in {args.dir}", file=sys.stderr)
         return 1
-    args.out.write_text(render(suites, args.command, notes=args.note))
+    kept = hand_written(args.out.read_text()) if args.out.is_file() else ""
+    args.out.write_text(render(suites, args.command, notes=args.note) + ("\n" + kept if kept else ""))
     failures = sum(summarize(parts)["failures"] for parts in suites.values())
     print(f"wrote {args.out}: {len(suites)} suite(s), {failures} failure(s)")
     return 0

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from apihub.pipeline.hydrate import HydrateBatch
+
 from apihub_local.events import sqs_event
 
 

@@ -7,6 +7,9 @@ HTTP APIs answer 403 whenever a Lambda authorizer says ``isAuthorized: false`` a
 the authorizer denies (403) an authenticated caller whose role does not allow the route, and passes
 an unauthenticated request through with ``auth=anonymous`` and a reason, which the API layer's
 middleware (``apihub.api.app``) turns into a 401 before any route code runs. See docs/auth.md.
+When the tokens table is contended past botocore's retries, the authorizer cannot judge the token
+either way: it passes the request through with ``auth=busy``, which the API layer answers with 503
+and ``Retry-After`` (an authorizer that raised would make the gateway answer 500).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from apihub.api.catalog import BY_KEY
+from apihub.dal.retries import RetryPolicy, retryable_reason
 from apihub.dal.tokens import TokensRepository, hash_token
 
 
@@ -86,7 +90,14 @@ def authorizer_response(event: dict[str, Any], repo: TokensRepository | None = N
     method, _, route = str(event.get("routeKey", "")).partition(" ")
     if is_public(method, route):
         return {"isAuthorized": True, "context": {"auth": "public"}}
-    principal = authenticate(token_from(event.get("headers"), event.get("cookies")), repo)
+    try:
+        principal = authenticate(token_from(event.get("headers"), event.get("cookies")), repo)
+    except Exception as exc:
+        reason = retryable_reason(exc)
+        if reason is None:
+            raise
+        retry_after = str(RetryPolicy.from_settings().retry_after_s)
+        return {"isAuthorized": True, "context": {"auth": "busy", "reason": reason, "retry_after": retry_after}}
     if not principal.authenticated:
         return {"isAuthorized": True, "context": {"auth": "anonymous", "reason": principal.reason or "invalid token"}}
     allowed = role_allows(principal.role, method, route)

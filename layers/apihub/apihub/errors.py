@@ -62,6 +62,15 @@ class ServiceUnavailable(ApihubError):
     status_code = 503
 
 
+class ServiceBusy(ServiceUnavailable):
+    """AWS stayed contended (transaction conflicts, throttling, 5xx) past the retry bound
+    (``apihub.dal.retries``). The API answers 503 with ``Retry-After: retry_after_s``."""
+
+    def __init__(self, detail: str, retry_after_s: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+
 # --- adapter error classes (DESIGN.md "Adapters") -------------------------------------------------
 
 

@@ -16,6 +16,9 @@ How it holds under any number of Lambda workers, with almost no DynamoDB traffic
   seconds.
 * A worker that cannot get a slot or a token within ``max_wait_s`` raises ``Throttled``: the
   pipeline puts its work back on the queue with a delay. It never fails a product.
+* The limiter's own table being busy (``ServiceBusy`` from ``dal.limits`` once its retries ran out)
+  is waited out the same way when reading (slots, penalty); storing a penalty or handing a slot
+  back is best effort (the worker still slows down itself; an unreturned lease expires).
 
 Written by hand: no library offers a DynamoDB-backed distributed limiter with leases.
 """
@@ -27,10 +30,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from apihub.dal.limits import LimitsRepository, Slot
-from apihub.errors import Throttled
+from apihub.errors import ServiceBusy, Throttled
+from apihub.observability import logger
 
 DEFAULT_RATE = 5.0
 DEFAULT_CONCURRENCY = 4
@@ -125,16 +129,22 @@ class SupplierLimiter:
         self.factor = max(PENALTY_FLOOR, (self.factor if within else 1.0) * 0.5)
         self.penalty_until = now + hold
         self.tokens = 0.0
-        self.repo.penalize(self.supplier_id, int(self.penalty_until * 1000), self.factor)
+        try:
+            self.repo.penalize(self.supplier_id, int(self.penalty_until * 1000), self.factor)
+        except ServiceBusy as exc:
+            logger.warning("429 penalty not stored: DynamoDB busy", extra={"reason": exc.detail})
         if self.on_throttled:
             self.on_throttled(self.penalty_until)
 
     def close(self) -> None:
         if self.slot is not None:
             self._refill(self.clock())
-            self.repo.release_slot(
-                self.supplier_id, self.slot.number, self.holder, self.tokens, int(self.refilled * 1000)
-            )
+            try:
+                self.repo.release_slot(
+                    self.supplier_id, self.slot.number, self.holder, self.tokens, int(self.refilled * 1000)
+                )
+            except ServiceBusy as exc:  # the lease runs out on its own
+                logger.warning("supplier slot not released: DynamoDB busy", extra={"reason": exc.detail})
             self.slot = None
 
     # ------------------------------------------------------------------ internals
@@ -142,9 +152,12 @@ class SupplierLimiter:
         pause = 0.1
         while True:
             now = self.clock()
-            slot = self.repo.acquire_slot(
-                self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
-            )
+            try:
+                slot = self.repo.acquire_slot(
+                    self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
+                )
+            except ServiceBusy as exc:
+                self._throttled(float(exc.retry_after_s), f"supplier limiter busy: {exc.detail}")
             if slot is not None:
                 self.slot = slot
                 if slot.tokens is None or slot.refilled_ms is None:
@@ -164,7 +177,10 @@ class SupplierLimiter:
         if now - self.penalty_checked < PENALTY_REFRESH_S:
             return
         self.penalty_checked = now
-        until_ms, factor = self.repo.penalty(self.supplier_id)
+        try:
+            until_ms, factor = self.repo.penalty(self.supplier_id)
+        except ServiceBusy as exc:
+            self._throttled(float(exc.retry_after_s), f"supplier limiter busy: {exc.detail}")
         if until_ms / 1000 > now:
             self.penalty_until, self.factor = (
                 until_ms / 1000,
@@ -173,7 +189,7 @@ class SupplierLimiter:
         else:
             self.factor = 1.0
 
-    def _throttled(self, retry_after: float, message: str) -> None:
+    def _throttled(self, retry_after: float, message: str) -> NoReturn:
         if self.on_throttled:
             self.on_throttled(self.clock() + retry_after)
         raise Throttled(message, retry_after=retry_after)

@@ -43,6 +43,13 @@ class Settings(BaseModel):
     stall_minutes: int = 30
     # How long a worker waits for a supplier slot or token before handing its work back.
     limiter_max_wait_s: float = 5.0
+    # Contention on DynamoDB/SQS (apihub.dal.retries): full-jitter backoff from base to cap, at most
+    # this many calls and no new call past the budget; then 503 with Retry-After. The budget stays
+    # well inside an API function's 29 s (botocore's own retries run inside each call).
+    aws_retry_base_ms: int = 25
+    aws_retry_cap_ms: int = 1000
+    aws_retry_max_attempts: int = 8
+    aws_retry_budget_ms: int = 5000
     # Local stack only: allow http:// and loopback supplier URLs.
     allow_insecure_urls: bool = False
 

@@ -21,7 +21,8 @@ from pydantic import ConfigDict
 
 from apihub.api.catalog import BY_NAME, ROUTES, Route
 from apihub.auth import is_public, role_allows
-from apihub.errors import ApihubError
+from apihub.dal.retries import AWS_ERRORS, RetryPolicy, retryable_reason
+from apihub.errors import ApihubError, ServiceBusy
 from apihub.models import ApihubModel
 
 # ---------------------------------------------------------------- error bodies (declared in the OpenAPI schema)
@@ -63,7 +64,7 @@ ERROR_DESCRIPTIONS = {
     414: ("Request URI too long (the gateway's answer)", GatewayOrErrorBody),
     415: ("The body is not application/json", ErrorBody),
     422: ("Invalid input: the field and the rule", ValidationErrorBody),
-    503: ("A dependency is unavailable; try again", ErrorBody),
+    503: ("AWS or a dependency is busy or unavailable; try again after the Retry-After header's seconds", ErrorBody),
 }
 
 
@@ -96,7 +97,7 @@ class Endpoint:
                 out[code] = {"description": "OK"}  # the schema comes from the handler's return annotation
         errors = {414, 422, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
         if not public:
-            errors |= {401, 403}
+            errors |= {401, 403, 503}  # every non-public route uses DynamoDB: contention is a 503
         for code in sorted(errors):
             description, model = ERROR_DESCRIPTIONS[code]
             out[code] = {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
@@ -187,14 +188,14 @@ def _json_depth(value: Any) -> int:
     return deepest
 
 
-def _error(status: int, detail: str, kind: str | None = None) -> dict[str, Any]:
+def _error(status: int, detail: str, kind: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway (payload 2.0) answer with our error body, for requests stopped before routing."""
     body: dict[str, Any] = {"detail": detail}
     if kind is not None:
         body["errors"] = [{"field": detail.partition(":")[0], "rule": detail.partition(": ")[2], "type": kind}]
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
         "body": json.dumps(body),
         "isBase64Encoded": False,
     }
@@ -235,6 +236,9 @@ def gate(event: dict[str, Any]) -> dict[str, Any] | None:
     route_key = str(event.get("routeKey", "")).partition(" ")[2]
     if not is_public(method, route_key):
         ctx = (event.get("requestContext", {}).get("authorizer") or {}).get("lambda") or {}
+        if ctx.get("auth") == "busy":  # the authorizer could not read the tokens table (apihub.auth)
+            retry_after = str(ctx.get("retry_after") or 1)
+            return _error(503, f"AWS is busy ({ctx.get('reason')}); try again", headers={"Retry-After": retry_after})
         if ctx.get("auth") != "token":
             reason = ctx.get("reason") or "missing token: send the auth_token cookie or Authorization: Bearer"
             return _error(401, f"Unauthorized: {reason}")
@@ -273,7 +277,19 @@ def build_app(*routes: Route) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ApihubError)
     def _domain(exc: ApihubError) -> Response:
-        return json_response(exc.status_code, {"detail": exc.detail})
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServiceBusy) else None
+        return json_response(exc.status_code, {"detail": exc.detail}, headers)
+
+    @app.exception_handler(list(AWS_ERRORS))
+    def _contention(exc: Exception) -> Response:
+        # Contention that reached a route without passing through ``call_with_retries`` (botocore's
+        # own retries ran out) is still a 503 with Retry-After, never a 500. Any other AWS error
+        # goes on to Lambda as before.
+        reason = retryable_reason(exc)
+        if reason is None:
+            raise exc
+        busy = ServiceBusy(f"AWS is busy ({reason}); try again", RetryPolicy.from_settings().retry_after_s)
+        return _domain(busy)
 
     @app.not_found
     def _not_found(_: Exception) -> Response:

@@ -1,11 +1,16 @@
-"""Per-supplier call slots and 429 penalties in the jobs table (see ``apihub.ratelimit``)."""
+"""Per-supplier call slots and 429 penalties in the jobs table (see ``apihub.ratelimit``).
+
+Every call goes through ``call_with_retries``: contention is retried with backoff, a lost
+condition is an answer (the slot is taken), and ``ServiceBusy`` is raised at the bound."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import RatePenaltyItem, RateSlotItem, bind_tables
 from apihub.settings import Settings, get_settings
 
@@ -31,10 +36,11 @@ class LimitsRepository:
         """Lease a free slot (never leased, released, or its lease expired): one read to find the
         candidates, then a conditional write per attempt. None when all are busy."""
         pk = rate_pk(supplier_id)
-        existing = {
-            int(item.sk.split("#", 1)[1]): item
-            for item in RateSlotItem.query(pk, RateSlotItem.sk.startswith("SLOT#"), consistent_read=True)
-        }
+        slots = call_with_retries(
+            lambda: list(RateSlotItem.query(pk, RateSlotItem.sk.startswith("SLOT#"), consistent_read=True)),
+            what="read supplier slots",
+        )
+        existing = {int(item.sk.split("#", 1)[1]): item for item in slots}
         free = [
             k
             for k in range(max_concurrency)
@@ -45,9 +51,13 @@ class LimitsRepository:
         for number in free:
             item = RateSlotItem(pk, f"SLOT#{number:03d}")
             try:
-                item.update(
-                    actions=[RateSlotItem.holder.set(holder), RateSlotItem.expires_ms.set(now_ms + lease_ms)],
-                    condition=RateSlotItem.holder.does_not_exist() | (RateSlotItem.expires_ms < now_ms),
+                call_with_retries(
+                    partial(
+                        item.update,
+                        actions=[RateSlotItem.holder.set(holder), RateSlotItem.expires_ms.set(now_ms + lease_ms)],
+                        condition=RateSlotItem.holder.does_not_exist() | (RateSlotItem.expires_ms < now_ms),
+                    ),
+                    what="lease a supplier slot",
                 )
             except UpdateError as exc:
                 if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
@@ -63,14 +73,17 @@ class LimitsRepository:
     def release_slot(self, supplier_id: str, number: int, holder: str, tokens: float, refilled_ms: int) -> None:
         """Hand the slot back with its bucket state, so the next holder continues from it."""
         try:
-            RateSlotItem(rate_pk(supplier_id), f"SLOT#{number:03d}").update(
-                actions=[
-                    RateSlotItem.holder.remove(),
-                    RateSlotItem.expires_ms.remove(),
-                    RateSlotItem.tokens.set(tokens),
-                    RateSlotItem.refilled_ms.set(refilled_ms),
-                ],
-                condition=RateSlotItem.holder == holder,
+            call_with_retries(
+                lambda: RateSlotItem(rate_pk(supplier_id), f"SLOT#{number:03d}").update(
+                    actions=[
+                        RateSlotItem.holder.remove(),
+                        RateSlotItem.expires_ms.remove(),
+                        RateSlotItem.tokens.set(tokens),
+                        RateSlotItem.refilled_ms.set(refilled_ms),
+                    ],
+                    condition=RateSlotItem.holder == holder,
+                ),
+                what="release a supplier slot",
             )
         except UpdateError as exc:
             if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
@@ -78,12 +91,18 @@ class LimitsRepository:
 
     def penalty(self, supplier_id: str) -> tuple[int, float]:
         try:
-            item = RatePenaltyItem.get(rate_pk(supplier_id), "PENALTY", consistent_read=True)
+            item = call_with_retries(
+                lambda: RatePenaltyItem.get(rate_pk(supplier_id), "PENALTY", consistent_read=True),
+                what="read the supplier's 429 penalty",
+            )
         except DoesNotExist:
             return 0, 1.0
         return int(item.until_ms or 0), float(item.factor or 1)
 
     def penalize(self, supplier_id: str, until_ms: int, factor: float) -> None:
-        RatePenaltyItem(rate_pk(supplier_id), "PENALTY").update(
-            actions=[RatePenaltyItem.until_ms.set(until_ms), RatePenaltyItem.factor.set(factor)]
+        call_with_retries(
+            lambda: RatePenaltyItem(rate_pk(supplier_id), "PENALTY").update(
+                actions=[RatePenaltyItem.until_ms.set(until_ms), RatePenaltyItem.factor.set(factor)]
+            ),
+            what="store the supplier's 429 penalty",
         )

@@ -8,6 +8,7 @@ import time
 
 from pynamodb.exceptions import DoesNotExist
 
+from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import TokenItem, bind_tables
 from apihub.models import iso, utcnow
 from apihub.settings import Settings, get_settings
@@ -31,16 +32,21 @@ class TokensRepository:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         token = token or f"ah_{secrets.token_urlsafe(32)}"
         expires = int(time.time() + ttl_days * 86400) if ttl_days else None
-        TokenItem(hash_token(token), role=role, name=name, created_at=iso(utcnow()) or "", expires_at=expires).save()
+        item = TokenItem(hash_token(token), role=role, name=name, created_at=iso(utcnow()) or "", expires_at=expires)
+        call_with_retries(item.save, what="store a token")
         return token
 
     def lookup(self, token: str) -> TokenItem | None:
         """The token's record if it exists (expiry and revocation are judged by the caller)."""
         try:
             # The lookup key is the token's SHA-256, so timing reveals nothing about stored tokens.
+            # Not wrapped in call_with_retries: a read never meets a transaction conflict, botocore
+            # already retries its throttling, and the authorizer has 5 s in all.
             return TokenItem.get(hash_token(token), consistent_read=True)
         except DoesNotExist:
             return None
 
     def revoke(self, token: str) -> None:
-        TokenItem(hash_token(token)).update(actions=[TokenItem.revoked.set(True)])
+        call_with_retries(
+            lambda: TokenItem(hash_token(token)).update(actions=[TokenItem.revoked.set(True)]), what="revoke a token"
+        )

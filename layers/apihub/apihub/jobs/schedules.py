@@ -3,7 +3,9 @@
 in its ``schedules`` setting (e.g. ``{"full_sellable": true, "delta": true}``).
 
 An import of the same supplier and mode that is still running is skipped with a log line: the next
-tick picks the supplier up again. One supplier's problem never stops the others.
+tick picks the supplier up again. One supplier's problem of any kind (no adapter, DynamoDB or SQS
+busy past the retry bound, a bug) never stops the others: it is logged and listed under ``failed``
+in the run's summary, and the next tick tries that supplier again.
 """
 
 from __future__ import annotations
@@ -53,11 +55,19 @@ def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -
                 extra={"supplier_id": supplier.id, "job_id": exc.job_id, "mode": mode.value},
             )
             continue
-        except ApihubError as exc:  # e.g. no adapter configured: the others still run
+        except ApihubError as exc:  # e.g. no adapter configured, ServiceBusy: the others still run
             run.failed[supplier.slug] = exc.detail
             logger.warning(
                 "scheduled import not started",
                 extra={"supplier_id": supplier.id, "mode": mode.value, "reason": exc.detail},
+            )
+            continue
+        except Exception as exc:  # a bug or an unclassified AWS error: still only this supplier's
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            run.failed[supplier.slug] = reason
+            logger.exception(
+                "scheduled import failed unexpectedly",
+                extra={"supplier_id": supplier.id, "mode": mode.value, "reason": reason},
             )
             continue
         run.started[supplier.slug] = accepted.sync_job_id
