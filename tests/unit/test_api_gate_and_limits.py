@@ -14,7 +14,7 @@ from apihub.api.app import MAX_BODY_BYTES, MAX_JSON_DEPTH, gate
 from apihub.api.catalog import ROUTES, build_openapi
 from apihub.errors import InvalidInput
 from apihub.models import MAX_EXPLICIT_BYTES, ImportRequest, SupplierIn, SupplierPatch
-from apihub.suppliers import validate_supplier
+from apihub.supplier_rules import validate_supplier
 from pydantic import ValidationError
 
 from apihub_local.events import http_event

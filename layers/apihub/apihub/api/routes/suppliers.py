@@ -12,7 +12,7 @@ from apihub.api.routes import NextToken, SupplierRef, page
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.models import StoredProduct, Supplier, SupplierIn, SupplierPatch
-from apihub.suppliers import validate_supplier
+from apihub.supplier_rules import validate_supplier
 
 
 def upsert_supplier(body: Annotated[SupplierIn, Body()]) -> Response[Supplier]:
