@@ -48,7 +48,13 @@ ROUTES: dict[str, Route] = {
         errors=(404, 409, 503),
     ),
     "upsert_supplier": Route(
-        "POST", "/api/suppliers", "suppliers:upsert_supplier", "Create or update a supplier by slug", 201, also=(200,)
+        "POST",
+        "/api/suppliers",
+        "suppliers:upsert_supplier",
+        "Create or update a supplier by slug",
+        201,
+        errors=(409,),
+        also=(200,),
     ),
     "list_suppliers": Route("GET", "/api/suppliers", "suppliers:list_suppliers", "List suppliers"),
     "get_supplier": Route(
