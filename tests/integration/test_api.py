@@ -237,7 +237,7 @@ EMOJI = "\N{GRINNING FACE}"  # 4 bytes of UTF-8, 12 as the job item's JSON store
 
 
 def _longest_sku(i: int) -> str:
-    """A SKU of exactly MAX_SKU_BYTES bytes, of the characters that cost the most bytes as JSON."""
+    """A SKU of exactly MAX_SKU_BYTES bytes, of characters the job item's JSON escapes (3x the bytes)."""
     sku = f"{i:04d}" + EMOJI * ((MAX_SKU_BYTES - 4) // 4)
     assert len(sku.encode()) == MAX_SKU_BYTES
     return sku
@@ -276,7 +276,7 @@ def test_an_explicit_list_sku_longer_than_its_keys_allow_is_a_422_naming_it(hub)
 
 def test_an_explicit_list_at_the_cap_of_the_longest_skus_is_stored_under_400_kb(hub) -> None:
     supplier = hub.add_supplier("demo", protocol_config={"products": 3})
-    # Given as many of the longest, costliest SKUs as the list cap admits
+    # Given as many of the longest SKUs, escaped when stored, as the list cap admits
     skus: list[str] = []
     while stored_list_bytes([*skus, _longest_sku(len(skus))]) <= MAX_LIST_BYTES:
         skus.append(_longest_sku(len(skus)))
