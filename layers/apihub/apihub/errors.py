@@ -52,6 +52,10 @@ class InvalidTransition(Conflict):
     """A job status change the state machine does not allow (e.g. any change to a terminal job)."""
 
 
+class ConcurrentChange(Conflict):
+    """A write that kept losing to concurrent writes of the same item; the caller may try again."""
+
+
 class InvalidInput(ApihubError):
     """Semantically invalid input that the schema could not catch; the message names the field and the rule."""
 

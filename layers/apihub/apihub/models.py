@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -125,12 +126,70 @@ class ProductImage(ApihubModel):
     is_primary: bool = False
 
 
+# --------------------------------------------------------------------------------------------------
+# Size limits, in the unit DynamoDB counts (bytes of UTF-8); docs/decisions.md explains each figure
+# --------------------------------------------------------------------------------------------------
+
+MAX_SKU_BYTES = 256
+"""A SKU (product id) in UTF-8. It is part of sort keys (``PRODUCT#<sku>`` in the jobs table and
+``product_id`` in the products table, 1,024 bytes each) and 1,000 SKUs share one discovery ref-chunk
+item (400 KB): 256 bytes leaves room in both, and is PromoStandards' 64-character productId at
+4 bytes a character."""
+
+MAX_LIST_SKUS = 10_000
+MAX_LIST_BYTES = 200_000
+"""Every SKU list the API takes or builds (``explicit_list``, a ``failed_only`` retry) is kept on the
+job item, as JSON: at most ``MAX_LIST_SKUS`` SKUs and ``MAX_LIST_BYTES`` bytes stored. The bytes are
+what bound the item (400 KB with the job's error sample); a count alone could not, since a 256-byte
+SKU stores as 258 to 1,538 bytes of JSON depending on its characters (escapes: 12 bytes an emoji)."""
+
+
+def sku_problem(sku: str) -> str | None:
+    """Why ``sku`` cannot be a product id (the rule, for a 422), or None when it can."""
+    if not sku:
+        return "must not be empty"
+    try:
+        size = len(sku.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no lone surrogates)"
+    if size > MAX_SKU_BYTES:
+        return f"at most {MAX_SKU_BYTES} bytes in UTF-8 (got {size})"
+    return None
+
+
+def stored_list_bytes(skus: list[str]) -> int:
+    """The bytes a SKU list takes on the job item: ``params`` is a JSON attribute (``json.dumps``)."""
+    return len(json.dumps(skus).encode("utf-8"))
+
+
+def sku_list_problem(skus: list[str]) -> str | None:
+    """Why ``skus`` (each already a valid SKU) cannot be one job's list, or None when it can."""
+    if len(skus) > MAX_LIST_SKUS:
+        return f"at most {MAX_LIST_SKUS} SKUs (got {len(skus)})"
+    size = stored_list_bytes(skus)
+    if size > MAX_LIST_BYTES:
+        return f"at most {MAX_LIST_BYTES} bytes stored as JSON (got {size})"
+    return None
+
+
+def _valid_sku(value: str) -> str:
+    problem = sku_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# pydantic counts characters: max_length states the schema's bound (never more bytes than characters),
+# the validator the byte rule.
+Sku = Annotated[str, Field(min_length=1, max_length=MAX_SKU_BYTES), AfterValidator(_valid_sku)]
+
+
 class ProductRef(ApihubModel):
     """What discovery yields: enough to hydrate one product later."""
 
     model_config = ConfigDict(frozen=True)
 
-    product_id: str = Field(min_length=1, max_length=256)
+    product_id: Sku
 
 
 class Product(ApihubModel):
@@ -286,11 +345,6 @@ class Supplier(ApihubModel):
 # Imports
 # --------------------------------------------------------------------------------------------------
 
-MAX_EXPLICIT = 10_000
-# The list is kept on the job item (for retries), which DynamoDB caps at 400 KB together with the
-# job's sample of errors: 10,000 SKUs of up to 17 characters fit.
-MAX_EXPLICIT_BYTES = 200_000
-
 
 class ImportRequest(ApihubModel):
     """Body of ``POST /api/suppliers/{id}/import``."""
@@ -298,25 +352,22 @@ class ImportRequest(ApihubModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: DiscoveryMode = DiscoveryMode.first_n
-    limit: StrictInt = Field(default=20, ge=1, le=MAX_EXPLICIT)
-    explicit_list: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
-        default=None, min_length=1, max_length=MAX_EXPLICIT
-    )
+    # first_n takes as many products as an explicit list may name.
+    limit: StrictInt = Field(default=20, ge=1, le=MAX_LIST_SKUS)
+    explicit_list: list[Sku] | None = Field(default=None, min_length=1, max_length=MAX_LIST_SKUS)
 
     @field_validator("explicit_list")
     @classmethod
     def _explicit_list_fits(cls, value: list[str] | None) -> list[str] | None:
-        size = sum(len(sku.encode("utf-8", "surrogatepass")) + 3 for sku in value or ())  # as JSON: "sku",
-        if size > MAX_EXPLICIT_BYTES:
-            raise ValueError(
-                f"at most {MAX_EXPLICIT_BYTES} bytes of SKUs in total (got {size}); split the list into several imports"
-            )
+        problem = sku_list_problem(list(dict.fromkeys(value))) if value else None  # stored de-duplicated
+        if problem:
+            raise ValueError(f"{problem}; split the list into several imports")
         return value
 
     @model_validator(mode="after")
     def _explicit_list_needed(self) -> ImportRequest:
         if self.mode is DiscoveryMode.explicit_list and not self.explicit_list:
-            raise ValueError("explicit_list is required when mode is explicit_list (1-10000 SKUs)")
+            raise ValueError(f"explicit_list is required when mode is explicit_list (1-{MAX_LIST_SKUS} SKUs)")
         return self
 
 

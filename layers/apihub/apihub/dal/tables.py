@@ -217,6 +217,10 @@ class SupplierItem(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     product_count = NumberAttribute(default=0)
+    # Bumped by every write of the settings above; a write decided by a read (a merge into
+    # protocol_config) is conditional on it. The sync fields and product_count belong to the pipeline
+    # (finalise, hydrate): settings writes never name them, so they cannot undo them.
+    version = NumberAttribute(null=True)
     by_slug = SupplierSlugIndex()
     all_suppliers = SupplierListIndex()
 

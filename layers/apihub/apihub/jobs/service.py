@@ -10,9 +10,10 @@ from apihub.adapters.registry import is_known
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.errors import ServiceUnavailable, SupplierNotImportable
+from apihub.errors import InvalidInput, ServiceUnavailable, SupplierNotImportable
 from apihub.jobs import rules
 from apihub.models import (
+    MAX_LIST_SKUS,
     DiscoveryMode,
     DiscoveryParams,
     ImportAccepted,
@@ -21,6 +22,8 @@ from apihub.models import (
     Supplier,
     SyncJob,
     iso,
+    sku_list_problem,
+    sku_problem,
     utcnow,
 )
 from apihub.pipeline.messages import DiscoveryMessage
@@ -93,23 +96,37 @@ def retry(job_id: str, failed_only: bool = False) -> SyncJob:
     supplier = SuppliersRepository().get(original.supplier_id)
     _check_importable(supplier)
     if failed_only:
-        skus: list[str] = []
-        token: str | None = None
-        while True:
-            page, token = jobs.list_errors(job_id, limit=1000, next_token=token)
-            skus += [e.sku for e in page]
-            if not token:
-                break
-        if not skus:
-            from apihub.errors import InvalidInput
-
-            raise InvalidInput("failed_only: the job has no failed products to retry")
-        mode, params = DiscoveryMode.explicit_list, DiscoveryParams(explicit_list=skus)
+        mode, params = DiscoveryMode.explicit_list, DiscoveryParams(explicit_list=_failed_skus(jobs, job_id))
     else:
         mode, params = original.discovery_mode, original.params
     job = new_job(supplier, mode, params, retry_of=original.id)
     _enqueue(jobs, job)
     return jobs.get(job.id)
+
+
+def _failed_skus(jobs: JobsRepository, job_id: str) -> list[str]:
+    """The job's failed SKUs as one explicit list, under the same caps as ``POST .../import``: past them
+    a 422 (docs/decisions.md), not a job item DynamoDB would refuse."""
+    skus: list[str] = []
+    token: str | None = None
+    while True:
+        page, token = jobs.list_errors(job_id, limit=1000, next_token=token)
+        skus += [e.sku for e in page]
+        if not token or len(skus) > MAX_LIST_SKUS:  # past the cap already: no need to read the rest
+            break
+    if not skus:
+        raise InvalidInput("failed_only: the job has no failed products to retry")
+    for sku in skus:
+        if rule := sku_problem(sku):  # stored before the SKU rule existed
+            raise InvalidInput(f"failed_only: failed SKU {sku[:64]!r}: {rule}")
+    too_many = f"at most {MAX_LIST_SKUS} SKUs (the job has more failures)"
+    problem = too_many if len(skus) > MAX_LIST_SKUS else sku_list_problem(skus)
+    if problem:
+        raise InvalidInput(
+            f"failed_only: the job's failed SKUs do not fit one explicit_list job: {problem}; retry the whole "
+            f"job, or import its failures (GET /api/sync-jobs/{job_id}/errors) as several explicit lists"
+        )
+    return skus
 
 
 def patch(job_id: str, changes: dict[str, Any]) -> SyncJob:

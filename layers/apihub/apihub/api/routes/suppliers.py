@@ -11,11 +11,12 @@ from apihub.api.app import endpoint, json_response
 from apihub.api.routes import NextToken, SupplierRef, page
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.models import StoredProduct, Supplier, SupplierIn, SupplierPatch
-from apihub.suppliers import validate_supplier
+from apihub.errors import InvalidInput
+from apihub.models import MAX_SKU_BYTES, StoredProduct, Supplier, SupplierIn, SupplierPatch, sku_problem
+from apihub.supplier_rules import validate_supplier
 
 
-@endpoint("POST", "/api/suppliers", "Create or update a supplier by slug", 201, also=(200,))
+@endpoint("POST", "/api/suppliers", "Create or update a supplier by slug", 201, errors=(409,), also=(200,))
 def upsert_supplier(body: Annotated[SupplierIn, Body()]) -> Response[Supplier]:
     validate_supplier(body)
     supplier, created = SuppliersRepository().upsert(body)
@@ -58,7 +59,9 @@ def list_products(
 @endpoint("GET", "/api/suppliers/{supplier_id}/products/{product_id}", "Get one product", errors=(404,))
 def get_product(
     supplier_id: SupplierRef,
-    product_id: Annotated[str, Path(min_length=1, max_length=256)],
+    product_id: Annotated[str, Path(min_length=1, max_length=MAX_SKU_BYTES)],
 ) -> Response[StoredProduct]:
+    if rule := sku_problem(product_id):  # the schema counts characters; keys count bytes
+        raise InvalidInput(f"product_id: {rule}")
     supplier = SuppliersRepository().get(supplier_id)
     return json_response(200, ProductsRepository().get(supplier.id, product_id).model_dump(mode="json"))
