@@ -10,7 +10,8 @@ from apihub.adapters.registry import is_known
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.errors import ServiceUnavailable, SupplierNotImportable
+from apihub.errors import InvalidInput, ServiceUnavailable, SupplierNotImportable
+from apihub.jobs.modes import Param, mode_spec
 from apihub.models import (
     DiscoveryMode,
     DiscoveryParams,
@@ -73,11 +74,16 @@ def start_import(supplier_ref: str, request: ImportRequest, *, now: datetime | N
     """A pending job (started ``now``, default the clock) with its lock, and its discovery message."""
     supplier = SuppliersRepository().get(supplier_ref)
     _check_importable(supplier)
+    spec = mode_spec(request.mode)
+    if not spec.supports(supplier.adapter_class):
+        raise InvalidInput(
+            f"mode: {request.mode.value} is not supported by supplier '{supplier.name}' "
+            f"(adapter_class {supplier.adapter_class}; supported by {', '.join(sorted(spec.supported_by or ()))})"
+        )
+    takes = {name for name, use in spec.params().items() if use is not Param.refused}
     params = DiscoveryParams(
-        limit=request.limit if request.mode is DiscoveryMode.first_n else None,
-        explicit_list=list(dict.fromkeys(request.explicit_list or []))
-        if request.mode is DiscoveryMode.explicit_list
-        else None,
+        limit=request.limit if "limit" in takes else None,
+        explicit_list=list(dict.fromkeys(request.explicit_list or [])) if "explicit_list" in takes else None,
     )
     job = new_job(supplier, request.mode, params, now=now)
     _enqueue(JobsRepository(), job)
