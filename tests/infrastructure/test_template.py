@@ -14,6 +14,7 @@ import pytest
 from apihub.api.app import ENDPOINTS, endpoint_for
 from apihub.api.catalog import BY_KEY, BY_NAME, READ, ROUTES, Route
 from apihub.dal.tables import JOB_LIST_INDEXES, JobItem, OutcomeItem, ProductItem, SupplierItem, TokenItem
+from apihub.jobs.modes import MODES, SCHEDULED_MODES
 
 from apihub_local.template import FunctionDef, HttpRoute, Template
 
@@ -370,23 +371,21 @@ def _schedule_events(logical_id: str) -> dict[str, dict]:
     return {name: e["Properties"] for name, e in events.items() if e["Type"] == "ScheduleV2"}
 
 
-def test_scheduled_imports_use_cron_parameters_and_name_their_mode() -> None:
-    import json
-
+def test_scheduled_imports_are_exactly_the_mode_rows_that_have_a_schedule() -> None:
+    # The rows of apihub.jobs.modes name each schedule's template parameter and default; the
+    # template declares one scheduler event per such row, and none for a mode without one.
     defaults = TPL.parameter_defaults()
     schedules = _schedule_events("SchedulerFunction")
     by_mode = {json.loads(p["Input"])["mode"]: p for p in schedules.values()}
-    assert set(by_mode) == {"full_sellable", "delta", "closeouts"}
-    expected = {
-        "full_sellable": ("FullSellableSchedule", "cron(0 1 ? * SUN *)"),  # weekly, Sunday 01:00 UTC
-        "delta": ("DeltaSchedule", "cron(0 2 * * ? *)"),  # daily
-        "closeouts": ("CloseoutsSchedule", "cron(0 3 1 * ? *)"),  # monthly
-    }
-    for mode, (param, default) in expected.items():
+    rows = {spec.mode.value: spec.schedule for spec in MODES.values() if spec.schedule is not None}
+    assert set(by_mode) == set(rows) == {m.value for m in SCHEDULED_MODES}
+    operations_doc = (ROOT / "docs" / "operations.md").read_text()
+    for mode, schedule in rows.items():
         props = by_mode[mode]
-        assert props["ScheduleExpression"] == {"Ref": param}
-        assert defaults[param] == default
+        assert props["ScheduleExpression"] == {"Ref": schedule.parameter}
+        assert defaults[schedule.parameter] == schedule.default
         assert props["ScheduleExpressionTimezone"] == "UTC"
+        assert f"| `{schedule.parameter}` | `{schedule.default}`" in operations_doc, f"docs/operations.md: {mode}"
     assert FUNCTIONS["SchedulerFunction"].folder == "scheduler"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from apihub.dal.jobs import JobsRepository
+from apihub.jobs.modes import MODES
 from apihub.jobs.sweeper import stall_message, sweep_stalled
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, SyncJob, iso
 
@@ -119,11 +120,7 @@ def test_a_simulated_week_of_schedules_starts_exactly_the_enabled_imports(hub, c
 
     # When the week passes, minute by minute where any of the template's schedules could fire
     params = Template().parameter_defaults()
-    schedules = {
-        "full_sellable": params["FullSellableSchedule"],
-        "delta": params["DeltaSchedule"],
-        "closeouts": params["CloseoutsSchedule"],
-    }
+    schedules = {spec.mode.value: params[spec.schedule.parameter] for spec in MODES.values() if spec.schedule}
     ticks: list[tuple[datetime, str]] = []
     at = week_start
     while at < week_start + timedelta(days=7):

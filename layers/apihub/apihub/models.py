@@ -15,11 +15,23 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+
+# DiscoveryMode, the public enum, is declared beside its rows (the one list of modes) and used from here.
+from apihub.jobs.modes import (
+    SCHEDULED_MODES,
+    DiscoveryMode,
+    Param,
+    describe_modes,
+    describe_schedules,
+    mode_spec,
+    modes_taking,
+)
 
 
 class ApihubModel(BaseModel):
@@ -68,18 +80,6 @@ class JobStatus(str, Enum):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.success, JobStatus.partial_success, JobStatus.failed})
-
-
-class DiscoveryMode(str, Enum):
-    full_sellable = "full_sellable"
-    delta = "delta"
-    first_n = "first_n"
-    explicit_list = "explicit_list"
-    closeouts = "closeouts"
-
-    @property
-    def job_type(self) -> str:
-        return f"import:{self.value}"
 
 
 JOB_TYPES = tuple(m.job_type for m in DiscoveryMode)
@@ -272,6 +272,18 @@ class SyncJob(ApihubModel):
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
+def _scheduled_modes_only(value: dict[str, bool] | None) -> dict[str, bool] | None:
+    # A key no schedule reads (a typo, first_n) would be stored and quietly never run.
+    unknown = sorted(set(value or ()) - {m.value for m in SCHEDULED_MODES})
+    if unknown:
+        scheduled = ", ".join(m.value for m in SCHEDULED_MODES)
+        raise ValueError(f"{', '.join(unknown)}: not a scheduled mode (scheduled modes: {scheduled})")
+    return value
+
+
+Schedules = Annotated[dict[str, StrictBool], AfterValidator(_scheduled_modes_only)]
+
+
 class SupplierIn(ApihubModel):
     """Body of ``POST /api/suppliers``; an existing slug is updated and re-activated."""
 
@@ -287,7 +299,7 @@ class SupplierIn(ApihubModel):
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     # Strict: the schema says boolean, so 0/1 or "true" are refused rather than quietly converted.
     is_active: StrictBool = True
-    schedules: dict[str, StrictBool] = Field(default_factory=dict)
+    schedules: Schedules = Field(default_factory=dict, description=describe_schedules())
 
 
 class SupplierPatch(ApihubModel):
@@ -305,7 +317,7 @@ class SupplierPatch(ApihubModel):
     auth_config: dict[str, str] | None = None
     protocol_config: dict[str, Any] | None = None
     is_active: StrictBool | SkipJsonSchema[None] = None
-    schedules: dict[str, StrictBool] | None = None
+    schedules: Schedules | None = Field(default=None, description=describe_schedules())
 
     @field_validator("name", "protocol", "is_active", mode="before")
     @classmethod
@@ -351,7 +363,7 @@ class ImportRequest(ApihubModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: DiscoveryMode = DiscoveryMode.first_n
+    mode: DiscoveryMode = Field(default=DiscoveryMode.first_n, description=describe_modes())
     # first_n takes as many products as an explicit list may name.
     limit: StrictInt = Field(default=20, ge=1, le=MAX_LIST_SKUS)
     explicit_list: list[Sku] | None = Field(default=None, min_length=1, max_length=MAX_LIST_SKUS)
@@ -364,10 +376,20 @@ class ImportRequest(ApihubModel):
             raise ValueError(f"{problem}; split the list into several imports")
         return value
 
+    @field_validator("limit", "explicit_list")
+    @classmethod
+    def _taken_by_the_mode(cls, value: Any, info: ValidationInfo) -> Any:
+        mode = info.data.get("mode")  # absent when mode itself was invalid
+        if mode is not None and value is not None and mode_spec(mode).params()[info.field_name] is Param.refused:
+            takers = " or ".join(m.value for m in modes_taking(str(info.field_name)))
+            raise ValueError(f"only with mode {takers}; leave it out with mode {mode.value}")
+        return value
+
     @model_validator(mode="after")
-    def _explicit_list_needed(self) -> ImportRequest:
-        if self.mode is DiscoveryMode.explicit_list and not self.explicit_list:
-            raise ValueError(f"explicit_list is required when mode is explicit_list (1-{MAX_LIST_SKUS} SKUs)")
+    def _required_by_the_mode(self) -> ImportRequest:
+        for name, use in mode_spec(self.mode).params().items():
+            if use is Param.required and not getattr(self, name):
+                raise ValueError(f"{name} is required when mode is {self.mode.value}")
         return self
 
 

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from apihub.adapters.http import DEFAULT_MAX_BYTES, HttpClient
+from apihub.errors import ProductError
+from apihub.jobs.modes import Listing, mode_spec
 from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
 
 
@@ -22,10 +24,17 @@ class DiscoveryPage:
 
 @dataclass(frozen=True)
 class DiscoveryRequest:
+    """What to list. Adapters switch on ``listing`` (the mode's row says which), never on ``mode``;
+    ``limit`` caps the distinct refs when set."""
+
     mode: DiscoveryMode
     limit: int | None = None
     explicit_list: list[str] | None = None
     since: datetime | None = None
+
+    @property
+    def listing(self) -> Listing:
+        return mode_spec(self.mode).listing
 
 
 @dataclass
@@ -74,6 +83,15 @@ class SupplierAdapter(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (called once per invocation)."""
+
+
+def unsupported_listing(adapter: SupplierAdapter, request: DiscoveryRequest) -> ProductError:
+    """The error for a listing an adapter has no call for: the job fails saying so, rather than
+    quietly listing something else (a new mode's row names the adapters that support it)."""
+    return ProductError(
+        f"{type(adapter).__name__} cannot list '{request.listing.value}' (mode {request.mode.value})",
+        code="unsupported_mode",
+    )
 
 
 def explicit_pages(request: DiscoveryRequest) -> Iterator[DiscoveryPage]:

@@ -12,6 +12,7 @@ from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import InvalidInput, ServiceUnavailable, SupplierNotImportable
 from apihub.jobs import rules
+from apihub.jobs.modes import ModeSpec, Param, mode_spec
 from apihub.models import (
     MAX_LIST_SKUS,
     DiscoveryMode,
@@ -73,15 +74,26 @@ def new_job(
     )
 
 
+def _check_supported(supplier: Supplier, mode: DiscoveryMode) -> ModeSpec:
+    """The mode's row, when the supplier's adapter supports the mode (422 naming ``mode`` otherwise)."""
+    spec = mode_spec(mode)
+    if not spec.supports(supplier.adapter_class):
+        raise InvalidInput(
+            f"mode: {mode.value} is not supported by supplier '{supplier.name}' "
+            f"(adapter_class {supplier.adapter_class}; supported by {', '.join(sorted(spec.supported_by or ()))})"
+        )
+    return spec
+
+
 def start_import(supplier_ref: str, request: ImportRequest, *, now: datetime | None = None) -> ImportAccepted:
     """A pending job (started ``now``, default the clock) with its lock, and its discovery message."""
     supplier = SuppliersRepository().get(supplier_ref)
     _check_importable(supplier)
+    spec = _check_supported(supplier, request.mode)
+    takes = {name for name, use in spec.params().items() if use is not Param.refused}
     params = DiscoveryParams(
-        limit=request.limit if request.mode is DiscoveryMode.first_n else None,
-        explicit_list=list(dict.fromkeys(request.explicit_list or []))
-        if request.mode is DiscoveryMode.explicit_list
-        else None,
+        limit=request.limit if "limit" in takes else None,
+        explicit_list=list(dict.fromkeys(request.explicit_list or [])) if "explicit_list" in takes else None,
     )
     job = new_job(supplier, request.mode, params, now=now)
     _enqueue(JobsRepository(), job)
@@ -99,6 +111,7 @@ def retry(job_id: str, failed_only: bool = False) -> SyncJob:
         mode, params = DiscoveryMode.explicit_list, DiscoveryParams(explicit_list=_failed_skus(jobs, job_id))
     else:
         mode, params = original.discovery_mode, original.params
+    _check_supported(supplier, mode)  # the supplier's adapter may have changed since
     job = new_job(supplier, mode, params, retry_of=original.id)
     _enqueue(jobs, job)
     return jobs.get(job.id)

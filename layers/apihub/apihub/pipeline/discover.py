@@ -19,6 +19,7 @@ from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
 from apihub.errors import AdapterError, AuthError, NotFound, SupplierNotImportable, Throttled, TransientError
+from apihub.jobs.modes import Param, mode_spec
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, iso_from_epoch, parse_iso
 from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
@@ -97,12 +98,14 @@ def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) 
     params = DiscoveryParams.model_validate(item.params or {})
     mode = DiscoveryMode(item.discovery_mode)
     state = dict(item.discovery or {})
+    spec = mode_spec(mode)
     since = None
-    if mode is DiscoveryMode.delta:
+    if spec.since_from:  # the newest of the row's supplier fields (delta: last delta or full sync)
         supplier = SuppliersRepository().get(item.supplier_id)
-        since = parse_iso(state.get("since")) or delta_since(supplier.last_delta_sync, supplier.last_full_sync)
-    limit = params.limit if mode is DiscoveryMode.first_n else None
-    request = DiscoveryRequest(mode=mode, limit=limit, explicit_list=params.explicit_list, since=since)
+        since = parse_iso(state.get("since")) or delta_since(*(getattr(supplier, f) for f in spec.since_from))
+    limit = params.limit if spec.limit is not Param.refused else None
+    explicit_list = params.explicit_list if spec.explicit_list is not Param.refused else None
+    request = DiscoveryRequest(mode=mode, limit=limit, explicit_list=explicit_list, since=since)
 
     chunks = int(state.get("chunks", 0))
     seen: dict[str, None] = {}

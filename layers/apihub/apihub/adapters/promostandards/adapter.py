@@ -20,14 +20,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from apihub.adapters.base import AdapterContext, DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages
+from apihub.adapters.base import (
+    AdapterContext,
+    DiscoveryPage,
+    DiscoveryRequest,
+    SupplierAdapter,
+    explicit_pages,
+    unsupported_listing,
+)
 from apihub.adapters.http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, raise_for_auth_status
 from apihub.adapters.promostandards import media, pricing
 from apihub.adapters.promostandards.directory import DEFAULT_DIRECTORY_URL, resolve_endpoints
 from apihub.adapters.promostandards.product import parse_product_ids, read_get_product
 from apihub.adapters.promostandards.soap import PRODUCT_DATA, build_request, format_timestamp, soap_headers
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
-from apihub.models import DiscoveryMode, PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
+from apihub.jobs.modes import Listing
+from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_FOB_ID = "1"
@@ -113,13 +121,13 @@ class PromoStandardsAdapter(SupplierAdapter):
     # ------------------------------------------------------------------ discovery
 
     def discover(self, request: DiscoveryRequest, cursor: str | None = None) -> Iterator[DiscoveryPage]:
-        if request.mode is DiscoveryMode.explicit_list:
+        if request.listing is Listing.given:
             yield from explicit_pages(request)
             return
         with self._scrubbed():
             product_ids = self._list_products(request)
-        if request.mode is DiscoveryMode.first_n:
-            product_ids = product_ids[: request.limit or 20]
+        if request.limit is not None:
+            product_ids = product_ids[: request.limit]
         page_size = max(1, int(self.config.get("page_size", DEFAULT_PAGE_SIZE)))
         start = int(cursor or 0)
         if start >= len(product_ids):
@@ -134,15 +142,17 @@ class PromoStandardsAdapter(SupplierAdapter):
     def _list_products(self, request: DiscoveryRequest) -> list[str]:
         account, password = self._credentials()
         common = [("wsVersion", PRODUCT_DATA.version), ("id", account), ("password", password)]
-        if request.mode is DiscoveryMode.closeouts:
+        if request.listing is Listing.closeouts:
             operation, element, fields = "getProductCloseOut", "GetProductCloseOutRequest", common
-        elif request.mode is DiscoveryMode.delta and request.since is not None:
+        elif request.listing is Listing.changed and request.since is not None:
             operation, element = "getProductDateModified", "GetProductDateModifiedRequest"
             fields = [*common, ("changeTimeStamp", format_timestamp(request.since))]
-        else:
-            # full_sellable, first_n, and a delta that has no previous sync to start from.
+        elif request.listing in (Listing.sellable, Listing.changed):
+            # Every sellable product (also a change listing with no previous sync to start from).
             operation, element = "getProductSellable", "GetProductSellableRequest"
             fields = [*common, ("isSellable", "true")]
+        else:
+            raise unsupported_listing(self, request)
         body = self._post("product_data", operation, build_request(PRODUCT_DATA, element, fields))
         return parse_product_ids(body, operation)
 

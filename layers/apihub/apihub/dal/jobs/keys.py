@@ -7,6 +7,8 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
+from apihub.jobs.modes import mode_spec
+
 META = "META"
 EPOCH_PK = "META#JOBS"
 EPOCH_SK = "EPOCH"
@@ -21,7 +23,8 @@ def job_pk(job_id: str) -> str:
 
 
 def lock_pk(supplier_id: str, mode: str) -> str:
-    return f"LOCK#{supplier_id}#{mode}"
+    """The import lock of a supplier and mode: the mode's ``lock_key`` (``jobs.modes``)."""
+    return f"LOCK#{supplier_id}#{mode_spec(mode).lock_key}"
 
 
 def outcome_sk(sku: str) -> str:
