@@ -10,7 +10,7 @@ any size finishes without an invocation reaching Lambda's limit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 
 from apihub.adapters.base import DiscoveryRequest
@@ -20,13 +20,13 @@ from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
 from apihub.errors import AdapterError, AuthError, NotFound, SupplierNotImportable, Throttled, TransientError
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, iso_from_epoch, parse_iso
+from apihub.observability import logger
 from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.messages import DiscoveryMessage, HydrateMessage
 from apihub.settings import get_settings
 
 CHUNK_SIZE = 1000
-DELTA_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class DiscoveryResult(str, Enum):
@@ -36,11 +36,14 @@ class DiscoveryResult(str, Enum):
     failed = "failed"
 
 
-def delta_since(last_delta: str | None, last_full: str | None) -> datetime:
+def delta_since(*synced_at: str | None) -> datetime | None:
     """The supplier's last sync, full or delta, whichever is newer (a full sync covers every change
-    before it started, so a delta after it must not re-import those)."""
-    synced = [t for t in (parse_iso(last_delta), parse_iso(last_full)) if t is not None]
-    return max(synced, default=DELTA_FLOOR)
+    before it started, so a delta after it must not re-import those). None when it was never
+    synced: the delta then lists every sellable product (docs/decisions.md, "Delta since")."""
+    synced = [t for t in map(parse_iso, synced_at) if t is not None]
+    if not synced:
+        logger.info("delta has no previous sync to start from: listing every sellable product")
+    return max(synced, default=None)
 
 
 def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) -> DiscoveryResult:
@@ -100,7 +103,12 @@ def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) 
     since = None
     if mode is DiscoveryMode.delta:
         supplier = SuppliersRepository().get(item.supplier_id)
-        since = parse_iso(state.get("since")) or delta_since(supplier.last_delta_sync, supplier.last_full_sync)
+        # A resumed listing keeps the window it started with (None included: it fell back).
+        since = (
+            parse_iso(state["since"])
+            if "since" in state
+            else delta_since(supplier.last_delta_sync, supplier.last_full_sync)
+        )
     limit = params.limit if mode is DiscoveryMode.first_n else None
     request = DiscoveryRequest(mode=mode, limit=limit, explicit_list=params.explicit_list, since=since)
 
@@ -129,8 +137,7 @@ def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) 
                 seen.update(dict.fromkeys(fresh))
                 finished = page.cursor is None or (limit is not None and len(seen) >= limit)
                 changes = {"cursor": page.cursor, "chunks": chunks, "refs": len(seen), "listed": finished}
-                if since is not None:
-                    changes["since"] = since.isoformat()
+                changes["since"] = since and since.isoformat()
                 if not jobs.update_discovery(item, changes):
                     return False
                 if finished:
