@@ -220,6 +220,29 @@ def test_delta_after_a_newer_full_sync_starts_from_that_full_sync(hub, monkeypat
     assert counts(delta) == ("success", 0, 0, 0)
 
 
+def test_a_delta_with_no_previous_sync_lists_every_sellable_product(hub) -> None:
+    # Given a supplier never synced (no last full or delta sync) whose catalog has discontinued products
+    with running_fake_promostandards(products=16, seed=3) as fake:
+        supplier = register(hub, fake)
+        assert fake.catalog.discontinued_ids
+        # When a delta import runs
+        delta = hub.run_import("fake-ps", mode="delta")
+        listings = [
+            c.operation for c in fake.calls if c.operation.startswith("getProduct") and c.operation != "getProduct"
+        ]
+    # Then it fell back to the sellable list (docs/decisions.md): every sellable product, no discontinued one
+    assert listings == ["getProductSellable"]
+    sellable = fake.catalog.sellable_ids
+    assert counts(delta) == ("success", len(sellable), len(sellable), 0)
+    assert sorted(stored_products(hub, supplier["id"])) == sorted(sellable)
+    # And the job recorded that its listing had no since (a resumed listing keeps to it)
+    from apihub.dal.jobs import JobsRepository
+
+    assert JobsRepository().get_item(delta["id"]).discovery["since"] is None
+    # And it is the supplier's last delta sync, so the next delta lists only what changed after it
+    assert hub.api("GET", f"/api/suppliers/{supplier['id']}").json["last_delta_sync"] == delta["started_at"]
+
+
 def test_supplier_down_at_discovery_fails_the_job_after_its_retries_and_releases_the_lock(hub) -> None:
     # Given a supplier whose getProductSellable answers HTTP 500 every time
     with running_fake_promostandards(products=5, seed=1, fail_operations={"getProductSellable": "http500"}) as fake:

@@ -153,7 +153,7 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
 
         monkeypatch.setattr(JobsRepository, name, wrapper)
 
-    around("put_ref_chunk", "discover:before_chunk", None)
+    around("record_listing", "discover:before_chunk", "discover:after_state")
     around("update_discovery", "discover:before_state", "discover:after_state")
     around("record_outcomes", "hydrate:before_commit", "hydrate:after_commit")
 

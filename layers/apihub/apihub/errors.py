@@ -107,6 +107,11 @@ class TransientError(AdapterError):
         self.retry_after = retry_after
 
 
+class DiscoveryError(AdapterError):
+    """The supplier's listing cannot be trusted to end (a page that repeats what came before, or one
+    past the page cap). Raised by discovery, not by an adapter; fatal for the whole job."""
+
+
 class Throttled(Exception):
     """Our own per-supplier limiter says wait. Deliberately not an ``AdapterError``: adapters that
     turn supplier errors into notes must let it through, and it never fails a product."""

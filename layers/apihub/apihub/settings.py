@@ -39,6 +39,9 @@ class Settings(BaseModel):
     job_errors_cap: int = 100
     # Leave this much of an invocation for bookkeeping before continuing in a fresh one.
     discovery_time_reserve_ms: int = 30_000
+    # Pages one job's listing may take (across invocations) before it fails: a supplier that pages
+    # without end would otherwise keep the job, and its lock, alive forever.
+    discovery_max_pages: int = 10_000
     hydrate_time_reserve_ms: int = 15_000
     stall_minutes: int = 30
     # How long a worker waits for a supplier slot or token before handing its work back.
