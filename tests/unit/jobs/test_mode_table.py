@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from apihub.adapters.base import AdapterContext, DiscoveryRequest
 from apihub.adapters.registry import ADAPTERS, adapter_class
-from apihub.api.catalog import build_openapi
+from apihub.api.app import build_openapi
 from apihub.dal.tables import SupplierItem
 from apihub.errors import ProductError
 from apihub.jobs.modes import MODES, SCHEDULED_MODES, Listing, Param, mode_spec
 from apihub.models import JOB_TYPES, DiscoveryMode, ImportRequest, Supplier, SupplierIn, SupplierPatch
-from apihub.pipeline.discover import DELTA_FLOOR, delta_since
+from apihub.pipeline.discover import delta_since
 from pydantic import ValidationError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VALUES = {"limit": 5, "explicit_list": ["SKU-1", "SKU-2"]}
 
 
@@ -69,7 +69,7 @@ def test_supplier_fields_the_rows_name_exist_on_the_stored_and_the_public_suppli
         for name in filter(None, (spec.sets_supplier_field, *spec.since_from)):
             assert hasattr(SupplierItem, name) and name in Supplier.model_fields, (spec.mode, name)
         if spec.since_from:  # discovery computes since from exactly these fields
-            assert delta_since(*(None for _ in spec.since_from)) == DELTA_FLOOR
+            assert delta_since(*(None for _ in spec.since_from)) is None  # never synced: the sellable fallback
 
 
 def test_rows_name_only_registered_adapters() -> None:
@@ -150,7 +150,9 @@ def test_the_demo_adapter_lists_every_mode(mode: DiscoveryMode) -> None:
         protocol_config={"products": 10},
         created_at="2026-01-01T00:00:00Z",
     )
-    adapter = adapter_class("DemoAdapter")(supplier, AdapterContext())
+    from apihub_fakes.demo_adapter import DemoAdapter  # dev-only: the layer's registry lists real protocols
+
+    adapter = DemoAdapter(supplier, AdapterContext())
     request = DiscoveryRequest(
         mode=mode, **{k: v for k, v in VALUES.items() if MODES[mode].params()[k] is not Param.refused}
     )
