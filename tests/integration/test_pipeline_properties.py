@@ -69,7 +69,7 @@ CRASH_POINTS = (
     "queue:after_send",  # hydrate messages sent (fan-out or a hand-on), the step not recorded
     "hydrate:before_commit",  # a batch hydrated, then dropped before its transaction
     "hydrate:after_commit",  # outcomes committed, the invocation dies before finalising/acking
-    "finalize:before",  # the last batch committed, then death before try_finalize
+    "finalise:before",  # the last batch committed, then death before finalise.if_complete
 )
 
 
@@ -107,7 +107,7 @@ class World:
     crash_at: str | None = None
     crashed: bool = False
     terminations: list[tuple[str, str, str | None]] = field(default_factory=list)  # (job, status, error_log)
-    finalizations: list[str] = field(default_factory=list)
+    finalisations: list[str] = field(default_factory=list)
 
     def add(self, queue: str, body: str) -> None:
         mid = str(uuid.uuid4())
@@ -161,10 +161,10 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
     original_end = JobsRepository.end
 
     def finalise_if_complete(jobs: JobsRepository, job_id: str) -> Any:
-        WORLD.hit("finalize:before")
+        WORLD.hit("finalise:before")
         result = original_finalise(jobs, job_id)
         if result is not None:
-            WORLD.finalizations.append(job_id)
+            WORLD.finalisations.append(job_id)
         return result
 
     def end(self: JobsRepository, item: JobItem, ending: Ending) -> bool:
@@ -358,7 +358,7 @@ class ImportMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         mode=st.sampled_from(["ok", "ok", "ok", "crash", "lost_ack", "twice"]),
-        point=st.sampled_from(["hydrate:before_commit", "hydrate:after_commit", "finalize:before", "queue:after_send"]),
+        point=st.sampled_from(["hydrate:before_commit", "hydrate:after_commit", "finalise:before", "queue:after_send"]),
     )
     def hydrate_batch(self, data: Any, mode: str, point: str) -> None:
         queued = self._queued("hydrate")
@@ -382,7 +382,7 @@ class ImportMachine(RuleBasedStateMachine):
             self._deliver(queued[:1])
 
     @precondition(lambda self: any(m.queue == "hydrate" for m in WORLD.messages.values()))
-    @rule(point=st.sampled_from([*CRASH_POINTS[4:6], "finalize:before", "lost_ack"]))
+    @rule(point=st.sampled_from([*CRASH_POINTS[4:6], "finalise:before", "lost_ack"]))
     def hydrate_all_then_the_last_batch_dies(self, point: str) -> None:
         """Work through the queued hydrate messages; the batch that may complete the job dies (or
         loses its acknowledgement), the case where only a redelivery is left to finish the job."""
@@ -540,7 +540,7 @@ class ImportMachine(RuleBasedStateMachine):
         # Every job ends without the sweeper when no worker is lost for good.
         assert item.status not in ("pending", "running"), (item.status, item.discovery, item.attribute_values)
         assert sorted(m.body for m in WORLD.dlq) == sorted(self.poisoned)  # the poisoned bodies, and only them
-        finalised = WORLD.finalizations.count(self.job_id)
+        finalised = WORLD.finalisations.count(self.job_id)
         (_, status, error_log) = next(t for t in WORLD.terminations if t[0] == self.job_id)
         outcomes = self._outcomes()
         supplier = SupplierItem.get(self.supplier_id, consistent_read=True)
