@@ -52,6 +52,16 @@ class InvalidTransition(Conflict):
     """A job status change the state machine does not allow (e.g. any change to a terminal job)."""
 
 
+class BadRequest(ApihubError):
+    """A request the API cannot act on at all (e.g. a cursor it did not issue for this list)."""
+
+    status_code = 400
+
+
+class InvalidCursor(BadRequest):
+    """``next_token`` was not issued by this stack for this list and its filters (or was altered)."""
+
+
 class InvalidInput(ApihubError):
     """Semantically invalid input that the schema could not catch; the message names the field and the rule."""
 
