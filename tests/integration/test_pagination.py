@@ -1,5 +1,6 @@
 """Lists and their cursors (issue 12, finding 7 and the smaller findings): a cursor works only on the
-list and filters it was issued for, and pages fit in a Lambda response."""
+list and filters it was issued for, pages fit in a Lambda response, and ``failed_only`` reads the
+outcomes themselves rather than the eventually consistent errors index."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import boto3
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.jobs.items import new_item
-from apihub.dal.tables import ProductItem
+from apihub.dal.tables import JobErrorsIndex, ProductItem
 from apihub.jobs.service import new_job
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, Product, Supplier, iso, utcnow
 
@@ -211,6 +212,29 @@ def test_a_page_of_large_products_stays_under_lambdas_6_mb(hub, monkeypatch) -> 
     # When the products are listed with limit=1000, Then every page is under 6 MB and none is lost
     assert _walk(hub, "/api/suppliers/alpha/products", "product_id", limit="1000") == ids
     assert len(sizes) >= 3 and max(sizes) < LAMBDA_RESPONSE_LIMIT, sizes
+
+
+class _NotYetIndexed:
+    """What a Query of the errors index answers before it has caught up: no items, no more pages."""
+
+    last_evaluated_key = None
+
+    def __iter__(self):
+        return iter(())
+
+
+def test_failed_only_retries_every_failure_while_the_errors_index_lags(hub, monkeypatch) -> None:
+    # Given a job that just ended with failures, and an errors index that has not caught up yet
+    fails = ["DEMO-00002", "DEMO-00005"]
+    hub.add_supplier("demo", protocol_config={"products": 6, "fail_skus": fails})
+    job = hub.run_import("demo", mode="full_sellable")
+    monkeypatch.setattr(JobErrorsIndex, "query", classmethod(lambda cls, *args, **kwargs: _NotYetIndexed()))
+    assert _page(hub, f"/api/sync-jobs/{job['id']}/errors").json == []  # the index lags
+    # When its failed products are retried
+    res = hub.api("POST", f"/api/sync-jobs/{job['id']}/retry", query={"failed_only": "true"})
+    # Then the retry holds every failure (read consistently from the outcome items)
+    assert res.status == 201, res.json
+    assert res.json["params"]["explicit_list"] == fails
 
 
 def test_list_routes_declare_the_400_in_the_openapi_schema() -> None:

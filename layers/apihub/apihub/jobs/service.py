@@ -93,13 +93,7 @@ def retry(job_id: str, failed_only: bool = False) -> SyncJob:
     supplier = SuppliersRepository().get(original.supplier_id)
     _check_importable(supplier)
     if failed_only:
-        skus: list[str] = []
-        token: str | None = None
-        while True:
-            page, token = jobs.list_errors(job_id, limit=1000, next_token=token)
-            skus += [e.sku for e in page]
-            if not token:
-                break
+        skus = jobs.failed_skus(job_id)  # strongly consistent: not the lagging errors index
         if not skus:
             from apihub.errors import InvalidInput
 

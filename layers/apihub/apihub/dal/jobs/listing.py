@@ -1,5 +1,5 @@
 """Lists of jobs: newest first on the keys-only index of each filter combination, the per-job error
-list on the sparse errors index, and the active jobs the sweeper reads. Queries
+list on the sparse errors index, a job's failed SKUs, and the active jobs the sweeper reads. Queries
 only, never a Scan. Pages end at ``limit`` items or at the response budget (``fit_page``), and their
 cursors are sealed to the list they came from (``apihub.pagination``)."""
 
@@ -12,7 +12,7 @@ from pydantic import StringConstraints
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from apihub.dal.jobs.items import JobItems, new_item, to_model
-from apihub.dal.jobs.keys import EPOCH_PK, EPOCH_SK, index_values, is_condition_failure, job_pk
+from apihub.dal.jobs.keys import EPOCH_PK, EPOCH_SK, index_values, is_condition_failure, job_pk, outcome_sk
 from apihub.dal.tables import JOB_LIST_INDEXES, JOB_SORT_KEY, EpochItem, JobItem, OutcomeItem
 from apihub.errors import InvalidCursor
 from apihub.models import JobError, JobStatus, SyncJob, utcnow
@@ -174,6 +174,18 @@ class JobListing(JobItems):
         more = bool(hits) and (sent < len(hits) or query.last_evaluated_key is not None)
         cursor = Cursor(scope, ErrorsPosition(sk=hits[sent - 1][0])) if more else None
         return [error for _, error in hits[:sent]], cursor
+
+    def failed_skus(self, job_id: str) -> list[str]:
+        """Every failed SKU of a job, from its outcome items with strongly consistent reads: the
+        ``JobErrors`` index is eventually consistent, and right after a job ends it may still miss
+        the failures recorded last (``retry?failed_only=true`` must not)."""
+        query = OutcomeItem.query(
+            job_pk(job_id),
+            OutcomeItem.sk.startswith(outcome_sk("")),
+            filter_condition=OutcomeItem.status == "failed",
+            consistent_read=True,
+        )
+        return [hit.sk.removeprefix(outcome_sk("")) for hit in query]
 
     def active_jobs(self, started_before: str | None = None) -> list[JobItem]:
         """Pending and running jobs (a Query per status on ``ByStatus``). ``started_before`` (ISO)
