@@ -1,4 +1,4 @@
-"""Creates the template's tables, queues (with DLQ redrive) and KMS key on a moto backend, and
+"""Creates the template's tables, queues (with DLQ redrive), KMS keys and secrets on a moto backend, and
 resolves the functions' environment against them. The template is the only description."""
 
 from __future__ import annotations
@@ -50,6 +50,18 @@ def create_stack(
             kms.enable_key_rotation(KeyId=key["KeyId"])
         stack.refs[logical_id] = key["KeyId"]
         stack.attrs[(logical_id, "Arn")] = key["Arn"]
+
+    secrets = _client("secretsmanager", region, endpoint)
+    for logical_id, res in tpl.of_type("AWS::SecretsManager::Secret").items():
+        props = res["Properties"]
+        arn = secrets.create_secret(
+            Name=f"{prefix}-{logical_id}",
+            Description=props.get("Description", logical_id),
+            KmsKeyId=tpl.resolve(props["KmsKeyId"], stack.refs, stack.attrs),
+            SecretString=_generated_secret(props.get("GenerateSecretString", {})),
+        )["ARN"]
+        stack.refs[logical_id] = arn  # Ref of a secret is its ARN
+        stack.attrs[(logical_id, "Id")] = arn
 
     for logical_id, res in tpl.of_type("AWS::DynamoDB::Table").items():
         props = res["Properties"]
@@ -106,6 +118,15 @@ def create_stack(
     if timeout_scale != 1.0:
         stack.environment.update(_scaled_reserves(timeout_scale))
     return stack
+
+
+def _generated_secret(spec: dict[str, Any]) -> str:
+    """A value as ``GenerateSecretString`` would make it (the template's length; letters and digits)."""
+    import secrets
+    import string
+
+    length = int(spec.get("PasswordLength", 32))
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
 def _scaled_reserves(scale: float) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import json
 import pkgutil
 from dataclasses import replace
@@ -448,3 +449,28 @@ def test_alarms_cover_dlqs_hydrate_error_rate_failed_and_swept_jobs_and_notify_a
 
 def test_tracing_is_active_for_every_function() -> None:
     assert TPL.globals["Tracing"] == "Active"
+
+
+def test_every_function_that_pages_may_read_the_cursor_key_and_decrypt_it_through_secrets_manager_only() -> None:
+    # The routes that take next_token, from the handlers' own signatures
+    paging = {
+        route.name for route in ROUTES if "next_token" in inspect.signature(endpoint_for(route).handler).parameters
+    }
+    assert paging == {"list_sync_jobs", "list_sync_job_errors", "list_products"}
+    secret = TPL.resources["CursorSecret"]["Properties"]
+    assert secret["KmsKeyId"] == {"Ref": "SecretsKey"} and secret["GenerateSecretString"]["PasswordLength"] >= 32
+    assert TPL.globals["Environment"]["Variables"]["APIHUB_CURSOR_SECRET_ARN"] == {"Ref": "CursorSecret"}
+    for fn in FUNCTIONS.values():
+        policies = TPL.resources[fn.logical_id]["Properties"].get("Policies", [])
+        reads = {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "CursorSecret"}}} in policies
+        decrypts = [s for s in _policy_statements(policies) if s["Action"] == "kms:Decrypt"]
+        # Only the functions that page read the key (a function that reads one page for itself never seals it)
+        assert reads == (fn.folder in paging), fn.logical_id
+        if fn.folder in paging:
+            (decrypt,) = decrypts
+            assert decrypt["Resource"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}, fn.logical_id
+            # Through Secrets Manager, for this secret only: not a way to decrypt supplier credentials
+            assert decrypt["Condition"]["StringEquals"] == {
+                "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
+                "kms:EncryptionContext:SecretARN": {"Ref": "CursorSecret"},
+            }, fn.logical_id

@@ -56,6 +56,16 @@ class ConcurrentChange(Conflict):
     """A write that kept losing to concurrent writes of the same item; the caller may try again."""
 
 
+class BadRequest(ApihubError):
+    """A request the API cannot act on at all (e.g. a cursor it did not issue for this list)."""
+
+    status_code = 400
+
+
+class InvalidCursor(BadRequest):
+    """``next_token`` was not issued by this stack for this list and its filters (or was altered)."""
+
+
 class InvalidInput(ApihubError):
     """Semantically invalid input that the schema could not catch; the message names the field and the rule."""
 

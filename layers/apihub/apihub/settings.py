@@ -30,6 +30,8 @@ class Settings(BaseModel):
     discovery_queue_url: str = ""
     hydrate_queue_url: str = ""
     kms_key_id: str = ""
+    # Secrets Manager secret whose value signs pagination cursors (apihub.dal.cursor_key).
+    cursor_secret_arn: str = ""
 
     # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
     hydrate_refs_per_message: int = 10

@@ -56,6 +56,7 @@ class GatewayOrErrorBody(ApihubModel):
 
 
 ERROR_DESCRIPTIONS = {
+    400: ("next_token was not issued for this list and its filters", ErrorBody),
     401: ("Missing, unknown, expired or revoked token", ErrorBody),
     403: ("The token's role may not call this route", GatewayOrErrorBody),
     404: ("Not found", ErrorBody),

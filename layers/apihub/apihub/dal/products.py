@@ -10,7 +10,7 @@ from pynamodb.exceptions import DoesNotExist
 from apihub.dal.tables import ProductItem, bind_tables
 from apihub.errors import ProductNotFound
 from apihub.models import StoredProduct
-from apihub.pagination import decode_cursor, encode_cursor
+from apihub.pagination import Cursor, KeyString, Position, decode_cursor, fit_page
 from apihub.settings import Settings, get_settings
 
 
@@ -19,6 +19,16 @@ def to_model(item: ProductItem) -> StoredProduct:
     return StoredProduct(
         **data, supplier_id=item.supplier_id, content_hash=item.content_hash, updated_at=item.updated_at
     )
+
+
+class ProductsPosition(Position):
+    """Where a supplier's product list resumes: the last product sent."""
+
+    product_id: KeyString
+
+
+def products_scope(supplier_id: str) -> str:
+    return f"suppliers/{supplier_id}/products"
 
 
 class ProductsRepository:
@@ -33,9 +43,15 @@ class ProductsRepository:
 
     def list(
         self, supplier_id: str, limit: int, next_token: str | None = None
-    ) -> tuple[list[StoredProduct], str | None]:
-        state = decode_cursor(next_token) or {}
-        query = ProductItem.query(supplier_id, limit=limit, page_size=limit, last_evaluated_key=state.get("k"))
+    ) -> tuple[list[StoredProduct], Cursor | None]:
+        """A supplier's products by id: ``limit`` of them, or fewer when the page would pass the
+        response budget (``fit_page``); the cursor resumes after the last product sent."""
+        scope = products_scope(supplier_id)
+        start = decode_cursor(next_token, scope, ProductsPosition)
+        last_key = {"supplier_id": {"S": supplier_id}, "product_id": {"S": start.product_id}} if start else None
+        query = ProductItem.query(supplier_id, limit=limit, page_size=limit, last_evaluated_key=last_key)
         products = [to_model(p) for p in query]
-        last = query.last_evaluated_key
-        return products, encode_cursor({"k": last} if last else None)
+        sent = fit_page([p.model_dump(mode="json") for p in products])
+        more = bool(products) and (sent < len(products) or query.last_evaluated_key is not None)
+        cursor = Cursor(scope, ProductsPosition(product_id=products[sent - 1].product_id)) if more else None
+        return products[:sent], cursor

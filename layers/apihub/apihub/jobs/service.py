@@ -120,13 +120,9 @@ def retry(job_id: str, failed_only: bool = False) -> SyncJob:
 def _failed_skus(jobs: JobsRepository, job_id: str) -> list[str]:
     """The job's failed SKUs as one explicit list, under the same caps as ``POST .../import``: past them
     a 422 (docs/decisions.md), not a job item DynamoDB would refuse."""
-    skus: list[str] = []
-    token: str | None = None
-    while True:
-        page, token = jobs.list_errors(job_id, limit=1000, next_token=token)
-        skus += [e.sku for e in page]
-        if not token or len(skus) > MAX_LIST_SKUS:  # past the cap already: no need to read the rest
-            break
+    # Strongly consistent, from the outcome items: the errors index may still lag right after the
+    # job ended. Reading stops one past the cap: past it the answer is a 422 anyway.
+    skus = jobs.failed_skus(job_id, limit=MAX_LIST_SKUS + 1)
     if not skus:
         raise InvalidInput("failed_only: the job has no failed products to retry")
     for sku in skus:

@@ -45,15 +45,15 @@ def delete_supplier(supplier_id: SupplierRef) -> Response[None]:
     return Response(status_code=204, body="")
 
 
-@endpoint("GET", "/api/suppliers/{supplier_id}/products", "List a supplier's products", errors=(404,))
+@endpoint("GET", "/api/suppliers/{supplier_id}/products", "List a supplier's products", errors=(400, 404))
 def list_products(
     supplier_id: SupplierRef,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: NextToken = None,
 ) -> Response[list[StoredProduct]]:
     supplier = SuppliersRepository().get(supplier_id)
-    products, token = ProductsRepository().list(supplier.id, limit, next_token)
-    return page([p.model_dump(mode="json") for p in products], token)
+    products, cursor = ProductsRepository().list(supplier.id, limit, next_token)
+    return page([p.model_dump(mode="json") for p in products], cursor)
 
 
 @endpoint("GET", "/api/suppliers/{supplier_id}/products/{product_id}", "Get one product", errors=(404,))
