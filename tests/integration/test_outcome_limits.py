@@ -1,4 +1,5 @@
-"""Invariant 8: one product that cannot be stored fails alone (issue 12, finding 1).
+"""Invariant 8: one product that cannot be stored fails alone; a product too big for a DynamoDB
+item still imports, its body in S3 (issue 12, finding 1).
 
 What moto 5.2.5 enforces, probed against it: a Put over 400 KB and a key over 1,024 bytes are a
 ``ValidationException`` for the whole ``TransactWriteItems`` request, as in AWS (AWS reports a
@@ -9,16 +10,20 @@ needs those, a botocore hook on the transactions' client raises what AWS raises 
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import boto3
 import pytest
+from apihub.dal import bodies
 from apihub.dal.jobs import JobsRepository, Outcome
 from apihub.dal.jobs import writes as writes_module
-from apihub.dal.products import ProductsRepository
+from apihub.dal.products import ProductsRepository, to_model
 from apihub.dal.sizes import TRANSACTION_BYTES_MAX, item_bytes
+from apihub.dal.tables import ProductItem
 from apihub.models import Product, ProductPart
 from apihub.settings import reset_settings
 from botocore.exceptions import ClientError
@@ -51,6 +56,12 @@ def _record(repo: JobsRepository, job_id: str, outcomes: list[Outcome], *, stale
     return repo.record_outcomes(item, outcomes, known)
 
 
+def _s3_bodies(hub: Any) -> list[str]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    listing = s3.list_objects_v2(Bucket=hub.stack.refs["ProductBodiesBucket"])
+    return sorted(o["Key"] for o in listing.get("Contents", []))
+
+
 def _batch() -> list[Outcome]:
     return [
         Outcome("SMALL-1", product=_product("SMALL-1")),
@@ -59,7 +70,32 @@ def _batch() -> list[Outcome]:
     ]
 
 
-@pytest.mark.parametrize("store", ["none"])
+def test_a_product_too_big_for_an_item_imports_with_its_body_in_s3(hub) -> None:
+    # Given a running job and a batch whose middle product is ~630 KB compressed
+    repo, job_id, supplier_id = _running_job(hub)
+    # When the batch is recorded
+    result = _record(repo, job_id, _batch())
+    # Then all three import; the big one's item points at its body in S3
+    assert sorted(result.recorded) == ["BIG", "SMALL-1", "SMALL-2"] and result.unstorable == []
+    job = repo.get(job_id)
+    assert (job.success_count, job.failed_count, job.errors) == (3, 0, [])
+    stored = ProductItem.get(supplier_id, "BIG")
+    assert stored.data is None and stored.body_ref
+    assert _s3_bodies(hub) == [stored.body_ref]
+    # and it reads back whole, through the API too
+    res = hub.api("GET", f"/api/suppliers/{supplier_id}/products/BIG")
+    assert res.status == 200 and len(res.json["parts"]) == 30_000
+    assert res.json["content_hash"] == _product("BIG", parts=30_000).compute_hash()
+    # When a duplicate copy of the batch, which read the products before the first commit, arrives
+    again = _record(repo, job_id, _batch(), stale=True)
+    # Then nothing is counted twice and the body it uploaded is gone again
+    assert again.recorded == [] and sorted(again.duplicates) == ["BIG", "SMALL-1", "SMALL-2"]
+    job = repo.get(job_id)
+    assert (job.success_count, job.failed_count) == (3, 0)
+    assert _s3_bodies(hub) == [stored.body_ref]
+
+
+@pytest.mark.parametrize("store", ["none", "failing"])
 def test_without_a_working_body_store_the_big_product_fails_alone(hub, monkeypatch, store: str) -> None:
     # Given no S3 bucket configured, or one S3 refuses (it does not exist)
     repo, job_id, _ = _running_job(hub)
@@ -210,7 +246,34 @@ def test_a_job_item_too_full_for_more_errors_still_counts_them(hub) -> None:
     assert sorted(e["sku"] for e in listed) == ["F-1", "F-2"]
 
 
-@pytest.mark.parametrize("store", ["none"])
+def test_a_replaced_body_is_deleted_and_a_reader_holding_the_old_item_reads_the_new_one(hub) -> None:
+    # Given a big product stored in S3, and a reader that has read its item
+    repo, job_id, supplier_id = _running_job(hub)
+    _record(repo, job_id, [Outcome("BIG", product=_product("BIG", parts=30_000, seed=1))])
+    old_item = ProductItem.get(supplier_id, "BIG")
+    # When a later job stores new content for it
+    _record(repo, _second_job(hub), [Outcome("BIG", product=_product("BIG", parts=30_000, seed=2))])
+    # Then the old body is deleted, only the new one is left
+    new_item = ProductItem.get(supplier_id, "BIG")
+    assert new_item.body_ref != old_item.body_ref
+    assert _s3_bodies(hub) == [new_item.body_ref]
+    # and the reader still gets a whole product: the new one
+    assert to_model(old_item).content_hash == _product("BIG", parts=30_000, seed=2).compute_hash()
+
+
+def _second_job(hub: Any) -> str:
+    res = hub.start_import("demo", mode="delta")
+    assert res.status == 202, res.json
+    next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction").poll_once()
+    return str(res.json["sync_job_id"])
+
+
+def test_the_local_stack_makes_the_bodies_bucket_from_the_template(hub) -> None:
+    assert os.environ["APIHUB_BODIES_BUCKET"] == hub.stack.refs["ProductBodiesBucket"]
+    assert bodies.enabled()
+
+
+@pytest.mark.parametrize("store", ["s3", "none"])
 def test_an_import_with_a_product_too_big_for_an_item_ends_without_the_dlq(hub, monkeypatch, store: str) -> None:
     # Given a supplier whose second product is ~630 KB compressed (SanMar's biggest styles are)
     from apihub_fakes.demo_adapter import DemoAdapter

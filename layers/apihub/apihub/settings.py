@@ -30,6 +30,9 @@ class Settings(BaseModel):
     discovery_queue_url: str = ""
     hydrate_queue_url: str = ""
     kms_key_id: str = ""
+    # S3 bucket for product bodies too big for a DynamoDB item (apihub.dal.bodies). Empty: none, so
+    # such a product fails with "stored item too large".
+    bodies_bucket: str = ""
 
     # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
     hydrate_refs_per_message: int = 10

@@ -44,6 +44,8 @@ class Batch:
     writes: dict[str, ProductWrite]
     now: str
     result: RecordResult = field(default_factory=RecordResult)
+    committed: set[str] = field(default_factory=set)  # S3 bodies now pointed at
+    replaced: set[str] = field(default_factory=set)  # S3 bodies no longer pointed at
 
 
 @dataclass
@@ -90,8 +92,15 @@ def plan(batch: Batch, attempt: Attempt) -> Plan:
 
 
 def note_committed(batch: Batch, plan: Plan) -> None:
-    """Account for a committed transaction."""
+    """Account for a committed transaction: what it recorded, and which S3 bodies it pointed at or
+    left behind."""
     batch.result.recorded += [o.sku for o in plan.pending]
     batch.result.products_written += len(plan.writes)
+    for o, write in plan.writes:
+        if write.body_ref:
+            batch.committed.add(write.body_ref)
+        old = plan.stored.get(o.sku)
+        if old is not None and old.body_ref and old.body_ref != write.body_ref:
+            batch.replaced.add(old.body_ref)
     if plan.new_errors and plan.keep_errors:
         batch.job.errors = (batch.job.errors or []) + plan.new_errors

@@ -12,6 +12,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from apihub.dal import bodies
 from apihub.dal.jobs.batch import Attempt, Batch, Outcome, Plan, RecordResult, note_committed, plan
 from apihub.dal.jobs.cancellations import learn, whole_request_invalid
 from apihub.dal.jobs.items import JobItems
@@ -41,12 +42,18 @@ class Outcomes(JobItems):
         ok_before = {o.sku for o in unique if o.ok}
         now = iso(utcnow()) or ""
         batch = Batch(item, dict(existing), prepare(item, unique, existing, now), now)
+        uploaded = {w.body_ref for w in batch.writes.values() if w.body_ref}
         for chunk in chunked(item, unique, batch.writes, now):
             if not self._record_chunk(batch, chunk):
                 batch.result.job_terminal = True
                 break
         recorded = set(batch.result.recorded)
         batch.result.unstorable = [o.sku for o in unique if o.sku in ok_before and not o.ok and o.sku in recorded]
+        # S3 bodies uploaded for writes that did not commit, and those a committed write replaced:
+        # nothing points at them (each write attempt has a key of its own).
+        unreferenced = (uploaded - batch.committed) | batch.replaced
+        if unreferenced and bodies.enabled():
+            bodies.delete(unreferenced)
         return batch.result
 
     def _record_chunk(self, batch: Batch, chunk: list[Outcome]) -> bool:
@@ -121,14 +128,14 @@ class Outcomes(JobItems):
                 )
 
     def product_hashes(self, supplier_id: str, skus: Iterable[str]) -> dict[str, StoredState]:
-        """What is stored for each of these products that exists: its content hash. (A SKU too
-        long to be a key is never stored: not asked for.)"""
+        """What is stored for each of these products that exists: its content hash and, for a body
+        kept in S3, the body's key. (A SKU too long to be a key is never stored: not asked for.)"""
         keys = [(supplier_id, s) for s in dict.fromkeys(skus) if sku_fits(s)]
         if not keys:
             return {}
-        attributes = ["supplier_id", "product_id", "content_hash"]
+        attributes = ["supplier_id", "product_id", "content_hash", "body_ref"]
         found = ProductItem.batch_get(keys, attributes_to_get=attributes)
-        return {p.product_id: StoredState(p.content_hash) for p in found}
+        return {p.product_id: StoredState(p.content_hash, p.body_ref) for p in found}
 
     def recorded_skus(self, job_id: str, skus: Iterable[str]) -> set[str]:
         """Which of ``skus`` already have an outcome for this job (duplicate deliveries skip them)."""

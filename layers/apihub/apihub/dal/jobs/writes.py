@@ -1,8 +1,9 @@
 """What recording a batch's outcomes writes, measured against DynamoDB's limits before any transaction.
 
 Invariant 8: one item that cannot be stored fails its own product only. So before a transaction:
-a SKU too long to be a key, or a product whose item would be over 400 KB, becomes a failed outcome
-with the reason; and the outcomes are cut into transactions that respect both of
+a SKU too long to be a key, or a product whose item would be over 400 KB (with no S3 to hold its
+body), becomes a failed outcome with the reason; a body over ``bodies.INLINE_MAX`` compressed goes
+to S3 with a pointer in the item; and the outcomes are cut into transactions that respect both of
 DynamoDB's transaction limits, 100 items and 4 MB. The transaction's cancellation handling
 (``outcomes``) stays as the safety net for what these checks cannot see.
 """
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from apihub.dal import bodies
 from apihub.dal.jobs.keys import ERROR_TEXT_MAX, PRODUCTS_PER_TRANSACTION, SKU_MAX_BYTES, outcome_sk, sku_fits
 from apihub.dal.sizes import ITEM_MAX, TRANSACTION_BYTES_MAX, item_bytes, kb, truncate_utf8, utf8_len
 from apihub.dal.tables import JobItem, OutcomeItem, ProductItem
@@ -27,11 +29,12 @@ class StoredState:
     """What the products table holds for a product, as read before the batch's transaction."""
 
     content_hash: str
+    body_ref: str | None = None
 
 
 @dataclass
 class ProductWrite:
-    """A product item ready to put."""
+    """A product item ready to put: its body inline (``data``) or in S3 (``body_ref``)."""
 
     item: ProductItem
     size: int  # bytes, as DynamoDB counts them
@@ -39,6 +42,10 @@ class ProductWrite:
     @property
     def content_hash(self) -> str:
         return str(self.item.content_hash)
+
+    @property
+    def body_ref(self) -> str | None:
+        return self.item.body_ref
 
 
 def fail(outcome: Any, reason: str) -> None:
@@ -94,12 +101,22 @@ def _bad_sku(sku: str) -> str:
 
 
 def _product_write(job: JobItem, outcome: Any, content_hash: str, now: str) -> ProductWrite | str:
-    """The write, or why there can be none."""
+    """The write, or why there can be none. A body over ``INLINE_MAX`` goes to S3 when there is a
+    bucket; if S3 fails, it stays inline when the item still fits."""
     data = zlib.compress(outcome.product.model_dump_json().encode(), 6)
     inline = _item(job, outcome.sku, content_hash, now, data=data)
+    store_error = ""
+    if len(data) > bodies.INLINE_MAX and bodies.enabled():
+        try:
+            ref = bodies.put(job.supplier_id, outcome.sku, content_hash, data)
+        except bodies.BodyStoreError as exc:
+            store_error = str(exc)
+        else:
+            return _item(job, outcome.sku, content_hash, now, body_ref=ref)
     if inline.size <= ITEM_MAX:
         return inline
-    return f"ProductError: stored item too large ({kb(inline.size)} > {kb(ITEM_MAX)})"
+    reason = f"ProductError: stored item too large ({kb(inline.size)} > {kb(ITEM_MAX)})"
+    return f"{reason}; the body store failed ({store_error})" if store_error else reason
 
 
 def _item(job: JobItem, sku: str, content_hash: str, now: str, **body: Any) -> ProductWrite:
