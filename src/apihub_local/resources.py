@@ -69,14 +69,7 @@ def create_stack(
         stack.refs[logical_id] = name
         stack.attrs[(logical_id, "Arn")] = ddb.describe_table(TableName=name)["Table"]["TableArn"]
 
-    for logical_id, res in tpl.of_type("AWS::S3::Bucket").items():
-        name = f"{prefix}-{logical_id}".lower()  # bucket names are lower case
-        s3.create_bucket(Bucket=name)
-        versioning = res.get("Properties", {}).get("VersioningConfiguration")
-        if versioning:
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=versioning)
-        stack.refs[logical_id] = name
-        stack.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+    _create_buckets(stack, s3, prefix)
 
     # Queues without a redrive policy (the DLQs) first, so the others can point at them.
     queues = tpl.of_type("AWS::SQS::Queue")
@@ -115,6 +108,18 @@ def create_stack(
     if timeout_scale != 1.0:
         stack.environment.update(_scaled_reserves(timeout_scale))
     return stack
+
+
+def _create_buckets(stack: Stack, s3: Any, prefix: str) -> None:
+    """The template's buckets, with versioning as declared (policies and lifecycle are AWS's own)."""
+    for logical_id, res in stack.template.of_type("AWS::S3::Bucket").items():
+        name = f"{prefix}-{logical_id}".lower()  # bucket names are lower case
+        s3.create_bucket(Bucket=name)
+        versioning = res.get("Properties", {}).get("VersioningConfiguration")
+        if versioning:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=versioning)
+        stack.refs[logical_id] = name
+        stack.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
 
 def _scaled_reserves(scale: float) -> dict[str, str]:
