@@ -1,5 +1,5 @@
-"""Creates the template's tables, queues (with DLQ redrive), KMS keys and secrets on a moto backend, and
-resolves the functions' environment against them. The template is the only description."""
+"""Creates the template's tables, queues (with DLQ redrive), KMS keys, secrets and S3 buckets on a
+moto backend, and resolves the functions' environment against them. The template is the only description."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def create_stack(
     """
     tpl = template or Template()
     stack = Stack(template=tpl)
-    ddb, sqs, kms = (_client(s, region, endpoint) for s in ("dynamodb", "sqs", "kms"))
+    ddb, sqs, kms, s3 = (_client(s, region, endpoint) for s in ("dynamodb", "sqs", "kms", "s3"))
 
     for logical_id, res in tpl.of_type("AWS::KMS::Key").items():
         key = kms.create_key(Description=res["Properties"].get("Description", logical_id))["KeyMetadata"]
@@ -80,6 +80,8 @@ def create_stack(
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         stack.refs[logical_id] = name
         stack.attrs[(logical_id, "Arn")] = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+
+    _create_buckets(stack, s3, prefix)
 
     # Queues without a redrive policy (the DLQs) first, so the others can point at them.
     queues = tpl.of_type("AWS::SQS::Queue")
@@ -127,6 +129,18 @@ def _generated_secret(spec: dict[str, Any]) -> str:
 
     length = int(spec.get("PasswordLength", 32))
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+def _create_buckets(stack: Stack, s3: Any, prefix: str) -> None:
+    """The template's buckets, with versioning as declared (policies and lifecycle are AWS's own)."""
+    for logical_id, res in stack.template.of_type("AWS::S3::Bucket").items():
+        name = f"{prefix}-{logical_id}".lower()  # bucket names are lower case
+        s3.create_bucket(Bucket=name)
+        versioning = res.get("Properties", {}).get("VersioningConfiguration")
+        if versioning:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=versioning)
+        stack.refs[logical_id] = name
+        stack.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
 
 def _scaled_reserves(scale: float) -> dict[str, str]:

@@ -32,6 +32,9 @@ class Settings(BaseModel):
     kms_key_id: str = ""
     # Secrets Manager secret whose value signs pagination cursors (apihub.dal.cursor_key).
     cursor_secret_arn: str = ""
+    # S3 bucket for product bodies too big for a DynamoDB item (apihub.dal.bodies). Empty: none, so
+    # such a product fails with "stored item too large".
+    bodies_bucket: str = ""
 
     # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
     hydrate_refs_per_message: int = 10

@@ -1,4 +1,7 @@
-"""Products table access (written by the hydrate pipeline through ``JobsRepository``)."""
+"""Products table access (written by the hydrate pipeline through ``JobsRepository``).
+
+An item holds its product zlib-compressed in ``data``, or, for a body too big for an item, the S3
+key of that body in ``body_ref`` (``apihub.dal.bodies``), which reads follow."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import zlib
 
 from pynamodb.exceptions import DoesNotExist
 
+from apihub.dal import bodies
 from apihub.dal.tables import ProductItem, bind_tables
 from apihub.errors import ProductNotFound
 from apihub.models import StoredProduct
@@ -14,8 +18,22 @@ from apihub.pagination import Cursor, KeyString, Position, decode_cursor, fit_pa
 from apihub.settings import Settings, get_settings
 
 
+def _with_body(item: ProductItem) -> tuple[ProductItem, bytes]:
+    """The item and its compressed body, inline or from S3. A body is deleted from S3 only after a
+    newer write of the product replaced the item pointing at it: if it is gone, read the item again."""
+    for _ in range(3):
+        if item.body_ref is None:
+            return item, bytes(item.data or b"")
+        data = bodies.get(item.body_ref)
+        if data is not None:
+            return item, data
+        item = ProductItem.get(item.supplier_id, item.product_id, consistent_read=True)
+    raise RuntimeError(f"product body {item.body_ref} is missing")
+
+
 def to_model(item: ProductItem) -> StoredProduct:
-    data = json.loads(zlib.decompress(item.data))
+    item, body = _with_body(item)
+    data = json.loads(zlib.decompress(body))
     return StoredProduct(
         **data, supplier_id=item.supplier_id, content_hash=item.content_hash, updated_at=item.updated_at
     )

@@ -232,7 +232,10 @@ class ProductItem(Model):
     supplier_id = UnicodeAttribute(hash_key=True)
     product_id = UnicodeAttribute(range_key=True)
     content_hash = UnicodeAttribute()
-    data = BinaryAttribute(legacy_encoding=False)  # zlib-compressed canonical JSON
+    # zlib-compressed canonical JSON; or, for a body too big for an item, its S3 key in ``body_ref``
+    # (apihub.dal.bodies). Exactly one of the two is set.
+    data = BinaryAttribute(legacy_encoding=False, null=True)
+    body_ref = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
     last_job_id = UnicodeAttribute(null=True)
 
