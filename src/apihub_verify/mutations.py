@@ -42,8 +42,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "outcome item written only if absent (exactly once, invariant 1)",
         f"{LAYER}/dal/jobs/outcomes.py",
-        "tw.save(outcome, condition=OutcomeItem.sk.does_not_exist())",
-        "tw.save(outcome)",
+        "tw.save(outcome_item(job, o, batch.now), condition=OutcomeItem.sk.does_not_exist())",
+        "tw.save(outcome_item(job, o, batch.now))",
         (
             "tests/integration/test_concurrent_duplicates.py",
             "tests/integration/test_invariants.py::test_redelivered_batch_after_commit_changes_nothing",

@@ -11,13 +11,13 @@ from pynamodb.transactions import TransactWrite
 
 from apihub.dal.jobs.items import JobItems
 from apihub.dal.jobs.keys import cancel_codes, is_condition_failure, job_pk, ref_chunk_sk
+from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import JobItem, RefsChunkItem
 from apihub.models import JobStatus, iso, utcnow
 
 # Ref chunks stored in one transaction with the state that counts them. A chunk item is at most
 # 400 KB, and so is the job item: 8 of the one and the other stay under a transaction's 4 MB.
 CHUNKS_PER_WRITE = 8
-CONFLICT_TRIES = 3
 
 
 class DiscoveryState(JobItems):
@@ -26,7 +26,9 @@ class DiscoveryState(JobItems):
         working on one job (a duplicated discovery message) cannot both advance it."""
         values, condition = _advance(item, changes, attrs)
         try:
-            item.update(actions=_set_all(values), condition=condition)
+            call_with_retries(
+                lambda: item.update(actions=_set_all(values), condition=condition), what="advance discovery"
+            )
         except UpdateError as exc:
             if is_condition_failure(exc):
                 return False
@@ -43,23 +45,22 @@ class DiscoveryState(JobItems):
         if len(chunks) > CHUNKS_PER_WRITE:
             raise ValueError(f"at most {CHUNKS_PER_WRITE} ref chunks per write, got {len(chunks)}")
         values, condition = _advance(item, changes, {})
-        for _ in range(CONFLICT_TRIES):
-            try:
-                with TransactWrite(connection=self.conn) as tw:
-                    for number, skus in chunks.items():
-                        tw.save(RefsChunkItem(job_pk(item.id), ref_chunk_sk(number), skus=skus))
-                    tw.update(JobItem(item.pk, item.sk), actions=_set_all(values), condition=condition)
-            except TransactWriteError as exc:
-                codes = cancel_codes(exc)
-                if "ConditionalCheckFailed" in codes:
-                    return False  # another invocation advanced the state, or the job ended
-                if "TransactionConflict" not in codes:
-                    raise
-                continue  # a concurrent write to the job item (e.g. a throttling mark): try again
-            for name, value in values.items():  # what item.update would have read back
-                setattr(item, name, value)
-            return True
-        raise RuntimeError(f"could not store ref chunks of job {item.id} after {CONFLICT_TRIES} conflicts")
+
+        def write() -> None:
+            with TransactWrite(connection=self.conn) as tw:
+                for number, skus in chunks.items():
+                    tw.save(RefsChunkItem(job_pk(item.id), ref_chunk_sk(number), skus=skus))
+                tw.update(JobItem(item.pk, item.sk), actions=_set_all(values), condition=condition)
+
+        try:  # contention (a concurrent write to the job item) is retried with backoff
+            call_with_retries(write, what="store ref chunks")
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in cancel_codes(exc):
+                return False  # another invocation advanced the state, or the job ended
+            raise
+        for name, value in values.items():  # what item.update would have read back
+            setattr(item, name, value)
+        return True
 
     def get_ref_chunk(self, job_id: str, number: int) -> list[str]:
         try:

@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 from apihub import observability
 from apihub.dal.jobs.items import JobItems, to_model
 from apihub.dal.jobs.keys import ERROR_TEXT_MAX, META, cancel_codes, is_condition_failure, job_pk, lock_pk, status_keys
+from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import JobItem, LockItem, SupplierItem
 from apihub.errors import InvalidTransition
 from apihub.models import JobStatus, SyncJob, iso, utcnow
@@ -147,8 +148,8 @@ class JobLifecycle(JobItems):
         if ending.condition is not None:
             condition = condition & ending.condition
         for _ in range(3):
-            try:
-                self._end_transaction(item, ending, actions, condition)
+            try:  # contention alone is retried with backoff; an answer (a condition) comes back at once
+                call_with_retries(lambda: self._end_transaction(item, ending, actions, condition), what="end the job")
             except TransactWriteError as exc:
                 codes = cancel_codes(exc)
                 if not codes:

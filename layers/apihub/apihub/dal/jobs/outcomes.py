@@ -18,6 +18,7 @@ from apihub.dal.jobs.cancellations import learn, whole_request_invalid
 from apihub.dal.jobs.items import JobItems
 from apihub.dal.jobs.keys import job_pk, outcome_sk, sku_fits
 from apihub.dal.jobs.writes import StoredState, chunked, outcome_item, prepare
+from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import HandoffItem, JobItem, OutcomeItem, ProductItem, SupplierItem
 from apihub.models import JobStatus, iso, utcnow
 
@@ -64,8 +65,8 @@ class Outcomes(JobItems):
             if not attempt.pending:
                 return True
             next_plan = plan(batch, attempt)
-            try:
-                self._commit(batch, next_plan)
+            try:  # contention alone (TransactionConflict, throttling) is retried with backoff here
+                call_with_retries(lambda: self._commit(batch, next_plan), what="record outcomes")  # noqa: B023
             except TransactWriteError as exc:
                 if whole_request_invalid(exc) and len(attempt.pending) > 1:
                     # Nothing says which item: commit each half on its own, down to the one at fault.
