@@ -35,6 +35,7 @@ browser: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 template: $(TOOLS)/.installed
 	$(TOOLS)/bin/cfn-lint template.yaml
@@ -83,4 +84,4 @@ bench: $(VENV)/.installed $(TOOLS)/.installed
 	PYTHONPATH=layers/apihub:src POWERTOOLS_LOG_LEVEL=WARNING $(PY) -m apihub_bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache .mypy_cache
