@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method here: signatures after it name builtins.list
 import re
 import uuid
 from typing import Any
@@ -163,7 +164,7 @@ class SuppliersRepository:
         item.save(condition=SupplierItem.id.does_not_exist())  # a fresh uuid: never overwrites
         return to_model(item)
 
-    def _update(self, supplier_id: str, actions: list[Action], now: str) -> Supplier:
+    def _update(self, supplier_id: str, actions: builtins.list[Action], now: str) -> Supplier:
         """Apply ``actions`` (plus ``updated_at`` and the version) to an existing supplier; the result
         is the whole item as stored after the write."""
         item = SupplierItem(supplier_id)
@@ -180,7 +181,7 @@ class SuppliersRepository:
         return to_model(item)
 
     @staticmethod
-    def _credential_actions(supplier_id: str, credentials: dict[str, str] | None) -> list[Action]:
+    def _credential_actions(supplier_id: str, credentials: dict[str, str] | None) -> builtins.list[Action]:
         if credentials is None:
             return []
         return [
