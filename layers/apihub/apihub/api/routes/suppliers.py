@@ -40,7 +40,7 @@ def patch_supplier(supplier_id: SupplierRef, body: Annotated[SupplierPatch, Body
 
 
 @endpoint("DELETE", "/api/suppliers/{supplier_id}", "Delete a supplier", 204, errors=(404,))
-def delete_supplier(supplier_id: SupplierRef) -> Response[None]:
+def delete_supplier(supplier_id: SupplierRef) -> Response[str]:
     SuppliersRepository().delete(supplier_id)
     return Response(status_code=204, body="")
 
