@@ -22,16 +22,18 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-# DiscoveryMode, the public enum, is declared beside its rows (the one list of modes) and used from here.
 from apihub.jobs.modes import (
     SCHEDULED_MODES,
-    DiscoveryMode,
     Param,
     describe_modes,
     describe_schedules,
     mode_spec,
     modes_taking,
 )
+
+# DiscoveryMode, the public enum, is declared beside its rows (the one list of modes) and used from here
+# (`X as X`: an explicit re-export for strict mypy).
+from apihub.jobs.modes import DiscoveryMode as DiscoveryMode
 
 
 class ApihubModel(BaseModel):
@@ -380,8 +382,9 @@ class ImportRequest(ApihubModel):
     @classmethod
     def _taken_by_the_mode(cls, value: Any, info: ValidationInfo) -> Any:
         mode = info.data.get("mode")  # absent when mode itself was invalid
-        if mode is not None and value is not None and mode_spec(mode).params()[info.field_name] is Param.refused:
-            takers = " or ".join(m.value for m in modes_taking(str(info.field_name)))
+        field = str(info.field_name)  # always set in a field validator; None only in a model validator
+        if mode is not None and value is not None and mode_spec(mode).params()[field] is Param.refused:
+            takers = " or ".join(m.value for m in modes_taking(field))
             raise ValueError(f"only with mode {takers}; leave it out with mode {mode.value}")
         return value
 

@@ -45,7 +45,7 @@ class AdapterContext:
     settings: dict[str, Any] = field(default_factory=dict)
     # Adapters never write storage themselves; when one learns something worth keeping on the
     # supplier (e.g. a refreshed endpoint cache) it hands a partial ``protocol_config`` update here.
-    on_config_update: Callable[[dict[str, Any]], None] | None = None
+    on_config_update: Callable[[dict[str, Any]], object] | None = None  # what it returns is ignored
     # Consulted around every supplier call; the pipeline points it at the per-supplier limiter.
     guard: Any = None
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from apihub.adapters.base import DiscoveryRequest
 from apihub.dal import queues
@@ -203,7 +204,9 @@ def _check_progress(page_number: int, fresh: list[str]) -> None:
         )
 
 
-def _store_page(jobs: JobsRepository, item: JobItem, listed: _Listed, fresh: list[str], changes: dict) -> bool:
+def _store_page(
+    jobs: JobsRepository, item: JobItem, listed: _Listed, fresh: list[str], changes: dict[str, Any]
+) -> bool:
     """Store a page's new SKUs in ref chunks, each write with the state that counts it (False:
     another invocation owns the job). A page too large for one transaction takes several; the
     cursor moves with the last, so a listing resumed in between reads the page again and keeps
@@ -212,7 +215,7 @@ def _store_page(jobs: JobsRepository, item: JobItem, listed: _Listed, fresh: lis
     groups = [chunks[i : i + CHUNKS_PER_WRITE] for i in range(0, len(chunks), CHUNKS_PER_WRITE)] or [[]]
     for index, group in enumerate(groups):
         numbered = {listed.chunks + n: skus for n, skus in enumerate(group, start=1)}
-        step: dict = {"chunks": listed.chunks + len(group), "refs": len(listed.seen) + sum(map(len, group))}
+        step: dict[str, Any] = {"chunks": listed.chunks + len(group), "refs": len(listed.seen) + sum(map(len, group))}
         if index == len(groups) - 1:
             step |= {**changes, "pages": listed.pages + 1}
         if not jobs.record_listing(item, numbered, step):

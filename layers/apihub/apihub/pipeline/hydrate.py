@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
@@ -261,7 +262,7 @@ def delay_redelivery(receipt_handle: str, seconds: int) -> None:
     queues.delay_retry(get_settings().hydrate_queue_url, receipt_handle, seconds)
 
 
-def handle_batch(records: list[dict[str, Any]], context: Any) -> dict[str, Any]:
+def handle_batch(records: list[dict[str, Any]], context: Any) -> PartialItemFailureResponse:
     """Hydrate one SQS batch; the partial-failure response for the event source mapping."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     batch = HydrateBatch(context.get_remaining_time_in_millis)
