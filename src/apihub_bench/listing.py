@@ -20,6 +20,7 @@ def seed_jobs(count: int, start_index: int, *, supplier_id: str, supplier_name: 
     epoch back); the rest are the same items written with BatchWriteItem, 25 per request, which is
     the fast way to seed and writes exactly what ``store_without_lock`` would."""
     from apihub.dal.jobs import JobsRepository
+    from apihub.dal.jobs.items import new_item
     from apihub.dal.tables import JobItem
     from apihub.models import DiscoveryMode, JobStatus, SyncJob
 
@@ -47,7 +48,7 @@ def seed_jobs(count: int, start_index: int, *, supplier_id: str, supplier_name: 
         indexes = range(1, count)
     with JobItem.batch_write() as batch:
         for i in indexes:
-            batch.save(repo._new_item(job(i)))  # the item store_without_lock writes, batched
+            batch.save(new_item(job(i)))  # the item store_without_lock writes, batched
 
 
 def list_latency_ms(url: str, token: str, *, requests: int, warmup: int = 3) -> float:

@@ -12,7 +12,7 @@ page size, default 1000), ``modified_every`` / ``closeout_every`` (delta and clo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages, unsupported_listing
@@ -63,16 +63,16 @@ class DemoAdapter(SupplierAdapter):
         if request.listing is Listing.given:
             yield from explicit_pages(request)
             return
-        indexes = range(1, self._count() + 1)
+        indexes: Sequence[int] = range(1, self._count() + 1)
         if request.listing is Listing.changed:
             since = request.since or EPOCH
-            indexes = [i for i in indexes if self._modified_at(i) > since]  # type: ignore[assignment]
+            indexes = [i for i in indexes if self._modified_at(i) > since]
         elif request.listing is Listing.closeouts:
-            indexes = [i for i in indexes if self._is_closeout(i)]  # type: ignore[assignment]
+            indexes = [i for i in indexes if self._is_closeout(i)]
         elif request.listing is not Listing.sellable:
             raise unsupported_listing(self, request)
         if request.limit is not None:
-            indexes = list(indexes)[: request.limit]  # type: ignore[assignment]
+            indexes = list(indexes)[: request.limit]
         page_size = int(self._cfg.get("page_size", 1000))
         start = int(cursor or 0)
         all_refs = [ProductRef(product_id=demo_sku(i)) for i in indexes]
