@@ -16,6 +16,9 @@ How it holds under any number of Lambda workers, with almost no DynamoDB traffic
   seconds.
 * A worker that cannot get a slot or a token within ``max_wait_s`` raises ``Throttled``: the
   pipeline puts its work back on the queue with a delay. It never fails a product.
+* No wait outlives the invocation's deadline (``time_left``): a wait that would raises
+  ``OutOfTime`` (the work goes back on the queue at once), and the HTTP client clamps every call
+  to the time left (``apihub.adapters.deadline``).
 
 Written by hand: no library offers a DynamoDB-backed distributed limiter with leases.
 """
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apihub.dal.limits import LimitsRepository, Slot
-from apihub.errors import Throttled
+from apihub.errors import OutOfTime, Throttled
 
 DEFAULT_RATE = 5.0
 DEFAULT_CONCURRENCY = 4
@@ -67,8 +70,11 @@ class SupplierLimiter:
         sleep: Callable[[float], None] = time.sleep,
         max_wait_s: float = 5.0,
         on_throttled: Callable[[float], None] | None = None,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         self.supplier_id = supplier_id
+        self._time_left = time_left
+        self._wait_ends_at_deadline = False
         self.limits = limits
         self.lease_ms = int(lease_s * 1000)
         self.repo = repo or LimitsRepository()
@@ -99,8 +105,15 @@ class SupplierLimiter:
         self.refilled = now
 
     # ------------------------------------------------------------------ CallGuard
+    def time_left(self) -> float | None:
+        """Seconds before this invocation's supplier calls must be done (None: no deadline)."""
+        return self._time_left() if self._time_left is not None else None
+
     def before_call(self) -> None:
-        deadline = self.clock() + self.max_wait_s
+        left = self.time_left()
+        wait = self.max_wait_s if left is None else min(self.max_wait_s, max(0.0, left))
+        self._wait_ends_at_deadline = wait < self.max_wait_s
+        deadline = self.clock() + wait
         if self.slot is None:
             self._acquire_slot(deadline)
         self._refresh_penalty()
@@ -174,6 +187,9 @@ class SupplierLimiter:
             self.factor = 1.0
 
     def _throttled(self, retry_after: float, message: str) -> None:
+        if self._wait_ends_at_deadline and retry_after <= self.max_wait_s:
+            # Not the supplier's limit: this invocation's time. The next one can wait for it.
+            raise OutOfTime(f"{message}; this invocation's deadline comes first")
         if self.on_throttled:
             self.on_throttled(self.clock() + retry_after)
         raise Throttled(message, retry_after=retry_after)
@@ -202,3 +218,6 @@ class GuardProxy:
     def after_call(self, status: int | None, retry_after: float | None) -> None:
         if self.target is not None:
             self.target.after_call(status, retry_after)
+
+    def time_left(self) -> float | None:
+        return self.target.time_left() if self.target is not None else None

@@ -77,6 +77,19 @@ class JobLifecycle(JobItems):
         except UpdateError:
             pass
 
+    def expect_attempt(self, job_id: str, at: str) -> None:
+        """Record that work for the job is scheduled for ``at`` (ISO): ``next_attempt_at`` moves
+        there unless it is already later. Only while the job is active; best effort (the sweeper's
+        stall limit covers an attempt that was never recorded)."""
+        condition = JobItem.status.is_in(*ACTIVE) & (
+            JobItem.next_attempt_at.does_not_exist() | (JobItem.next_attempt_at < at)
+        )
+        try:
+            JobItem(job_pk(job_id), META).update(actions=[JobItem.next_attempt_at.set(at)], condition=condition)
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+
     def fail(self, job_id: str, error_log: str) -> bool:
         """Fail a pending or running job and release its lock. False when it was already terminal."""
         item = self.find_item(job_id)
