@@ -1,6 +1,7 @@
 """The pipeline's time arithmetic, read from template.yaml and the code (DESIGN.md invariant 8):
-one product's supplier calls fit inside the hydrate invocation. Each test fails when the
-template's numbers and the code's stop agreeing (docs/architecture.md, "Time")."""
+one product's supplier calls fit inside the hydrate invocation, and the sweeper's stall limit
+outlasts every path on which a job's work can still arrive. Each test fails when the template's
+numbers and the code's stop agreeing (docs/architecture.md, "Time")."""
 
 from __future__ import annotations
 
@@ -69,3 +70,57 @@ def test_retry_delays_stay_within_sqs_and_the_backoff_cap() -> None:
     fn = "HydrateFunction"
     assert setting("retry_backoff_max_s", fn) <= setting("retry_delay_max_s", fn) <= SQS_MAX_DELAY_S
     assert setting("retry_backoff_base_s", fn) <= setting("retry_backoff_max_s", fn)
+
+
+def stall_paths() -> dict[str, float]:
+    """Every path on which one message of a job can still arrive with nothing recorded on the job,
+    in seconds from the job's last progress or due attempt. (A message waiting behind other work
+    has no bound: the sweeper asks the queue for those.)"""
+    hydrate_visibility, hydrate_receives = queue_of("HydrateFunction")
+    discovery_visibility, discovery_receives = queue_of("DiscoverFunction")
+    longest_delay = setting("retry_delay_max_s", "HydrateFunction")
+    return {
+        "a hydrate message whose every receive dies (visibility x maxReceiveCount)": hydrate_visibility
+        * hydrate_receives,
+        "a discovery message whose every receive dies (visibility x maxReceiveCount)": discovery_visibility
+        * discovery_receives,
+        "a hydrate message retried after the longest Retry-After honoured on every receive": max(
+            hydrate_visibility, longest_delay
+        )
+        * hydrate_receives,
+    }
+
+
+def test_the_stall_limit_outlasts_every_retry_path_of_one_message() -> None:
+    sweeper_env = FUNCTIONS["SweeperFunction"].environment
+    assert sweeper_env["APIHUB_STALL_MINUTES"] == {"Ref": "StallMinutes"}
+    param = TPL.data["Parameters"]["StallMinutes"]
+    assert Settings().stall_minutes == param["Default"]  # the code's default is the template's
+    for bound in ("Default", "MinValue"):  # a deployment cannot set a shorter limit
+        limit_s = int(param[bound]) * 60
+        too_short = {path: s for path, s in stall_paths().items() if s > limit_s}
+        assert not too_short, f"StallMinutes {bound} ({limit_s} s) is shorter than: {too_short}"
+
+
+def test_a_stall_limit_shorter_than_a_retry_path_is_caught() -> None:
+    # The old values: 30 minutes against a 30-minute discovery visibility and 3 receives.
+    assert any(seconds > 30 * 60 for seconds in stall_paths().values())
+
+
+def test_the_sweeper_may_ask_both_queues_what_they_hold() -> None:
+    statements = [
+        s
+        for policy in TPL.resources["SweeperFunction"]["Properties"]["Policies"]
+        if isinstance(policy, dict)
+        for s in policy.get("Statement", [])
+    ]
+    allowed = {
+        arn["Fn::GetAtt"][0]
+        for s in statements
+        if "sqs:GetQueueAttributes" in s["Action"]
+        for arn in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    }
+    assert allowed == {"DiscoveryQueue", "HydrateQueue"}
+    env = TPL.globals["Environment"]["Variables"]
+    assert env["APIHUB_DISCOVERY_QUEUE_URL"] == {"Ref": "DiscoveryQueue"}
+    assert env["APIHUB_HYDRATE_QUEUE_URL"] == {"Ref": "HydrateQueue"}

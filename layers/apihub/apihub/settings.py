@@ -55,7 +55,9 @@ class Settings(BaseModel):
     retry_backoff_base_s: int = 10
     retry_backoff_max_s: int = 300
     retry_delay_max_s: int = Field(default=900, ge=1, le=900)
-    stall_minutes: int = 30
+    # The sweeper fails a job only after this long without progress or a due attempt, and only if
+    # nothing it depends on is still queued; at least the longest retry path of one message.
+    stall_minutes: int = 90
     # How long a worker waits for a supplier slot or token before handing its work back.
     limiter_max_wait_s: float = 5.0
     # Local stack only: allow http:// and loopback supplier URLs.

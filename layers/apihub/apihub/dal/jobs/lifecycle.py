@@ -98,9 +98,14 @@ class JobLifecycle(JobItems):
         return self.end(item, Ending(JobStatus.failed, error_log=error_log))
 
     def fail_if_idle(self, item: JobItem, error_log: str) -> bool:
-        """``fail``, but only if the job made no progress since ``item`` was read (its ``updated_at``
-        is unchanged): a batch recorded meanwhile keeps the job alive. Releases the lock."""
-        ending = Ending(JobStatus.failed, error_log=error_log, condition=JobItem.updated_at == item.updated_at)
+        """``fail``, but only if the job made no progress and got no new attempt since ``item`` was
+        read (``updated_at`` and ``next_attempt_at`` unchanged): a batch recorded or a retry
+        scheduled meanwhile keeps the job alive. Releases the lock."""
+        due = item.next_attempt_at
+        unchanged = JobItem.next_attempt_at == due if due else JobItem.next_attempt_at.does_not_exist()
+        ending = Ending(
+            JobStatus.failed, error_log=error_log, condition=(JobItem.updated_at == item.updated_at) & unchanged
+        )
         return self.end(item, ending)
 
     def finalise_counted(
