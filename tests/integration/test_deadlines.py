@@ -206,34 +206,44 @@ class LambdaTimeout(BaseException):
     """The invocation is killed here (no ``except Exception`` can catch it, as none can in Lambda)."""
 
 
-def test_an_invocation_killed_after_n_products_keeps_what_it_committed(hub, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("seconds_each", "killed_after", "kept_at_least"),
+    [
+        (4.0, 20, 15),  # a slow supplier: commits every 20 s of work (5 products)
+        (0.0, 48, 45),  # a fast one: commits every transaction's worth (45 products)
+    ],
+)
+def test_an_invocation_killed_after_n_products_keeps_what_it_committed(
+    hub, monkeypatch, seconds_each: float, killed_after: int, kept_at_least: int
+) -> None:
     # Given an import of 50 products fanned out in 5 messages (one hydrate batch)
     hub.add_supplier("demo", protocol_config={"products": 50})
     job_id = hub.start_import("demo", mode="full_sellable").json["sync_job_id"]
     next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction").poll_once()
     messages = _receive(hub)
     assert sum(len(json.loads(m["Body"])["skus"]) for m in messages) == 50
-    # And a supplier taking 4 s a product (a virtual clock) that hangs on the 21st until Lambda kills it
+    # And a supplier taking ``seconds_each`` a product (a virtual clock) that hangs on the next one
+    # after ``killed_after`` until Lambda kills the invocation
     clock = [0.0]
     context = FakeContext(150.0, clock=lambda: clock[0])
     real = DemoAdapter.hydrate
     fetched: list[str] = []
 
     def hydrate_slowly(self: DemoAdapter, ref: Any) -> Any:
-        if len(fetched) == 20:
+        if len(fetched) == killed_after:
             clock[0] = context.ends
             raise LambdaTimeout
-        clock[0] += 4.0
+        clock[0] += seconds_each
         fetched.append(ref.product_id)
         return real(self, ref)
 
     monkeypatch.setattr(DemoAdapter, "hydrate", hydrate_slowly)
-    # When the invocation dies after 20 products (80 s of its 150 s)
+    # When the invocation dies
     with pytest.raises(LambdaTimeout):
         _invoke(hub, messages, context)
-    # Then what it committed stays: all but at most the last 20 s of work (5 products)
+    # Then what it committed stays: all but its last 20 s of work or its last transaction's worth
     committed = _outcomes(job_id)
-    assert set(committed) <= set(fetched) and len(committed) >= len(fetched) - 5, (len(committed), len(fetched))
+    assert set(committed) <= set(fetched) and len(committed) >= kept_at_least, (len(committed), len(fetched))
     item = JobsRepository().get_item(job_id)
     assert int(item.success_count) == len(committed)  # counted with their outcomes, once
     # And the redelivered batch finishes the import, each product counted once
