@@ -13,7 +13,13 @@ def patch_domain_clock(monkeypatch: pytest.MonkeyPatch, clock: object) -> None:
 
     from apihub import models
 
-    for name in ("apihub.jobs.service", "apihub.jobs.sweeper", "apihub.dal.suppliers", "apihub.dal.jobs"):
+    for name in (
+        "apihub.jobs.service",
+        "apihub.jobs.sweeper",
+        "apihub.dal.suppliers",
+        "apihub.dal.jobs",
+        "apihub.pipeline.retry_timing",
+    ):
         importlib.import_module(name)
     real = models.utcnow
     for name, module in list(sys.modules.items()):

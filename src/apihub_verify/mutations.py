@@ -59,8 +59,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "a job ends only if not terminal yet (finalise once, invariant 5)",
         f"{LAYER}/dal/jobs/lifecycle.py",
-        "condition = JobItem.status.is_in(*ACTIVE)",
-        "condition = JobItem.pk.exists()",
+        "        condition = JobItem.status.is_in(*ACTIVE)\n        if ending.condition",
+        "        condition = JobItem.pk.exists()\n        if ending.condition",
         ("tests/integration/test_invariants.py::test_two_finishers_race_and_exactly_one_finalises",),
     ),
     Mutation(

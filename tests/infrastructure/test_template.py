@@ -396,7 +396,7 @@ def test_sweeper_runs_on_its_own_schedule_with_the_stall_limit() -> None:
     assert sweep["ScheduleExpression"] == {"Ref": "SweeperSchedule"}
     assert defaults["SweeperSchedule"] == "rate(5 minutes)"
     env = TPL.resources["SweeperFunction"]["Properties"]["Environment"]["Variables"]
-    assert env["APIHUB_STALL_MINUTES"] == {"Ref": "StallMinutes"} and defaults["StallMinutes"] == 30
+    assert env["APIHUB_STALL_MINUTES"] == {"Ref": "StallMinutes"}  # its bounds: tests/infrastructure/test_timing.py
     assert FUNCTIONS["SweeperFunction"].folder == "sweeper"
 
 

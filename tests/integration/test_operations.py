@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from apihub.dal.jobs import JobsRepository
 from apihub.jobs.modes import MODES
-from apihub.jobs.sweeper import stall_message, sweep_stalled
+from apihub.jobs.sweeper import QueuedWork, stall_message, sweep_stalled
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, SyncJob, iso
 
 from apihub_local.template import Template
@@ -183,8 +183,11 @@ def test_sweeper_fails_idle_jobs_with_the_exact_text_releases_locks_and_leaves_t
     old_failed = _seed_job(supplier, JobStatus.failed, now - timedelta(days=2))
     before = {j: hub.job(j) for j in (busy_running, young_pending, old_success, old_failed)}
 
-    # When the sweeper runs with a 30-minute limit
-    swept = sweep_stalled(now, stall_minutes=30)
+    # When the sweeper runs with a 30-minute limit, the queues holding nothing for them (the pending
+    # job's discovery message stays queued here only to show that late messages change nothing;
+    # tests/integration/test_stall.py has the queued work that does keep a job alive)
+    nothing_queued = QueuedWork(held=lambda url: 0)
+    swept = sweep_stalled(now, stall_minutes=30, queued=nothing_queued)
 
     # Then exactly the idle jobs failed, with the exact error text naming their last progress
     assert {s.job_id for s in swept} == {stalled_id, idle_running}
@@ -200,7 +203,7 @@ def test_sweeper_fails_idle_jobs_with_the_exact_text_releases_locks_and_leaves_t
     # And the stalled job's late discovery message changes nothing
     hub.drain()
     assert hub.job(stalled_id)["status"] == "failed"
-    assert sweep_stalled(now, stall_minutes=30) == []  # a second sweep finds nothing
+    assert sweep_stalled(now, stall_minutes=30, queued=nothing_queued) == []  # a second sweep finds nothing
 
 
 def test_sweeper_spares_a_job_that_progressed_after_it_was_read(hub) -> None:

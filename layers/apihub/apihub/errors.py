@@ -129,3 +129,10 @@ class Throttled(Exception):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OutOfTime(Exception):
+    """This invocation's deadline (its remaining time minus the reserve its commit needs) ends
+    before a supplier call could: the work goes back on the queue unspent. Not an ``AdapterError``,
+    for the same reason as ``Throttled``: adapters that turn supplier errors into notes must let it
+    through, and it never fails a product."""

@@ -58,6 +58,9 @@ class SupplierAdapter(abc.ABC):
     """
 
     name: ClassVar[str]
+    # The most supplier calls one ``hydrate`` makes: one product's worst case in time is this many
+    # calls x (connect + read timeout) + as many limiter waits (tests/infrastructure/test_timing.py).
+    calls_per_product: ClassVar[int] = 1
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         self.supplier = supplier

@@ -108,6 +108,9 @@ class JobItem(_JobsBase):
     discovery_version = NumberAttribute(default=0)
     discovery_complete = BooleanAttribute(default=False)
     throttled_until = UnicodeAttribute(null=True)
+    # When work already scheduled for the job is next attempted (a redelivery's backoff, a
+    # Retry-After, a delayed hand-on): the sweeper counts idleness from it (only ever moves later).
+    next_attempt_at = UnicodeAttribute(null=True)
     # Index keys (sparse: only job items carry them).
     gsi_sort = UnicodeAttribute()
     gsi_all = UnicodeAttribute()

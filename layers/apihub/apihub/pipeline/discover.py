@@ -31,6 +31,7 @@ from apihub.errors import (
     AuthError,
     DiscoveryError,
     NotFound,
+    OutOfTime,
     SupplierNotImportable,
     Throttled,
     TransientError,
@@ -41,6 +42,7 @@ from apihub.observability import logger
 from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.messages import DiscoveryMessage, HydrateMessage
+from apihub.pipeline.retry_timing import delay_seconds, expect_attempt
 from apihub.settings import get_settings
 
 CHUNK_SIZE = 1000
@@ -69,7 +71,7 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
     item = jobs.find_item(job_id)
     if item is None or JobStatus(item.status).terminal:
         return DiscoveryResult.skipped
-    settings = get_settings()
+    version = int(item.discovery_version or 0)  # as this step found it
     try:
         item = jobs.mark_running(job_id)
         state = item.discovery or {}
@@ -82,14 +84,18 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
                 return _continue_or_skip(jobs, item)
     except Throttled as exc:
         # Our own limiter: continue later from the stored cursor; this never fails the job.
-        delay = int(min(900, max(1, exc.retry_after)))
+        delay = delay_seconds(exc.retry_after)
         queues.send_discovery(DiscoveryMessage(job_id=item.id, continuation=True).model_dump(), delay_seconds=delay)
+        expect_attempt(jobs, job_id, delay)
         return DiscoveryResult.continued
+    except OutOfTime as exc:
+        if int(item.discovery_version or 0) > version:  # this step moved the cursor: continue
+            return _continue_or_skip(jobs, item)
+        # A whole invocation was not enough for one supplier call: retried as a timeout (it ends).
+        too_slow = TransientError(f"supplier too slow for one invocation: {exc}")
+        return _transient(jobs, job_id, too_slow, receive_count)
     except TransientError as exc:
-        if receive_count >= settings.discovery_max_receive_count:
-            jobs.fail(job_id, f"{exc.describe()} (discovery gave up after {receive_count} attempts)")
-            return DiscoveryResult.failed
-        raise
+        return _transient(jobs, job_id, exc, receive_count)
     except (AdapterError, SupplierNotImportable, NotFound) as exc:
         text = exc.describe() if isinstance(exc, AdapterError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, AuthError):
@@ -100,12 +106,29 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
     return DiscoveryResult.done
 
 
+def _transient(jobs: JobsRepository, job_id: str, exc: TransientError, receive_count: int) -> DiscoveryResult:
+    """Retried by redelivery (the message comes back after its visibility timeout, well within the
+    sweeper's stall limit); on the queue's last receive the job fails with the reason."""
+    if receive_count >= get_settings().discovery_max_receive_count:
+        jobs.fail(job_id, f"{exc.describe()} (discovery gave up after {receive_count} attempts)")
+        return DiscoveryResult.failed
+    raise exc
+
+
 def _continue_or_skip(jobs: JobsRepository, item: JobItem) -> DiscoveryResult:
     fresh = jobs.find_item(item.id)
     if fresh is None or fresh.status != JobStatus.running.value or fresh.discovery_version != item.discovery_version:
         return DiscoveryResult.skipped  # someone else advanced it, or it ended
     queues.send_discovery(DiscoveryMessage(job_id=item.id, continuation=True).model_dump())
     return DiscoveryResult.continued
+
+
+def _deadline(remaining_ms: Callable[[], int]) -> Callable[[], float] | None:
+    """Seconds left for supplier calls: the invocation's remaining time minus the reserve."""
+    settings = get_settings()
+    if not settings.call_deadlines:
+        return None
+    return lambda: (remaining_ms() - settings.discovery_time_reserve_ms) / 1000
 
 
 def _out_of_time(remaining_ms: Callable[[], int]) -> bool:
@@ -165,6 +188,7 @@ def _page_through(
         adapter,
         lease_s=remaining_ms() / 1000 + 5,
         on_throttled=lambda until: jobs.set_throttled(item.id, iso_from_epoch(until)),
+        time_left=_deadline(remaining_ms),
     )
     limit = request.limit
     try:

@@ -51,6 +51,7 @@ class FourOverAdapter(SupplierAdapter):
     (seconds, default 5 / 30)."""
 
     name = "FourOverAdapter"
+    calls_per_product = 3  # product, option groups, base prices
 
     def __init__(
         self,

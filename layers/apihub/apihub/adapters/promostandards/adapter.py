@@ -57,6 +57,8 @@ class PromoStandardsAdapter(SupplierAdapter):
 
     name = "PromoStandardsAdapter"
     default_endpoints: ClassVar[dict[str, str]] = {}
+    # getProduct, pricing, media (the endpoint lookup is discovery's, cached on the supplier).
+    calls_per_product = 3
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         super().__init__(supplier, context)
