@@ -80,8 +80,8 @@ class FakeServer:
     def start(self) -> Self:
         server = ThreadingHTTPServer(self._requested, self.handler)
         server.daemon_threads = True
-        server.block_on_close = False  # type: ignore[attr-defined]
-        server.fake = self  # type: ignore[attr-defined]
+        server.block_on_close = False
+        server.fake = self  # type: ignore[attr-defined]  # each request handler finds its fake on the server
         self._server = server
         self._address = (str(server.server_address[0]), int(server.server_address[1]))
         self._thread = threading.Thread(

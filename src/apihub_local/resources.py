@@ -4,7 +4,7 @@ moto backend, and resolves the functions' environment against them. The template
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 
@@ -20,7 +20,11 @@ class Stack:
     queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> url
 
 
-def _client(service: str, region: str, endpoint: str | None) -> Any:
+# boto3-stubs type boto3.client by literal service name.
+Service = Literal["dynamodb", "sqs", "kms", "s3", "secretsmanager"]
+
+
+def _client(service: Service, region: str, endpoint: str | None) -> Any:
     return boto3.client(service, region_name=region, endpoint_url=endpoint)
 
 
@@ -42,7 +46,8 @@ def create_stack(
     """
     tpl = template or Template()
     stack = Stack(template=tpl)
-    ddb, sqs, kms, s3 = (_client(s, region, endpoint) for s in ("dynamodb", "sqs", "kms", "s3"))
+    services: tuple[Service, ...] = ("dynamodb", "sqs", "kms", "s3")
+    ddb, sqs, kms, s3 = (_client(s, region, endpoint) for s in services)
 
     for logical_id, res in tpl.of_type("AWS::KMS::Key").items():
         key = kms.create_key(Description=res["Properties"].get("Description", logical_id))["KeyMetadata"]

@@ -18,7 +18,8 @@ request fields and scrubbed from every error message.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, TypeVar
+from types import TracebackType
+from typing import Any, ClassVar, Literal, TypeVar
 
 from apihub.adapters.base import (
     AdapterContext,
@@ -293,7 +294,9 @@ class _Scrubber:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         if isinstance(exc, AdapterError):
             scrubbed = self.adapter._scrub(exc)
             if scrubbed is not exc:

@@ -4,7 +4,6 @@ epoch items), and how a cancelled transaction names what failed."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -87,5 +86,5 @@ def cancel_messages(exc: TransactWriteError) -> list[str]:
 
 
 def is_condition_failure(exc: Exception) -> bool:
-    cause: Any = getattr(exc, "cause_response_code", None)
+    cause: object = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"

@@ -5,8 +5,9 @@ cursors are sealed to the list they came from (``apihub.pagination``)."""
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method here: signatures after it name builtins.list
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import StringConstraints
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -47,7 +48,8 @@ class _Hit:
 
     @property
     def position(self) -> JobsPosition:
-        return JobsPosition(b=self.bucket, k=(self.pk, self.sk, self.sort))
+        # pydantic checks that sk is a job item's "META"; mypy sees the str a hit holds.
+        return JobsPosition(b=self.bucket, k=cast("tuple[str, Literal['META'], str]", (self.pk, self.sk, self.sort)))
 
 
 def jobs_scope(filters: dict[str, str]) -> str:
@@ -103,7 +105,7 @@ class JobListing(JobItems):
 
     def _hits(
         self, filters: dict[str, str], limit: int, start: JobsPosition | None
-    ) -> tuple[list[_Hit], JobsPosition | None]:
+    ) -> tuple[builtins.list[_Hit], JobsPosition | None]:
         """Up to ``limit`` index hits after ``start``, and where the next page starts (``None``: no more)."""
         index_name, hash_attr = JOB_LIST_INDEXES[frozenset(filters)]
         index = next(i for i in JobItem._indexes.values() if i.Meta.index_name == index_name)
@@ -130,7 +132,7 @@ class JobListing(JobItems):
             last_key = None
         return hits, None
 
-    def _buckets(self, filters: dict[str, str], start: JobsPosition | None) -> list[str]:
+    def _buckets(self, filters: dict[str, str], start: JobsPosition | None) -> builtins.list[str]:
         """The index partitions to read, from the cursor's on: the filters' one, or the month buckets."""
         if filters:
             buckets = [index_values(filters)]
@@ -142,7 +144,7 @@ class JobListing(JobItems):
             raise InvalidCursor("next_token: no longer valid (start again without it)")
         return buckets[buckets.index(start.b) :]
 
-    def _month_buckets(self) -> list[str]:
+    def _month_buckets(self) -> builtins.list[str]:
         """The all-jobs index's month buckets, newest first, down to the first month that holds jobs."""
         try:
             first_month = EpochItem.get(EPOCH_PK, EPOCH_SK, consistent_read=True).first_month
@@ -163,7 +165,7 @@ class JobListing(JobItems):
 
     def list_errors(
         self, job_id: str, limit: int, next_token: str | None = None
-    ) -> tuple[list[JobError], Cursor | None]:
+    ) -> tuple[builtins.list[JobError], Cursor | None]:
         """Every per-product error of a job (the sparse ``JobErrors`` index), paginated like ``list``."""
         scope = errors_scope(job_id)
         start = decode_cursor(next_token, scope, ErrorsPosition)
@@ -175,7 +177,7 @@ class JobListing(JobItems):
         cursor = Cursor(scope, ErrorsPosition(sk=hits[sent - 1][0])) if more else None
         return [error for _, error in hits[:sent]], cursor
 
-    def failed_skus(self, job_id: str, limit: int | None = None) -> list[str]:
+    def failed_skus(self, job_id: str, limit: int | None = None) -> builtins.list[str]:
         """The failed SKUs of a job (at most ``limit``), from its outcome items with strongly
         consistent reads: the ``JobErrors`` index is eventually consistent, and right after a job
         ends it may still miss the failures recorded last (``retry?failed_only=true`` must not)."""
@@ -192,7 +194,7 @@ class JobListing(JobItems):
                 break
         return skus
 
-    def active_jobs(self, started_before: str | None = None) -> list[JobItem]:
+    def active_jobs(self, started_before: str | None = None) -> builtins.list[JobItem]:
         """Pending and running jobs (a Query per status on ``ByStatus``). ``started_before`` (ISO)
         skips jobs started since: their ``updated_at`` cannot be older than that."""
         out: list[JobItem] = []
