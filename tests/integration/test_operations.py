@@ -17,7 +17,7 @@ from apihub.jobs.sweeper import QueuedWork, stall_message, sweep_stalled
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, SyncJob, iso
 
 from apihub_local.template import Template
-from tests.domain_clock import patch_domain_clock
+from tests.domain_clock import Clock, controlled_clock
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -53,21 +53,9 @@ def cron_fires(expression: str, at: datetime) -> bool:
     )
 
 
-class Clock:
-    """The time the domain sees (``utcnow`` in the modules that stamp jobs)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime.now(UTC))
-    patch_domain_clock(monkeypatch, c)
-    return c
+    return controlled_clock(monkeypatch, datetime.now(UTC))
 
 
 def _seed_job(supplier: dict[str, Any], status: JobStatus, started: datetime, updated: datetime | None = None) -> str:

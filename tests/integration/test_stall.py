@@ -18,24 +18,14 @@ from apihub.settings import get_settings
 
 from apihub_fakes.demo_adapter import DemoAdapter
 from apihub_local.template import Template
-from tests.domain_clock import patch_domain_clock
+from tests.domain_clock import Clock, controlled_clock
 
 NOTHING_QUEUED = QueuedWork(held=lambda url: 0)  # what approximate queue counts may say
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-    patch_domain_clock(monkeypatch, c)
-    return c
+    return controlled_clock(monkeypatch, datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
 
 
 def _mapping(hub: Any, function: str) -> Any:
