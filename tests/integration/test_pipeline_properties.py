@@ -494,13 +494,13 @@ class ImportMachine(RuleBasedStateMachine):
         complete = bool(item.discovery_complete) and done >= total
         queue = "hydrate" if item.discovery_complete else "discovery"
         waiting = any(m.queue == queue for m in WORLD.messages.values())
-        finalised_before = WORLD.finalizations.count(self.job_id)
+        finalised_before = WORLD.finalisations.count(self.job_id)
         swept = sweep_stalled(now, stall_minutes=30)
         FIGURES["sweeper runs"] += 1
         expected = active and quiet and not complete and not waiting
         assert [s.job_id for s in swept] == ([self.job_id] if expected else [])
         if active and quiet and complete:
-            assert WORLD.finalizations.count(self.job_id) == finalised_before + 1
+            assert WORLD.finalisations.count(self.job_id) == finalised_before + 1
             FIGURES["complete jobs finalised by the sweeper"] += 1
         if active and quiet and not complete and waiting:
             FIGURES["idle jobs spared: work still queued"] += 1
