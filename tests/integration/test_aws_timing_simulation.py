@@ -50,7 +50,9 @@ def _violations(figures: SimFigures, *, want: str = "success") -> list[str]:
 
 
 def _record(part: str, figures: SimFigures, wrong: list[str]) -> None:
+    """The run's figures for make verify's report (docs/reliability.md), whatever its outcome."""
     params = figures.parameters
+    counts = figures.figures()
     record(
         SUITE,
         part,
@@ -60,15 +62,18 @@ def _record(part: str, figures: SimFigures, wrong: list[str]) -> None:
         faults=figures.faults,
         failures=len(wrong),
         notes=[
-            figures.scenario,
-            f"{figures.virtual_s / 60:.0f} virtual minutes",
-            f"hydrate Timeout {params['hydrate_timeout_s']} s, BatchSize {params['hydrate_batch_size']}, "
-            f"MaximumConcurrency {params['hydrate_max_concurrency']}, visibility {params['hydrate_visibility_s']} s; "
-            f"stall limit {params['stall_minutes']} min, sweeper every {params['sweeper_period_s']} s",
+            f"lost {counts['products lost']}, double-counted {counts['products double-counted']}, "
+            f"swept while work was due {counts['jobs swept while work was due']}, "
+            f"dead-lettered {counts['messages dead-lettered']}, API 5xx {counts['API 5xx answers']}, "
+            f"Lambda timeouts {counts['Lambda timeouts']}",
+            f"{figures.scenario}, {counts['virtual minutes']} virtual minutes",
             *[f"{j.label}: {j.status} {j.success}+{j.failed} of {j.total}" for j in figures.jobs],
+            f"hydrate Timeout {params['hydrate_timeout_s']} s, BatchSize {params['hydrate_batch_size']}, "
+            f"MaximumConcurrency {params['hydrate_max_concurrency']}, visibility {params['hydrate_visibility_s']} s, "
+            f"stall limit {params['stall_minutes']} min, sweeper every {params['sweeper_period_s']} s",
             *wrong,
         ],
-        figures=figures.figures(),
+        figures=counts,
     )
 
 
