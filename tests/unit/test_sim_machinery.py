@@ -252,3 +252,41 @@ def test_parameter_overrides_follow_the_templates_own_rules() -> None:
     assert rate_seconds("rate(1 hour)") == 3600
     with pytest.raises(ValueError):
         rate_seconds("cron(0 1 * * ? *)")
+
+
+# ------------------------------------------------------------------ the SQS stub, through botocore
+
+
+def test_the_sqs_stub_answers_the_layers_calls_as_sqs_does() -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from apihub_sim.sqs import SqsStub
+
+    kernel = Kernel()
+    queue = SimQueue("Q", "https://sqs.us-east-1.amazonaws.com/123456789012/q", "arn", kernel, visibility_timeout_s=30)
+    sqs = boto3.client(
+        "sqs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )  # never sent anywhere: the stub answers every call
+    stub = SqsStub({"Q": queue})
+    stub.hook(sqs)
+    try:
+        sent = sqs.send_message(QueueUrl=queue.url, MessageBody='{"job_id": "j"}', DelaySeconds=5)
+        batch = sqs.send_message_batch(
+            QueueUrl=queue.url, Entries=[{"Id": str(i), "MessageBody": "{}"} for i in range(3)]
+        )
+        assert sent["MessageId"] in queue.messages and len(batch["Successful"]) == 3 and not batch.get("Failed")
+        (received,) = queue.receive(1)
+        attrs = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
+        assert attrs == {
+            "ApproximateNumberOfMessages": "2",
+            "ApproximateNumberOfMessagesNotVisible": "1",
+            "ApproximateNumberOfMessagesDelayed": "1",
+        }
+        sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=received.receipt, VisibilityTimeout=900)
+        assert received.visible_at == 900
+        with pytest.raises(ClientError) as bad:
+            sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle="nope#1#x", VisibilityTimeout=1)
+        assert bad.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    finally:
+        stub.unhook()
