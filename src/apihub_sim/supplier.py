@@ -74,8 +74,13 @@ def register_script(script: SupplierScript) -> SupplierScript:
 
 
 def forget_scripts() -> None:
+    """Drop the scripts and the adapter class: nothing of a run stays known in the process."""
+    from apihub.adapters import registry
+
     with _lock:
         SCRIPTS.clear()
+        if registry._registered.get(SimAdapter.name) is SimAdapter:
+            del registry._registered[SimAdapter.name]
 
 
 class SimAdapter(DemoAdapter):
