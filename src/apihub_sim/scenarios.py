@@ -12,10 +12,12 @@ Run one by hand: ``python -m apihub_sim slow_supplier --size verify``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Literal
 
 from apihub.adapters.http import DEFAULT_READ_TIMEOUT
+from apihub.settings import get_settings
 
 from apihub_sim.audit import SimFigures
 from apihub_sim.world import Simulation
@@ -68,15 +70,20 @@ def queued_behind_big_import(size: Size = "fast", seed: int = 0) -> SimFigures:
         params = {"HydrateMaxConcurrency": spec["HydrateMaxConcurrency"]["MinValue"]}
         params["StallMinutes"] = spec["StallMinutes"]["MinValue"]
     with Simulation("small import queued behind a big one", parameters=params, seed=seed) as sim:
-        hydrate = sim.timing.source_for(sim.timing.function_by_folder("hydrate").logical_id)
+        timing = sim.timing
+        hydrate = timing.source_for(timing.function_by_folder("hydrate").logical_id)
         workers = hydrate.max_concurrency or 1
-        stall_s = sim.timing.stall_minutes * 60
-        # A worker hydrates a batch of 5 messages x 10 products well inside its Timeout at 2 s a
-        # product; the small job waits behind (big products / workers) x latency seconds.
-        latency = 2.0
-        wait_s = 1.5 * stall_s + sim.timing.schedule_for(sim.timing.function_by_folder("sweeper").logical_id).period_s
-        big = 50_000 if size == "verify" else int(wait_s * workers / latency)
-        latency = max(0.2, min(latency, wait_s * workers / big))
+        sweep_every = timing.schedule_for(timing.function_by_folder("sweeper").logical_id).period_s
+        # The small job must wait past the stall limit with a sweeper tick to spare: the wait is
+        # about (big products / workers) x latency, and each worker hydrates one batch (BatchSize
+        # messages of refs_per_message products) inside its Timeout less the commit reserve.
+        wait_s = timing.stall_minutes * 60 + 2 * sweep_every
+        settings = get_settings()
+        per_batch = hydrate.batch_size * settings.hydrate_refs_per_message
+        budget_s = timing.functions[hydrate.function].timeout_s - settings.hydrate_time_reserve_ms / 1000 - 5
+        slowest = budget_s / per_batch
+        big = 50_000 if size == "verify" else math.ceil(wait_s * workers / slowest)
+        latency = min(slowest, wait_s * workers / big)
         sim.supplier("big", products=big, hydrate_latency_s=latency, limits=_roomy(sim))
         sim.supplier("small", products=20, hydrate_latency_s=0.5, limits=_roomy(sim))
         sim.start_import("big")
