@@ -64,6 +64,7 @@ class SimFigures:
     errors: dict[str, int]
     faults: dict[str, int] = field(default_factory=dict)
     api_statuses: dict[int, int] = field(default_factory=dict)
+    api_busy: int = 0  # 503 with Retry-After, tried again by the client
     parameters: dict[str, Any] = field(default_factory=dict)
     supplier_calls: dict[str, int] = field(default_factory=dict)
 
@@ -85,7 +86,9 @@ class SimFigures:
 
     @property
     def api_5xx(self) -> int:
-        return sum(n for status, n in self.api_statuses.items() if status >= 500)
+        """5xx answers, but for the 503 with ``Retry-After`` that says AWS stayed busy (the
+        documented answer, which the client tries again)."""
+        return sum(n for status, n in self.api_statuses.items() if status >= 500) - self.api_busy
 
     def job(self, label: str) -> JobAudit:
         return next(j for j in self.jobs if j.label == label)
@@ -116,6 +119,7 @@ class SimFigures:
             "jobs swept while work was due": self.swept_while_due,
             "messages dead-lettered": self.dead_lettered,
             "API 5xx answers": self.api_5xx,
+            "API 503 with Retry-After (tried again)": self.api_busy,
             "Lambda timeouts": sum(self.timeouts.values()),
             "virtual minutes": round(self.virtual_s / 60),
         }

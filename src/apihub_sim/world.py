@@ -46,6 +46,7 @@ class ApiCall:
     method: str
     path: str
     statuses: list[int] = field(default_factory=list)
+    busy: int = 0  # 503 answers with Retry-After
     body: Any = None
     done: bool = False
 
@@ -284,9 +285,10 @@ class Simulation:
                 status, answer, headers = self._api_full(call.method, call.path, body)
                 call.statuses.append(status)
                 call.body = answer
-                if status != 503:
+                if status != 503 or "retry-after" not in headers:
                     break
-                self.kernel.sleep(float(headers.get("retry-after", "1")))
+                call.busy += 1  # AWS stayed busy: the documented answer, tried again after Retry-After
+                self.kernel.sleep(float(headers["retry-after"]))
             if call.status == 202:
                 self.jobs.append(TrackedJob(answer["sync_job_id"], label or slug, expected, self.kernel.now))
             call.done = True
@@ -344,6 +346,7 @@ class Simulation:
         statuses: Counter[int] = Counter()
         for call in self.api_calls:
             statuses.update(call.statuses)
+        busy = sum(call.busy for call in self.api_calls)
         calls: Counter[str] = Counter()
         for script in self.scripts.values():
             calls.update(script.calls)
@@ -359,6 +362,7 @@ class Simulation:
             errors=dict(stats.errors),
             faults=dict(self.faults),
             api_statuses=dict(statuses),
+            api_busy=busy,
             parameters=self.timing.describe(),
             supplier_calls=dict(calls),
         )

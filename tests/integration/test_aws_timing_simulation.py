@@ -45,7 +45,7 @@ def _violations(figures: SimFigures, *, want: str = "success") -> list[str]:
     if figures.dead_lettered:
         wrong.append(f"{figures.dead_lettered} message(s) dead-lettered")
     if figures.api_5xx:
-        wrong.append(f"{figures.api_5xx} API 5xx answer(s) after retries")
+        wrong.append(f"{figures.api_5xx} API 5xx answer(s) (503 with Retry-After aside)")
     return wrong
 
 
@@ -64,7 +64,8 @@ def _record(part: str, figures: SimFigures, wrong: list[str]) -> None:
         notes=[
             f"lost {counts['products lost']}, double-counted {counts['products double-counted']}, "
             f"swept while work was due {counts['jobs swept while work was due']}, "
-            f"dead-lettered {counts['messages dead-lettered']}, API 5xx {counts['API 5xx answers']}, "
+            f"dead-lettered {counts['messages dead-lettered']}, API 5xx {counts['API 5xx answers']} "
+            f"(503 with Retry-After, tried again: {counts['API 503 with Retry-After (tried again)']}), "
             f"Lambda timeouts {counts['Lambda timeouts']}",
             f"{figures.scenario}, {counts['virtual minutes']} virtual minutes",
             *[f"{j.label}: {j.status} {j.success}+{j.failed} of {j.total}" for j in figures.jobs],
