@@ -1,7 +1,8 @@
 """Lambda in virtual time: invocations of the real handlers, SQS event source mappings, schedules.
 
 * :class:`Invoker` runs ``functions/<folder>/app.py`` (loaded as the local runtime loads it, one
-  module copy per concurrent execution environment, reused when free like a warm container) as a
+  module copy per concurrent execution environment, reused when free like a warm container, never
+  after it timed out: Lambda replaces that environment) as a
   process with the function's ``Timeout`` as its deadline, and a context whose
   ``get_remaining_time_in_millis`` reads the virtual clock. Past the deadline the invocation is
   stopped (``LambdaTimeout``): it returns nothing, and its messages stay in flight until their
@@ -105,7 +106,8 @@ class Invoker:
             return handler(event, context)
 
         def done(process: Process) -> None:
-            self._free.setdefault(logical_id, []).append(instance)
+            if not isinstance(process.error, LambdaTimeout):  # Lambda replaces a timed-out environment
+                self._free.setdefault(logical_id, []).append(instance)
             self.running[logical_id] -= 1
             duration = (process.ended_at or 0.0) - (process.started_at or 0.0)
             self.stats.busy_s[logical_id] += duration
