@@ -112,11 +112,11 @@ def _raw_dynamodb_responses() -> Iterator[None]:
             return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
         return original(self, context)
 
-    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]  # a deliberate patch of moto, undone below
     try:
         yield
     finally:
-        ActionResult.execute_result = original  # type: ignore[method-assign]
+        ActionResult.execute_result = original  # type: ignore[method-assign]  # the patch undone
 
 
 class Simulation:
