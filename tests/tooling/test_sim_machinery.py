@@ -243,8 +243,10 @@ def test_the_timing_comes_from_the_template() -> None:
 
 
 def test_parameter_overrides_follow_the_templates_own_rules() -> None:
-    timing = TemplateTiming.read(with_parameters(HydrateMaxConcurrency=2, StallMinutes=45))
-    assert timing.source_for("HydrateFunction").max_concurrency == 2 and timing.stall_minutes == 45
+    timing = TemplateTiming.read(with_parameters(HydrateMaxConcurrency=2, StallMinutes=120))
+    assert timing.source_for("HydrateFunction").max_concurrency == 2 and timing.stall_minutes == 120
+    with pytest.raises(ValueError, match="StallMinutes: must be at least"):
+        with_parameters(StallMinutes=45)  # below the template's MinValue (derived from its timeouts)
     with pytest.raises(ValueError, match="HydrateMaxConcurrency: must be at least"):
         with_parameters(HydrateMaxConcurrency=1)
     with pytest.raises(ValueError, match="not a parameter"):
