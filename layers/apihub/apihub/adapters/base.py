@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from apihub.adapters.http import DEFAULT_MAX_BYTES, HttpClient
 from apihub.errors import ProductError
+from apihub.inventory.models import Inventory
 from apihub.jobs.modes import Listing, mode_spec
 from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
 
@@ -61,6 +62,8 @@ class SupplierAdapter(abc.ABC):
     # The most supplier calls one ``hydrate`` makes: one product's worst case in time is this many
     # calls x (connect + read timeout) + as many limiter waits (tests/infrastructure/test_timing.py).
     calls_per_product: ClassVar[int] = 1
+    # Whether the protocol has an inventory service (the ``inventory`` mode and live stock reads).
+    serves_inventory: ClassVar[bool] = False
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         self.supplier = supplier
@@ -73,6 +76,11 @@ class SupplierAdapter(abc.ABC):
     @abc.abstractmethod
     def hydrate(self, ref: ProductRef) -> Product:
         """Fetch one product in full and return it in canonical form."""
+
+    def inventory(self, ref: ProductRef) -> Inventory:
+        """Read one product's stock levels now. Adapters whose protocol has an inventory service set
+        ``serves_inventory`` and override this; the API refuses the mode for the others (422)."""
+        raise ProductError(f"{type(self).__name__} has no inventory service", code="unsupported_mode")
 
     def new_http_client(self, *, connect_timeout: float, read_timeout: float) -> HttpClient:
         """The HTTP client every adapter uses: URL policy, size cap and the call guard included."""
