@@ -1,5 +1,6 @@
 """PromoStandardsAdapter and SanMarAdapter: Product Data 2.0.0 discovery and hydration, enriched
-with Pricing and Configuration 1.0.0 and Media Content 1.1.0 where the supplier offers them.
+with Pricing and Configuration 1.0.0 and Media Content 1.1.0 where the supplier offers them, and
+stock levels from Inventory 2.0.0 (``inventory``, one ``getInventoryLevels`` call per product).
 
 ``supplier.protocol_config`` knobs (all optional):
 
@@ -30,11 +31,12 @@ from apihub.adapters.base import (
     unsupported_listing,
 )
 from apihub.adapters.http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, raise_for_auth_status
-from apihub.adapters.promostandards import media, pricing
+from apihub.adapters.promostandards import inventory, media, pricing
 from apihub.adapters.promostandards.directory import DEFAULT_DIRECTORY_URL, resolve_endpoints
 from apihub.adapters.promostandards.product import parse_product_ids, read_get_product
 from apihub.adapters.promostandards.soap import PRODUCT_DATA, format_timestamp, service_request, soap_headers
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
+from apihub.inventory.models import Inventory
 from apihub.jobs.modes import Listing
 from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
 
@@ -59,7 +61,10 @@ class PromoStandardsAdapter(SupplierAdapter):
     name = "PromoStandardsAdapter"
     default_endpoints: ClassVar[dict[str, str]] = {}
     # getProduct, pricing, media (the endpoint lookup is discovery's, cached on the supplier).
+    # An inventory job makes one call per product (getInventoryLevels, plus at most one directory
+    # lookup when no cache exists yet): below this worst case, so it does not raise it.
     calls_per_product = 3
+    serves_inventory = True
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         super().__init__(supplier, context)
@@ -248,6 +253,39 @@ class PromoStandardsAdapter(SupplierAdapter):
             raise
         except ValueError as exc:
             raise ProductError(f"{what}: reply could not be normalised ({type(exc).__name__})") from None
+
+    # ------------------------------------------------------------------ inventory
+
+    def inventory(self, ref: ProductRef) -> Inventory:
+        """Stock levels of every part of ``ref`` now: one Inventory 2.0.0 ``getInventoryLevels``."""
+        with self._scrubbed():
+            credentials = self._credentials()  # before endpoints(): no directory call without credentials
+            if not self._inventory_endpoint():
+                raise ProductError(
+                    "no Inventory 2.0.0 endpoint: set protocol_config.endpoints.inventory or list the service "
+                    "in the PromoStandards company directory",
+                    code="no_inventory_endpoint",
+                )
+            body = self._post(
+                "inventory", inventory.SOAP_ACTION, inventory.inventory_request(credentials, ref.product_id)
+            )
+            found: Inventory = self._parse(lambda: inventory.parse_inventory(body, ref.product_id), inventory.OPERATION)
+            return found
+
+    def _inventory_endpoint(self) -> str | None:
+        """The Inventory 2.0.0 URL: configured, else from the company directory, also when the other
+        services are configured by hand (stock is often added to a supplier later). An empty
+        configured value switches inventory off."""
+        endpoints = self.endpoints()
+        if "inventory" in endpoints:
+            return endpoints["inventory"]
+        configured = self.config.get("endpoints") or {}
+        if "inventory" in configured or not (self.config.get("company_code") or self.supplier.promostandards_code):
+            return None
+        url = self._directory_endpoints().get("inventory")
+        if url:
+            endpoints["inventory"] = url
+        return url
 
     # ------------------------------------------------------------------ transport
 

@@ -56,6 +56,12 @@ MEDIA = Service(
     shared="http://www.promostandards.org/WSDL/MediaService/1.0.0/SharedObjects/",
     version="1.1.0",
 )
+# Inventory 2.0.0: namespaces as in the RC4 WSDL/XSD (the newest public copy; docs/inventory.md).
+INVENTORY = Service(
+    namespace="http://www.promostandards.org/WSDL/Inventory/2.0.0/",
+    shared="http://www.promostandards.org/WSDL/Inventory/2.0.0/SharedObjects/",
+    version="2.0.0",
+)
 
 
 # --------------------------------------------------------------------------------------------------

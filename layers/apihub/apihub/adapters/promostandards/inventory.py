@@ -1,0 +1,233 @@
+"""Inventory 2.0.0: ``getInventoryLevels`` -> the canonical ``Inventory`` (docs/inventory.md).
+
+The request is ``wsVersion`` 2.0.0, ``id``, ``password``, ``productId`` (no ``Filter``: one call
+reads every part). The reply is read like Product Data's: by local name, whatever the prefixes,
+and leniently (real suppliers deviate from the RC4 XSD):
+
+- quantities: ``1,200`` and `` 15.0000 `` are numbers, negative stock is 0, a value that is not a
+  number (``N/A``) is unknown (None), never a failed product;
+- a part without ``quantityAvailable`` but with locations gets the sum of its locations'
+  quantities (the XSD calls ``quantityAvailable`` exactly that sum);
+- ``replenishmentLeadTime`` ``"10 days"`` is 10; booleans accept ``true``/``1``/``yes``/``Y``;
+  ``lastModified`` without a zone is UTC; ``availableOn`` may be a bare date;
+- a location without ``inventoryLocationId`` takes its name as id; a part without ``partId`` is
+  skipped with a note.
+
+Message codes (the service's own, Appendix A of the spec, on top of the shared ones):
+
+=====================  ============================================================
+100, 104, 105, 110     ``AuthError`` (credentials: the job fails)
+600, 630               ``ProductError`` (product id / part id not found: this product fails)
+999                    ``TransientError`` (as HTTP 5xx and timeouts, which the HTTP client raises)
+610, 620, 125          kept in ``Inventory.notes`` (data violation, field not supported, not
+                       supported): the stock that came with them is used
+anything else          as Product Data: ``ProductError`` when its severity is Error, ignored else
+=====================  ============================================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime
+from xml.etree.ElementTree import Element
+
+from apihub.adapters.promostandards.messages import ServiceMessage, classify, read_messages
+from apihub.adapters.promostandards.soap import (
+    INVENTORY,
+    child,
+    items,
+    local,
+    response_element,
+    service_request,
+    text,
+    timestamp,
+)
+from apihub.errors import AdapterError, AuthError, ProductError, TransientError
+from apihub.inventory.models import FutureQuantity, Inventory, InventoryLocation, InventoryPart
+
+OPERATION = "getInventoryLevels"
+SOAP_ACTION = "getInventoryLevels"
+
+PRODUCT_CODES = frozenset({600, 630})
+NOTE_CODES = frozenset({125, 610, 620})
+# Service-specific descriptions (spec Appendix A) for suppliers that send a code without one.
+DESCRIPTIONS = {
+    600: "Product Id not found",
+    610: "Data violation",
+    620: "Field is not supported",
+    630: "Part Id not found",
+}
+_TRUE = frozenset({"true", "1", "yes", "y"})
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def inventory_request(credentials: tuple[str, str | None], product_id: str) -> bytes:
+    """A ``GetInventoryLevelsRequest`` for every part of ``product_id``."""
+    return service_request(INVENTORY, "GetInventoryLevelsRequest", credentials, [("productId", product_id)])
+
+
+def parse_inventory(body: bytes, product_id: str | None = None) -> Inventory:
+    """A ``GetInventoryLevelsResponse`` as the canonical ``Inventory``.
+
+    Raises the classified errors of its ServiceMessages; the note codes (610/620/125) end up in
+    ``notes``. ``product_id`` (what was asked for) wins over a different id in the reply, which is
+    noted.
+    """
+    response = response_element(body, "GetInventoryLevelsResponse", OPERATION)
+    notes = _raise_for_messages(response)
+    element = child(response, "Inventory")
+    if element is None:
+        if notes:  # e.g. 125 Not Supported with nothing else: no stock known, not a failure
+            return Inventory(product_id=product_id or "", notes=notes)
+        raise ProductError("600 Product Id not found (reply holds no Inventory)", code="600")
+    answered = text(element, "productId")
+    if product_id and answered and answered != product_id:
+        notes.append(f"supplier answered productId '{answered}' for '{product_id}'")
+    wanted = product_id or answered
+    if not wanted:
+        raise ProductError(f"{OPERATION}: reply has no productId")
+    parts: list[InventoryPart] = []
+    for entry in items(element, "PartInventoryArray", "PartInventory"):
+        part = _part(entry)
+        if part is None:
+            notes.append("a PartInventory without partId was skipped")
+        else:
+            parts.append(part)
+    return Inventory(product_id=wanted, parts=parts, notes=notes)
+
+
+def _raise_for_messages(response: Element) -> list[str]:
+    """Raise the most severe error among the reply's messages (credentials, then transient, then
+    product, as ``messages.raise_for_messages``); return the note codes' texts."""
+    notes: list[str] = []
+    errors: list[AdapterError] = []
+    for message in read_messages(response):
+        described = _described(message)
+        if message.code in NOTE_CODES:
+            notes.append(described.text())
+        elif message.code in PRODUCT_CODES:
+            errors.append(ProductError(described.text(), code=str(message.code)))
+        else:
+            error = classify(described, OPERATION)
+            if error is not None:
+                errors.append(error)
+    for kind in (AuthError, TransientError, ProductError):
+        for error in errors:
+            if isinstance(error, kind):
+                raise error
+    return notes
+
+
+def _described(message: ServiceMessage) -> ServiceMessage:
+    if message.description or message.code not in DESCRIPTIONS:
+        return message
+    return ServiceMessage(code=message.code, description=DESCRIPTIONS[message.code], severity=message.severity)
+
+
+def _part(entry: Element) -> InventoryPart | None:
+    part_id = text(entry, "partId")
+    if not part_id:
+        return None
+    available, uom = _quantity(child(entry, "quantityAvailable"))
+    read = [_location(item) for item in items(entry, "InventoryLocationArray", "InventoryLocation")]
+    locations = [location for location, _ in read if location is not None]
+    if available is None:
+        # The XSD defines quantityAvailable as the sum over the locations; suppliers that leave it
+        # out still mean that sum (locations without a quantity add nothing).
+        known = [loc.quantity for loc in locations if loc.quantity is not None]
+        if known:
+            available = math.fsum(known)
+    uom = uom or next((location_uom for _, location_uom in read if location_uom), None)
+    return InventoryPart(
+        part_id=part_id,
+        color=text(entry, "partColor"),
+        size=text(entry, "labelSize"),
+        quantity_available=available,
+        uom=uom,
+        manufactured_item=_boolean(entry, "manufacturedItem"),
+        buy_to_order=_boolean(entry, "buyToOrder"),
+        lead_time_days=_days(text(entry, "replenishmentLeadTime")),
+        last_modified=timestamp(text(entry, "lastModified")),
+        locations=locations,
+    )
+
+
+def _location(location: Element) -> tuple[InventoryLocation | None, str | None]:
+    """One warehouse and the unit of its quantity (None, None without any id or name)."""
+    name = text(location, "inventoryLocationName")
+    location_id = text(location, "inventoryLocationId") or name
+    if not location_id:
+        return None, None
+    quantity, uom = _quantity(child(location, "inventoryLocationQuantity"))
+    future = []
+    for entry in items(location, "FutureAvailabilityArray", "FutureAvailability"):
+        amount, _ = _quantity(entry)
+        if amount is None:
+            continue
+        future.append(FutureQuantity(quantity=amount, available_on=_date(text(entry, "availableOn"))))
+    country = text(location, "country")
+    found = InventoryLocation(
+        location_id=location_id,
+        name=name,
+        postal_code=text(location, "postalCode"),
+        country=country.upper() if country else None,
+        quantity=quantity,
+        future=future,
+    )
+    return found, uom
+
+
+def _quantity(holder: Element | None) -> tuple[float | None, str | None]:
+    """``holder/Quantity/{uom, value}`` (or ``holder/{uom, value}`` from suppliers that leave the
+    ``Quantity`` wrapper out) -> (value, uom)."""
+    if holder is None:
+        return None, None
+    quantity = child(holder, "Quantity")
+    if quantity is None and any(local(item.tag) == "value" for item in holder):
+        quantity = holder
+    if quantity is None:
+        return None, None
+    uom = text(quantity, "uom")
+    return _number(text(quantity, "value")), uom.upper() if uom else None
+
+
+def _number(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw.replace(",", "").replace(" ", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    return max(0.0, value)  # stock below zero (a backorder count) is nothing available
+
+
+def _boolean(element: Element, name: str) -> bool:
+    value = text(element, name)
+    return value is not None and value.lower() in _TRUE
+
+
+def _days(raw: str | None) -> int | None:
+    """``replenishmentLeadTime`` in days; the first number of free text (``"10 days"``)."""
+    if raw is None:
+        return None
+    found = _NUMBER.search(raw)
+    if found is None:
+        return None
+    days = int(float(found.group()))
+    return days if days >= 0 else None
+
+
+def _date(raw: str | None) -> date | None:
+    """``availableOn`` (an ``xsd:dateTime``, or a bare date, or US ``MM/DD/YYYY``) as its UTC date."""
+    if raw is None:
+        return None
+    parsed = timestamp(raw)
+    if parsed is not None:
+        return parsed.date()
+    try:
+        return datetime.strptime(raw.strip(), "%m/%d/%Y").replace(tzinfo=UTC).date()
+    except ValueError:
+        return None
