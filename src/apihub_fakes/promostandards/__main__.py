@@ -11,6 +11,7 @@ import sys
 
 from apihub_fakes.http import serve_until_stopped
 from apihub_fakes.promostandards.server import DEFAULT_COMPANY_CODE, FakePromoStandards
+from apihub_fakes.promostandards.stock import DEFAULT_STOCK_CHURN, STOCK_CHURN_ENV
 
 
 def parse_faults(values: list[str]) -> dict[str, str]:
@@ -31,9 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--slow-ms", type=int, default=3000)
     parser.add_argument(
-        "--fault", action="append", default=[], metavar="SKU=KIND", help="130|malformed|http500|slow|..."
+        "--fault", action="append", default=[], metavar="SKU=KIND", help="130|malformed|http500|slow|600|999|610|..."
     )
     parser.add_argument("--company-code", default=DEFAULT_COMPANY_CODE)
+    parser.add_argument(
+        "--stock-churn",
+        type=float,
+        default=None,
+        help=f"share of parts whose stock changes per inventory call (default ${STOCK_CHURN_ENV}, else {DEFAULT_STOCK_CHURN})",
+    )
     parser.add_argument("--lifetime", type=float, default=None, help="stop by itself after this many seconds")
     args = parser.parse_args(argv)
 
@@ -46,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         company_code=args.company_code,
         lifetime_s=args.lifetime,
+        stock_churn=args.stock_churn,
     )
 
     return serve_until_stopped(

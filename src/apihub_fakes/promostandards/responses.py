@@ -8,11 +8,12 @@ deliberately differ from SanMar's so that prefix-dependent parsing would show up
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from apihub_fakes.promostandards.catalog import FOB_POINTS, FakePart, FakeProduct
+from apihub_fakes.promostandards.stock import PartStock
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -22,6 +23,8 @@ PPC = "http://www.promostandards.org/WSDL/PricingAndConfiguration/1.0.0/"
 PPC_SHARED = PPC + "SharedObjects/"
 MEDIA = "http://www.promostandards.org/WSDL/MediaService/1.0.0/"
 MEDIA_SHARED = MEDIA + "SharedObjects/"
+INVENTORY = "http://www.promostandards.org/WSDL/Inventory/2.0.0/"
+INVENTORY_SHARED = INVENTORY + "SharedObjects/"
 NIL = f' xmlns:xsi="{XSI}" xsi:nil="true"'
 
 
@@ -234,6 +237,70 @@ def media_response(product: FakeProduct) -> bytes:
     return envelope(
         MEDIA, MEDIA_SHARED, "GetMediaContentResponse", f"<tns:MediaContentArray>{contents}</tns:MediaContentArray>"
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Inventory 2.0.0 (RC4 XSD: every element inside the response lives in SharedObjects)
+# --------------------------------------------------------------------------------------------------
+
+
+def inventory_error(code: int, description: str, severity: str = "Error") -> bytes:
+    return envelope(
+        INVENTORY, INVENTORY_SHARED, "GetInventoryLevelsResponse", service_messages(code, description, severity)
+    )
+
+
+def quantity(value: float, uom: str = "EA") -> str:
+    return f"<Quantity>{el('uom', uom)}{el('value', value)}</Quantity>"
+
+
+def part_inventory_xml(product: FakeProduct, stock: PartStock) -> str:
+    part = stock.part
+    locations = ""
+    for location in stock.locations:
+        future = "".join(
+            f"<FutureAvailability>{quantity(f.quantity)}{el('availableOn', stamp(f.available_on))}</FutureAvailability>"
+            for f in location.future
+        )
+        locations += (
+            "<InventoryLocation>"
+            f"{el('inventoryLocationId', location.location_id)}{el('inventoryLocationName', location.name)}"
+            f"{el('postalCode', location.postal_code)}{el('country', location.country)}"
+            f"<inventoryLocationQuantity>{quantity(location.quantity)}</inventoryLocationQuantity>"
+            f"{f'<FutureAvailabilityArray>{future}</FutureAvailabilityArray>' if future else ''}"
+            "</InventoryLocation>"
+        )
+    available = (
+        f"<quantityAvailable>{quantity(stock.quantity_available)}</quantityAvailable>"
+        if stock.quantity_available is not None
+        else ""
+    )
+    return (
+        "<PartInventory>"
+        f"{el('partId', part.part_id)}{el('mainPart', True)}{el('partColor', part.color)}{el('labelSize', part.size)}"
+        f"{el('partDescription', part_description(product, part))}"
+        f"{available}"
+        f"{el('manufacturedItem', stock.manufactured_item)}{el('buyToOrder', stock.buy_to_order)}"
+        f"{el('replenishmentLeadTime', stock.lead_time_days)}"
+        f"{f'<InventoryLocationArray>{locations}</InventoryLocationArray>' if locations else ''}"
+        f"{el('lastModified', stamp(stock.last_modified))}"
+        "</PartInventory>"
+    )
+
+
+def inventory_response(product: FakeProduct, stock: list[PartStock], notes: Sequence[tuple[int, str]] = ()) -> bytes:
+    """Every part's stock; ``notes`` (code, description) ride along as Warning messages."""
+    parts = "".join(part_inventory_xml(product, s) for s in stock)
+    inner = f"<Inventory>{el('productId', product.product_id)}"
+    inner += f"<PartInventoryArray>{parts}</PartInventoryArray>" if parts else ""
+    inner += "</Inventory>"
+    if notes:
+        messages = "".join(
+            f"<ServiceMessage>{el('code', code)}{el('description', text)}{el('severity', 'Warning')}</ServiceMessage>"
+            for code, text in notes
+        )
+        inner += f"<ServiceMessageArray>{messages}</ServiceMessageArray>"
+    return envelope(INVENTORY, INVENTORY_SHARED, "GetInventoryLevelsResponse", inner)
 
 
 # --------------------------------------------------------------------------------------------------

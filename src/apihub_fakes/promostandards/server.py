@@ -4,8 +4,9 @@ Routes (``fake.base_url`` + ...):
 
 - ``POST /productdata``: Product Data 2.0.0 (getProductSellable, getProductDateModified,
   getProductCloseOut, getProduct); ``POST /pricing``: PPC 1.0.0 getConfigurationAndPricing;
-  ``POST /media``: Media Content 1.1.0 getMediaContent. The operation is read from the body.
-- ``GET /productdata?wsdl`` (and ``/pricing?wsdl``, ``/media?wsdl``), ``GET /wsdl/<dir>/<file>``:
+  ``POST /media``: Media Content 1.1.0 getMediaContent; ``POST /inventory``: Inventory 2.0.0
+  getInventoryLevels (deterministic stock, ``stock.py``). The operation is read from the body.
+- ``GET /productdata?wsdl`` (and ``/pricing?wsdl``, ``/media?wsdl``, ``/inventory?wsdl``), ``GET /wsdl/<dir>/<file>``:
   the official WSDL/XSD files, served as static files.
 - ``GET /directory/companies/{code}/endpoints``: a PromoStandards company-directory answer for
   ``fake.company_code`` (so the adapter's directory lookup can be tested end to end).
@@ -13,12 +14,17 @@ Routes (``fake.base_url`` + ...):
 Knobs: ``fault_skus`` maps a product id to one fault: ``"130"`` (Product Id not found),
 ``"malformed"`` (cut-off XML), ``"http500"`` (HTTP 500 + SOAP Server fault), ``"slow"`` (answers
 after ``slow_ms``), ``"pricing_error"`` (PPC answers HTTP 500), ``"media_error"`` (Media answers
-errorMessage 130). ``fault_times`` maps a product id to how many of its calls the fault hits
+errorMessage 130), and for ``getInventoryLevels`` only, a ServiceMessage with that code:
+``"600"``, ``"630"`` (Error: the product fails), ``"100"``, ``"104"``, ``"105"``, ``"110"``
+(credentials), ``"999"`` (general error), or ``"610"``, ``"620"``, ``"125"`` (a Warning next to the
+full stock; the adapter keeps it as a note); ``"130"`` answers 600 there. ``fault_times`` maps a product id to how many of its calls the fault hits
 before the fake answers normally (a supplier that recovers); without an entry it never stops.
 ``fail_operations`` maps an operation name (e.g. ``"getProductSellable"``) to
 ``"http500"``, ``"malformed"`` or ``"slow"``. Any other id/password than ``fake.credentials`` gets
 ServiceMessage 105 (110 without a password). ``latency_ms`` delays every SOAP call.
 ``revoke_after`` (N): after N SOAP calls the credentials are revoked, every later call gets 105.
+``stock_churn``: share of a product's parts whose stock changes on each of its inventory calls
+(default: ``APIHUB_DEMO_STOCK_CHURN``, else ``stock.DEFAULT_STOCK_CHURN``).
 """
 
 from __future__ import annotations
@@ -39,14 +45,30 @@ from defusedxml.ElementTree import fromstring
 from apihub_fakes.http import FakeHandler, FakeServer, FaultCountdown
 from apihub_fakes.promostandards import responses as r
 from apihub_fakes.promostandards.catalog import Catalog, generate_catalog
+from apihub_fakes.promostandards.stock import StockLedger, stock_churn_from_env
 
 WSDL_DIR = Path(__file__).parent / "wsdl"
 WSDL_FILES = {
     "/productdata": "ProductData-2.0.0/ProductDataService.wsdl",
     "/pricing": "PricingAndConfiguration-1.0.0/PricingAndConfiguration.wsdl",
     "/media": "MediaContent-1.1.0/MediaContentService.wsdl",
+    "/inventory": "Inventory-2.0.0RC4/InventoryService.wsdl",
 }
-PRODUCT_FAULTS = frozenset({"130", "malformed", "http500", "slow", "pricing_error", "media_error"})
+# ServiceMessage codes getInventoryLevels can be made to answer (with their spec descriptions).
+INVENTORY_CODES = {
+    "100": "ID (customerID) not found",
+    "104": "This account is unauthorized to use this service",
+    "105": "Authentication Credentials failed",
+    "110": "Authentication Credentials required",
+    "125": "Not Supported: FutureAvailabilityArray",
+    "600": "Product Id not found",
+    "610": "Data violation: quantityAvailable recalculated from the locations",
+    "620": "Field is not supported: attributeSelection",
+    "630": "Part Id not found",
+    "999": "General Error - Contact the System Service Provider",
+}
+INVENTORY_NOTE_CODES = frozenset({"610", "620", "125"})
+PRODUCT_FAULTS = frozenset({"130", "malformed", "http500", "slow", "pricing_error", "media_error", *INVENTORY_CODES})
 OPERATION_FAULTS = frozenset({"http500", "malformed", "slow"})
 DEFAULT_COMPANY_CODE = "FAKEPS"
 
@@ -129,11 +151,13 @@ class FakePromoStandards(FakeServer):
         record: bool = False,
         lifetime_s: float | None = None,
         revoke_after: int | None = None,
+        stock_churn: float | None = None,
     ) -> None:
         super().__init__(port=port, latency_ms=latency_ms, lifetime_s=lifetime_s)
         self.revoke_after = revoke_after
         self._answered = 0
         self.catalog: Catalog = generate_catalog(products=products, seed=seed)
+        self.stock = StockLedger(seed, stock_churn_from_env() if stock_churn is None else stock_churn)
         self.fault_skus = dict(fault_skus or {})
         for sku, fault in self.fault_skus.items():
             if fault not in PRODUCT_FAULTS:
@@ -166,6 +190,7 @@ class FakePromoStandards(FakeServer):
             "product_data": f"{self.base_url}/productdata",
             "pricing": f"{self.base_url}/pricing",
             "media": f"{self.base_url}/media",
+            "inventory": f"{self.base_url}/inventory",
         }
 
     @property
@@ -206,6 +231,7 @@ class FakePromoStandards(FakeServer):
             "/productdata": {"getProductSellable", "getProductDateModified", "getProductCloseOut", "getProduct"},
             "/pricing": {"getConfigurationAndPricing"},
             "/media": {"getMediaContent"},
+            "/inventory": {"getInventoryLevels"},
         }
         if operation not in routes.get(path, set()):
             return Reply(operation, 500, r.soap_fault("Client", f"operation {operation} not served at {path}"), False)
@@ -244,6 +270,8 @@ class FakePromoStandards(FakeServer):
             return Reply(operation, 200, r.ppc_error(code, text))
         if path == "/media":
             return Reply(operation, 200, r.media_error(code, text))
+        if path == "/inventory":
+            return Reply(operation, 200, r.inventory_error(code, text))
         response = f"{operation[0].upper()}{operation[1:]}Response"
         return Reply(operation, 200, r.pd_error(response, code, text))
 
@@ -297,6 +325,15 @@ class FakePromoStandards(FakeServer):
             return Reply("getMediaContent", 200, r.media_error(130, "Product Id not found"))
         return Reply("getMediaContent", 200, r.media_response(product))
 
+    def _getInventoryLevels(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self.catalog.get(product_id or "")
+        if product is None or fault == "130":
+            return Reply("getInventoryLevels", 200, r.inventory_error(600, INVENTORY_CODES["600"]))
+        if fault in INVENTORY_CODES and fault not in INVENTORY_NOTE_CODES:
+            return Reply("getInventoryLevels", 200, r.inventory_error(int(fault), INVENTORY_CODES[fault]))
+        notes = [(int(fault), INVENTORY_CODES[fault])] if fault in INVENTORY_NOTE_CODES else []
+        return Reply("getInventoryLevels", 200, r.inventory_response(product, self.stock.read(product), notes))
+
     def directory_answer(self, code: str) -> list[dict[str, Any]]:
         with self._lock:
             self.directory_calls += 1
@@ -316,6 +353,8 @@ class FakePromoStandards(FakeServer):
             entry("Product", "Product Data", "2.0.0", endpoints["product_data"]),
             entry("PPC", "Product Pricing and Configuration", "1.0.0", endpoints["pricing"]),
             entry("MED", "Media Content", "1.1.0", endpoints["media"]),
+            entry("INV", "Inventory", "1.2.1", endpoints["inventory"] + "/v1-not-served"),
+            entry("INV", "Inventory", "2.0.0", endpoints["inventory"]),
         ]
 
 
