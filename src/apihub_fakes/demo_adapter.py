@@ -6,24 +6,42 @@ process that calls it (``apihub_local.harness.Harness`` does, so every in-proces
 ``protocol_config`` knobs: ``products`` (N, default 50), ``fail_skus`` (permanent ProductError),
 ``fail_rate`` (share of SKUs, chosen deterministically, that fail permanently), ``flaky_skus``
 (always TransientError), ``auth_error`` (every call raises AuthError), ``page_size`` (discovery
-page size, default 1000), ``modified_every`` / ``closeout_every`` (delta and closeout sets).
+page size, default 1000), ``modified_every`` / ``closeout_every`` (delta and closeout sets),
+``stock_churn`` (share of parts whose stock changes per inventory read; default
+``APIHUB_DEMO_STOCK_CHURN``, else 0.05).
+
+``inventory`` answers every part in two warehouses with deterministic stock: a part's stock moves
+on (its epoch +1) on the reads where it churns, decided by hashing the SKU, part and read number,
+so the same sequence of reads gives the same answers in any process. Reads are counted per supplier
+and SKU in this process. ``fail_skus`` / ``fail_rate`` answer 600, ``flaky_skus`` time out.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages, unsupported_listing
 from apihub.adapters.registry import register_adapter
 from apihub.errors import AuthError, ProductError, TransientError
+from apihub.inventory.models import FutureQuantity, Inventory, InventoryLocation, InventoryPart
 from apihub.jobs.modes import Listing
 from apihub.models import PriceBreak, PriceGroup, Product, ProductImage, ProductPart, ProductRef
+
+from apihub_fakes.promostandards.stock import stock_churn_from_env
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 COLORS = ("Black", "White", "Navy", "Red")
 SIZES = ("S", "M", "L", "XL")
+WAREHOUSES = (("RNO", "Reno, NV", "89441", "US"), ("JAX", "Jacksonville, FL", "32218", "US"))
+STOCK_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+INCOMING_ON = date(2027, 1, 4)
+# Inventory reads per (supplier id, SKU) and each part's stock epoch, in this process.
+_stock_reads: dict[tuple[str, str], int] = {}
+_stock_epochs: dict[tuple[str, str], int] = {}
+_stock_lock = threading.Lock()
 
 
 def demo_sku(index: int) -> str:
@@ -36,8 +54,14 @@ def deterministic_share(sku: str, rate: float) -> bool:
     return digest / 0xFFFFFFFF < rate
 
 
+def _unit(*values: object) -> float:
+    digest = hashlib.sha256("|".join(str(v) for v in values).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 class DemoAdapter(SupplierAdapter):
     name = "DemoAdapter"
+    serves_inventory = True
 
     @property
     def _cfg(self) -> dict:
@@ -83,20 +107,26 @@ class DemoAdapter(SupplierAdapter):
         if not all_refs:
             yield DiscoveryPage(refs=[])
 
-    def hydrate(self, ref: ProductRef) -> Product:
-        self._check_auth()
-        sku = ref.product_id
+    def _index(self, sku: str, not_found: str) -> int:
+        """The product number of ``sku``; the configured failures, else ``not_found`` (the code a
+        PromoStandards service answers) for SKUs outside the catalog."""
         if sku in set(self._cfg.get("flaky_skus", [])):
             raise TransientError(f"supplier timed out for {sku}")
         fail_rate = float(self._cfg.get("fail_rate", 0))
         if sku in set(self._cfg.get("fail_skus", [])) or (fail_rate and deterministic_share(sku, fail_rate)):
-            raise ProductError(f"130 Product Id not found: {sku}", code="130")
+            raise ProductError(f"{not_found} Product Id not found: {sku}", code=not_found)
         try:
             index = int(sku.rsplit("-", 1)[1])
         except (IndexError, ValueError):
-            raise ProductError(f"130 Product Id not found: {sku}", code="130") from None
+            raise ProductError(f"{not_found} Product Id not found: {sku}", code=not_found) from None
         if not 1 <= index <= self._count():
-            raise ProductError(f"130 Product Id not found: {sku}", code="130")
+            raise ProductError(f"{not_found} Product Id not found: {sku}", code=not_found)
+        return index
+
+    def hydrate(self, ref: ProductRef) -> Product:
+        self._check_auth()
+        sku = ref.product_id
+        index = self._index(sku, "130")
         revision = int(self._cfg.get("revision", 0))
         base_price = 5 + (index % 20) + revision
         parts = [
@@ -128,6 +158,61 @@ class DemoAdapter(SupplierAdapter):
             is_closeout=self._is_closeout(index),
             last_change_date=self._modified_at(index),
         )
+
+    def _stock_churn(self) -> float:
+        configured = self._cfg.get("stock_churn")
+        return stock_churn_from_env() if configured is None else float(configured)
+
+    def inventory(self, ref: ProductRef) -> Inventory:
+        """Every part's stock in two warehouses; about ``stock_churn`` of the parts change per read."""
+        self._check_auth()
+        sku = ref.product_id
+        index = self._index(sku, "600")
+        churn = self._stock_churn()
+        part_ids = [f"{sku}-{color[:3].upper()}-{size}" for color in COLORS for size in SIZES]
+        with _stock_lock:
+            key = (self.supplier.id, sku)
+            read = _stock_reads.get(key, 0) + 1
+            _stock_reads[key] = read
+            epochs = {}
+            for part_id in part_ids:
+                epoch = _stock_epochs.get((self.supplier.id, part_id), 0)
+                if read > 1 and _unit("churn", part_id, read) < churn:
+                    epoch += 1
+                _stock_epochs[(self.supplier.id, part_id)] = epoch
+                epochs[part_id] = epoch
+        parts = []
+        for c, color in enumerate(COLORS):
+            for s, size in enumerate(SIZES):
+                part_id = part_ids[c * len(SIZES) + s]
+                epoch = epochs[part_id]
+                locations = []
+                for location_id, name, postal, country in WAREHOUSES:
+                    draw = _unit("stock", part_id, location_id, epoch)
+                    quantity = 0.0 if draw < 0.1 else float(int(draw * 1200))
+                    future = [FutureQuantity(quantity=144, available_on=INCOMING_ON + timedelta(days=index % 30))]
+                    locations.append(
+                        InventoryLocation(
+                            location_id=location_id,
+                            name=name,
+                            postal_code=postal,
+                            country=country,
+                            quantity=quantity,
+                            future=future if quantity == 0 else [],
+                        )
+                    )
+                parts.append(
+                    InventoryPart(
+                        part_id=part_id,
+                        color=color,
+                        size=size,
+                        quantity_available=sum(loc.quantity or 0 for loc in locations),
+                        uom="EA",
+                        last_modified=STOCK_EPOCH + timedelta(hours=epoch, minutes=index % 60),
+                        locations=locations,
+                    )
+                )
+        return Inventory(product_id=sku, parts=parts)
 
 
 def register_demo_adapter() -> None:
