@@ -9,17 +9,24 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from apihub.jobs.modes import DiscoveryMode
 from rich.console import Console
 from rich.table import Table
 
-from apihub_cli import config
+from apihub_cli import config, display
 from apihub_cli.client import ApiClient, CliError
 from apihub_cli.watch import EXIT_CODES, watch_job
 
-MODES = ("full_sellable", "delta", "first_n", "explicit_list", "closeouts")
+# The modes the API knows (its mode table, so a new mode needs no CLI change).
+MODES = tuple(mode.value for mode in DiscoveryMode)
+# Modes that take --sku (explicit_list needs it; inventory may narrow its scope with it).
+SKU_MODES = ("explicit_list", "inventory")
+# How many of the newest jobs a short job id is looked up in.
+SHORT_ID_SCOPE = 10_000
 STATUSES = ("pending", "running", "success", "partial_success", "failed")
 STATUS_STYLE = {
     "pending": "dim",
@@ -41,15 +48,18 @@ token_app = typer.Typer(help="API tokens (written to the tokens table directly).
 suppliers_app = typer.Typer(help="Suppliers: list, show, add.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Sync jobs: list, show, errors, retry, watch.", no_args_is_help=True)
 products_app = typer.Typer(help="Stored products.", no_args_is_help=True)
+inventory_app = typer.Typer(help="Stock levels: one product's, or what changed.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(products_app, name="products")
+app.add_typer(inventory_app, name="inventory")
 
 out = Console()
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table.")]
+JobId = Annotated[str, typer.Argument(help="Job id, or its first characters (8 are shown by `jobs list`)")]
 
 
 def _client() -> ApiClient:
@@ -76,6 +86,33 @@ def _supplier_id(client: ApiClient, ref: str) -> str:
         return str(uuid.UUID(ref))
     except ValueError:
         return str(client.get(f"/api/suppliers/{ref}")["id"])
+
+
+def _job_id(client: ApiClient, ref: str) -> str:
+    """A full job id from a full id or a prefix of one (as ``jobs list`` shows them): looked up
+    among the newest jobs; an error when none or several start that way."""
+    ref = ref.strip()
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError:
+        pass
+    if len(ref) < 4:
+        raise CliError(f"job id {ref!r} is too short: give at least 4 characters", 2)
+    matches: list[str] = []
+    token: str | None = None
+    seen = 0
+    while seen < SHORT_ID_SCOPE:
+        page = client.page("/api/sync-jobs", limit=1000, next_token=token)
+        seen += len(page.items)
+        matches += [str(j["id"]) for j in page.items if str(j.get("id", "")).startswith(ref.lower())]
+        token = page.next_token
+        if not token or not page.items:
+            break
+    if not matches:
+        raise CliError(f"no job id starts with {ref!r} (among the newest {seen} jobs); give the full id")
+    if len(matches) > 1:
+        raise CliError(f"job id {ref!r} is ambiguous: it starts {', '.join(matches[:5])}; give more characters", 2)
+    return matches[0]
 
 
 # ------------------------------------------------------------------------------------------ token
@@ -252,7 +289,9 @@ def import_(
     supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
     mode: Annotated[str, typer.Option(help=f"Discovery mode: {', '.join(MODES)}")] = "first_n",
     limit: Annotated[int | None, typer.Option(help="How many products (first_n)")] = None,
-    sku: Annotated[list[str] | None, typer.Option(help="A product id for explicit_list (repeatable)")] = None,
+    sku: Annotated[
+        list[str] | None, typer.Option(help="A product id for explicit_list or inventory (repeatable)")
+    ] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Show progress until the job ends")] = False,
     timeout: Annotated[float, typer.Option(help="With --watch: give up after this many seconds (0: never)")] = 0,
     as_json: JsonOpt = False,
@@ -265,8 +304,8 @@ def import_(
         body["limit"] = limit
     if sku:
         body["explicit_list"] = sku
-        if mode != "explicit_list":
-            raise _fail(CliError("--sku needs --mode explicit_list", 2))
+        if mode not in SKU_MODES:
+            raise _fail(CliError(f"--sku needs --mode {' or '.join(SKU_MODES)}", 2))
     client = _client()
     try:
         accepted = client.post(f"/api/suppliers/{supplier}/import", body)
@@ -326,9 +365,11 @@ def jobs_list(
     supplier: Annotated[str | None, typer.Option(help="Supplier slug or id")] = None,
     job_type: Annotated[str | None, typer.Option("--type", help="import:<mode>, or just the mode")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many jobs (newest first)")] = 20,
+    wide: Annotated[bool, typer.Option("--wide", help="Full ids, job types and timestamps")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sync jobs, newest first."""
+    """Sync jobs, newest first: short ids (any job command takes them), when each started, how long
+    it ran and how fast. --wide or --json for the full values."""
     client = _client()
     try:
         if job_type and ":" not in job_type:
@@ -339,30 +380,53 @@ def jobs_list(
         raise _fail(exc) from None
     if as_json:
         return _print_json(jobs)
-    table = Table()
-    table.add_column("id", no_wrap=True, min_width=36)
-    for column in ("supplier", "type", "status", "total", "ok", "failed", "started", "completed"):
-        table.add_column(column)
+    out.print(_jobs_table(jobs, wide, datetime.now(UTC)))
+    return None
+
+
+def _jobs_table(jobs: list[dict[str, Any]], wide: bool, now: datetime) -> Table:
+    """The compact table fits 100 columns: one space between columns, supplier names cut first.
+    ``wide`` never cuts a value: in a narrower terminal its cells wrap instead."""
+    table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
+    text: dict[str, Any] = {"overflow": "fold"} if wide else {"no_wrap": True, "overflow": "ellipsis"}
+    table.add_column("id", no_wrap=True, min_width=36 if wide else display.SHORT_ID)
+    table.add_column("supplier", max_width=None if wide else 16, **text)
+    table.add_column("type" if wide else "mode", **text)
+    table.add_column("status", min_width=7, **text)
+    for column in ("total", "ok", "failed"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("started", **text)
+    if wide:
+        table.add_column("completed", **text)
+    table.add_column("took", justify="right", no_wrap=True)
+    table.add_column("rate", justify="right", no_wrap=True)
     for j in jobs:
-        table.add_row(
-            j["id"],
-            j.get("supplier_name") or j.get("supplier_id"),
-            j.get("job_type"),
+        seconds = display.job_seconds(j, now)
+        took = "-" if seconds is None else display.span(seconds)
+        if seconds is not None and not j.get("completed_at"):
+            took += "+"  # still running
+        row = [
+            j["id"] if wide else display.short_id(j["id"]),
+            str(j.get("supplier_name") or j.get("supplier_id") or "-"),
+            str(j.get("job_type") or "-") if wide else display.job_kind(j.get("job_type")),
             _status(j.get("status")),
             str(j.get("total_products", 0)),
             str(j.get("success_count", 0)),
             str(j.get("failed_count", 0)),
-            j.get("started_at") or "-",
-            j.get("completed_at") or "-",
-        )
-    out.print(table)
+            (j.get("started_at") or "-") if wide else display.ago(j.get("started_at"), now),
+        ]
+        if wide:
+            row.append(j.get("completed_at") or "-")
+        table.add_row(*row, took, display.job_rate(j, now))
+    return table
 
 
 @jobs_app.command("show")
-def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
+def jobs_show(job_id: JobId, as_json: JsonOpt = False) -> None:
     """One sync job."""
     try:
-        job = _client().get(f"/api/sync-jobs/{job_id}")
+        client = _client()
+        job = client.get(f"/api/sync-jobs/{_job_id(client, job_id)}")
     except CliError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -378,13 +442,15 @@ def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
 
 @jobs_app.command("errors")
 def jobs_errors(
-    job_id: str,
+    job_id: JobId,
     limit: Annotated[int, typer.Option(min=1, help="How many errors")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     """Every per-product error of a job (paginated by the API, collected here)."""
     try:
-        errors = _client().collect(f"/api/sync-jobs/{job_id}/errors", limit)
+        client = _client()
+        job_id = _job_id(client, job_id)
+        errors = client.collect(f"/api/sync-jobs/{job_id}/errors", limit)
     except CliError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -394,7 +460,7 @@ def jobs_errors(
 
 @jobs_app.command("retry")
 def jobs_retry(
-    job_id: str,
+    job_id: JobId,
     failed_only: Annotated[bool, typer.Option("--failed-only", help="Only the failed SKUs (explicit_list)")] = False,
     watch: Annotated[bool, typer.Option("--watch", help="Show progress until the new job ends")] = False,
     timeout: Annotated[float, typer.Option(help="With --watch: give up after this many seconds")] = 0,
@@ -403,6 +469,7 @@ def jobs_retry(
     """Run a job again as a new job (the original is not changed)."""
     client = _client()
     try:
+        job_id = _job_id(client, job_id)
         job = client.post(f"/api/sync-jobs/{job_id}/retry", failed_only=failed_only or None)
     except CliError as exc:
         raise _fail(exc) from None
@@ -417,12 +484,17 @@ def jobs_retry(
 
 @jobs_app.command("watch")
 def jobs_watch(
-    job_id: str,
+    job_id: JobId,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds (0: never)")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Progress of a running job; exit code 0 only when it ends in success."""
-    raise typer.Exit(_watch(_client(), job_id, timeout, as_json))
+    client = _client()
+    try:
+        job_id = _job_id(client, job_id)
+    except CliError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(_watch(client, job_id, timeout, as_json))
 
 
 # ------------------------------------------------------------------------------------------ products
@@ -452,6 +524,82 @@ def products_list(
             p.get("updated_at") or "-",
         )
     out.print(table)
+
+
+# ------------------------------------------------------------------------------------------ inventory
+
+
+@inventory_app.command("show")
+def inventory_show(
+    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    product: Annotated[str, typer.Argument(help="Product id")],
+    live: Annotated[bool, typer.Option("--live", help="Read the supplier now (max_age_s=0)")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One product's stock: parts x warehouses, stored or (--live) read from the supplier now."""
+    try:
+        data = _client().get(f"/api/suppliers/{supplier}/products/{product}/inventory", max_age_s=0 if live else None)
+    except CliError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        return _print_json(data)
+    now = datetime.now(UTC)
+    source = data.get("source") or "-"
+    out.print(
+        f"[bold]{data.get('product_id', product)}[/bold] at {supplier}: stock as of {data.get('as_of') or '-'} "
+        f"({display.ago(data.get('as_of'), now)}, {source})",
+        highlight=False,
+    )
+    if data.get("stale") or data.get("warning"):
+        out.print(f"[yellow]stale: {data.get('warning') or 'the supplier could not be read now'}[/yellow]")
+    if not data.get("parts"):
+        out.print("no parts", highlight=False)
+        return None
+    out.print(display.stock_table(data))
+    legend = display.warehouse_legend(data)
+    if legend:
+        out.print(legend, highlight=False)
+    return None
+
+
+@inventory_app.command("changed")
+def inventory_changed(
+    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    since: Annotated[str, typer.Option(help="How far back: 30m, 1h, 2d, ... or an ISO 8601 time")] = "1h",
+    limit: Annotated[int, typer.Option(min=1, help="How many products")] = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Products whose stock changed since then (paginated by the API, collected here)."""
+    try:
+        changed_since = display.since_to_iso(since, datetime.now(UTC))
+    except ValueError as exc:
+        raise _fail(CliError(str(exc), 2)) from None
+    try:
+        items = _client().collect(f"/api/suppliers/{supplier}/inventory", limit, changed_since=changed_since)
+    except CliError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        return _print_json(items)
+    now = datetime.now(UTC)
+    table = Table(
+        "product id",
+        "changed",
+        "as of",
+        "supplier's last change",
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+        title=f"{supplier}: {len(items)} changed since {changed_since}",
+    )
+    for item in items:
+        table.add_row(
+            str(item.get("product_id")),
+            display.ago(item.get("changed_at"), now),
+            display.ago(item.get("as_of"), now),
+            item.get("last_modified") or "-",
+        )
+    out.print(table)
+    return None
 
 
 # ------------------------------------------------------------------------------------------ helpers
