@@ -44,17 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lifetime", type=float, default=None, help="stop by itself after this many seconds")
     args = parser.parse_args(argv)
 
-    fake = FakePromoStandards(
-        args.products,
-        args.seed,
-        fault_skus=parse_faults(args.fault),
-        latency_ms=args.latency_ms,
-        slow_ms=args.slow_ms,
-        port=args.port,
-        company_code=args.company_code,
-        lifetime_s=args.lifetime,
-        stock_churn=args.stock_churn,
-    )
+    try:
+        fake = FakePromoStandards(
+            args.products,
+            args.seed,
+            fault_skus=parse_faults(args.fault),
+            latency_ms=args.latency_ms,
+            slow_ms=args.slow_ms,
+            port=args.port,
+            company_code=args.company_code,
+            lifetime_s=args.lifetime,
+            stock_churn=args.stock_churn,
+        )
+    except ValueError as exc:  # a bad knob (e.g. APIHUB_DEMO_STOCK_CHURN): say which, no traceback
+        parser.error(str(exc))
 
     return serve_until_stopped(
         fake,

@@ -199,10 +199,19 @@ def test_a_partial_churn_changes_about_that_share_of_parts():
     assert 0.15 < share < 0.35, share
 
 
-def test_a_bad_churn_knob_is_refused_naming_it(monkeypatch):
+def test_a_bad_churn_knob_is_refused_naming_it(monkeypatch, capsys):
     monkeypatch.setenv(STOCK_CHURN_ENV, "lots")
     with pytest.raises(ValueError, match=STOCK_CHURN_ENV):
         FakePromoStandards(products=1, seed=1)
+    # As the local stack starts it: a usage error naming the variable, not a traceback
+    from apihub_fakes.promostandards.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--products", "1"])
+    assert exited.value.code == 2
+    assert f"{STOCK_CHURN_ENV}='lots': must be a number between 0 and 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--port", "0", "--products", "1", "--stock-churn", "1.5"])
 
 
 # --- the fake's replies against the RC4 XSD ---------------------------------------------------------
