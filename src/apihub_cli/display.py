@@ -122,13 +122,14 @@ def warehouses(inventory: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def warehouse_legend(inventory: dict[str, Any]) -> str:
-    """``RNO: Reno, NV 89441 US; DAL: ...``: what the table's warehouse columns are."""
+    """``RNO = Reno, NV 89441 US; DAL = ...``: what the table's warehouse columns are."""
     entries = []
     for location in warehouses(inventory):
-        where = " ".join(str(v) for v in (location.get("postal_code"), location.get("country")) if v)
-        label = ", ".join(str(v) for v in (location.get("name"), where) if v)
+        label = " ".join(
+            str(v) for v in (location.get("name"), location.get("postal_code"), location.get("country")) if v
+        )
         if label and label != str(location.get("location_id")):
-            entries.append(f"{location.get('location_id')}: {label}")
+            entries.append(f"{location.get('location_id')} = {label}")
     return "warehouses: " + "; ".join(entries) if entries else ""
 
 

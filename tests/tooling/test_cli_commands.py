@@ -267,7 +267,7 @@ def test_inventory_show_draws_parts_by_warehouses_from_the_stored_copy(api):
     assert row.split()[3:7] == ["1,250", "1,000", "250", "144"]  # total, RNO, DAL (not at JAX), next incoming
     assert "144 on 2027-01-15" in row
     assert "(bto)" in next(line for line in out.splitlines() if line.startswith("PSF00001-0001"))
-    assert "warehouses: RNO: Reno, NV; DAL: Dallas, TX; JAX: Jacksonville, FL" in out
+    assert "warehouses: RNO = Reno, NV; DAL = Dallas, TX; JAX = Jacksonville, FL" in out
     assert max(len(line) for line in out.splitlines()) <= 100
 
 
