@@ -330,3 +330,9 @@ def test_since_takes_durations_or_iso_times():
     assert display.since_to_iso("2026-11-30T08:00:00+02:00", now) == "2026-11-30T06:00:00Z"
     with pytest.raises(ValueError, match="--since"):
         display.since_to_iso("1 fortnight", now)
+
+
+def test_a_job_id_shorter_than_four_characters_is_refused_before_listing(api):
+    result = CliRunner().invoke(main.app, ["jobs", "show", "abc"])
+    assert result.exit_code == 2 and "at least 4 characters" in result.output
+    assert api.requests == []

@@ -260,3 +260,35 @@ def test_the_inventory_wsdl_is_served_as_the_vendored_file(fake):
     response = urllib3.PoolManager().request("GET", f"{fake.base_url}/inventory?wsdl")
     assert response.status == 200
     assert response.data == (WSDL_DIR / "Inventory-2.0.0RC4/InventoryService.wsdl").read_bytes()
+
+
+def test_a_supplier_echoing_the_password_in_an_inventory_reply_does_not_leak_it():
+    echo = """<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>
+    <p:GetInventoryLevelsResponse xmlns:p="http://www.promostandards.org/WSDL/Inventory/2.0.0/"
+       xmlns="http://www.promostandards.org/WSDL/Inventory/2.0.0/SharedObjects/">
+    <ServiceMessageArray><ServiceMessage><code>{code}</code>
+    <description>No access for hunter2-secret</description><severity>Error</severity>
+    </ServiceMessage></ServiceMessageArray></p:GetInventoryLevelsResponse></S:Body></S:Envelope>"""
+
+    class Echo:
+        body = b""
+
+        def request(self, *args, **kwargs):
+            from apihub.adapters.http import HttpResponse
+
+            return HttpResponse(status=200, body=self.body)
+
+        def close(self):
+            pass
+
+    for code, error in (("105", AuthError), ("600", ProductError), ("999", TransientError)):
+        client = Echo()
+        client.body = echo.replace("{code}", code).encode()
+        ps = PromoStandardsAdapter(
+            supplier({"endpoints": {"product_data": "https://s.invalid/pd", "inventory": "https://s.invalid/inv"}}),
+            AdapterContext(credentials={"id": "acct", "password": "hunter2-secret"}),
+        )
+        ps._client = client  # type: ignore[assignment]
+        with pytest.raises(error) as caught:
+            read(ps, "X")
+        assert "hunter2-secret" not in caught.value.describe() and "***" in caught.value.describe()
