@@ -99,6 +99,8 @@ _UNIQUE_ID = "apihub-aws-faults"
 _STASH = "apihub_aws_faults_failed_entries"
 _NOWHERE = "https://aws-faults.invalid/"
 
+SUMMARY_PREFIX = "AWS faults injected: "
+
 _active: AwsFaults | None = None
 _active_lock = threading.Lock()
 
@@ -170,6 +172,12 @@ class AwsFaults:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    def summary(self) -> str:
+        """One line naming the faults injected by kind (``make run`` prints it when it stops;
+        :func:`parse_summary` reads it back, e.g. for the e2e run's figures)."""
+        counts = ", ".join(f"{kind} {n}" for kind, n in sorted(self.counts.items()) if n) or "none"
+        return SUMMARY_PREFIX + counts
 
     # ------------------------------------------------------------------ botocore handlers
     def _before_send(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
@@ -342,3 +350,14 @@ def inject_aws_faults(
         yield faults
     finally:
         uninstall()
+
+
+def parse_summary(text: str) -> dict[str, int] | None:
+    """The counts of the last :meth:`AwsFaults.summary` line in ``text`` (a log), None if it has none."""
+    lines = [line for line in text.splitlines() if line.startswith(SUMMARY_PREFIX)]
+    if not lines:
+        return None
+    counts = lines[-1].removeprefix(SUMMARY_PREFIX).strip()
+    if counts == "none":
+        return {}
+    return {kind: int(n) for kind, n in (item.rsplit(" ", 1) for item in counts.split(", "))}

@@ -293,8 +293,7 @@ class LocalStack:
         if self.aws_faults is not None:
             from apihub_local.aws_faults import uninstall
 
-            counts = ", ".join(f"{kind} {n}" for kind, n in sorted(self.aws_faults.counts.items())) or "none"
-            print(f"AWS faults injected: {counts}", flush=True)
+            print(self.aws_faults.summary(), flush=True)
             uninstall()
             self.aws_faults = None
         state = config.load_state()

@@ -18,7 +18,11 @@ PromoStandards supplier (a thread of this process on a free loopback port, regis
 - the fan-out crash itself (a clean catalog) -> ``success`` with exact counts.
 
 The slow variant (``make verify``) runs 80-product catalogs on a stack that also duplicates every
-delivery and crashes a share of the invocations after their work.
+delivery and crashes a share of the invocations after their work. The AWS variant (``make verify``)
+runs the fast variant's scenarios on a stack started with ``APIHUB_LOCAL_AWS_FAULT_RATE``: a share of
+the functions' DynamoDB and SQS calls answered with AWS's contention faults (``apihub_local.aws_faults``).
+Every outcome stays the same; the API answers its result or 503 with ``Retry-After`` (the test, as a
+client, tries again), never another 5xx; the faults the stack injected are recorded by kind.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import boto3
 import pytest
 
 from apihub_fakes.promostandards.server import FakePromoStandards
+from apihub_local.aws_faults import parse_summary
 from apihub_local.sqs import queue_depth
 from apihub_verify import record
 
@@ -62,6 +67,32 @@ class Scenario:
     @property
     def sellable(self) -> set[str]:
         return set(self.fake.catalog.sellable_ids)
+
+
+def _answer_busy_by_retrying(stack: Any, seen: Counter[str]) -> None:
+    """The stack's API, called as a client calls it under AWS's faults: a 503 must carry
+    ``Retry-After`` and is tried again (at once: local time is scaled); any other 5xx fails."""
+    plain = stack.api
+
+    def api(method: str, path: str, **kwargs: Any) -> Any:
+        for _ in range(20):
+            res = plain(method, path, **kwargs)
+            assert res.status_code < 500 or res.status_code == 503, (method, path, res.status_code, res.text)
+            if res.status_code != 503:
+                return res
+            assert int(res.headers["Retry-After"]) >= 1, res.headers
+            seen["API 503 ServiceBusy answers (retried)"] += 1
+        raise AssertionError(f"{method} {path}: 503 twenty times in a row")
+
+    stack.api = api  # all_pages and the checks go through it too
+
+
+def _aws_faults_injected(stack: Any) -> dict[str, int]:
+    """The faults the stack injected, by kind, from the line it logs when it stops."""
+    stack.stop()
+    counts = parse_summary(stack.log.read_text(errors="replace"))
+    assert counts is not None, stack.log_tail()
+    return {f"AWS {kind}": n for kind, n in counts.items()}
 
 
 def _register(stack: Any, scenario: Scenario) -> None:
@@ -302,7 +333,11 @@ def _run_faults(
         cancel = stack.api(
             "PATCH", f"/api/sync-jobs/{res.json()['sync_job_id']}", params={"status": "failed", "error_log": "check"}
         )
-        assert cancel.status_code == 200, cancel.text
+        if cancel.status_code == 409:  # it ended first (revoked credentials fail a discovery at once)
+            again = stack.api("GET", f"/api/sync-jobs/{res.json()['sync_job_id']}").json()
+            assert again["status"] == "failed" and again["completed_at"], (cancel.text, again)
+        else:
+            assert cancel.status_code == 200, cancel.text
     faults: Counter[str] = Counter()
     for s in scenarios:
         faults.update(s.faults)
@@ -367,3 +402,21 @@ def test_each_fault_ends_in_its_documented_state_under_duplicates_and_crashes(st
     # make verify runs this beside the fuzzing and load suites on the same cores: a generous deadline.
     with _recorded("slow", "slow variant: 80-product catalogs, duplicate delivery, crash rate 0.2 (make verify)") as f:
         f.update(_run_faults(stack, fakes, products=80, run="slow", deadline_s=600, crashes=True))
+
+
+AWS_FAULT_RATE = "0.05"
+
+
+@pytest.mark.slow
+def test_each_fault_ends_in_its_documented_state_under_aws_faults(stack_factory, fakes) -> None:
+    # A share of the functions' DynamoDB and SQS calls meets TransactionConflict, throttling, 500s and
+    # failed sends (apihub_local.aws_faults): the same outcomes, exactly counted, and no 5xx but 503.
+    stack = stack_factory(**FAST_KNOBS, APIHUB_LOCAL_AWS_FAULT_RATE=AWS_FAULT_RATE)
+    busy: Counter[str] = Counter()
+    _answer_busy_by_retrying(stack, busy)
+    note = f"AWS variant: 16-product catalogs, APIHUB_LOCAL_AWS_FAULT_RATE={AWS_FAULT_RATE} (make verify)"
+    with _recorded("aws-faults", note) as figures:
+        figures.update(_run_faults(stack, fakes, products=16, run="aws", deadline_s=300))
+        injected = _aws_faults_injected(stack)
+        figures["faults"] = {**figures["faults"], **injected, **busy}
+        assert sum(injected.values()) > 0, "no AWS fault was injected"

@@ -16,7 +16,7 @@ from botocore.retries import standard
 from pynamodb.exceptions import GetError, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from apihub_local.aws_faults import AwsFaults
+from apihub_local.aws_faults import AwsFaults, parse_summary
 
 
 @pytest.fixture(autouse=True)
@@ -140,6 +140,15 @@ def test_the_share_injected_follows_the_rate(hub, aws_faults) -> None:
 def test_only_one_set_of_faults_at_a_time(hub, aws_faults) -> None:
     with aws_faults(0.1), pytest.raises(RuntimeError), aws_faults(0.1):
         pass
+
+
+def test_the_counts_are_reported_in_one_line_that_reads_back() -> None:
+    faults = AwsFaults(0.5, seed=1)
+    assert parse_summary("no faults line here") is None
+    assert faults.summary() == "AWS faults injected: none" and parse_summary(faults.summary()) == {}
+    faults.counts.update({"throttling": 3, "sqs_batch_entries": 2})
+    log = f"apihub is ready\n{faults.summary()}\napihub local stack stopped\n"
+    assert parse_summary(log) == {"sqs_batch_entries": 2, "throttling": 3}
 
 
 def test_unknown_kinds_and_rates_are_refused() -> None:

@@ -18,6 +18,15 @@ the limit, not complete, nothing left in its queue) and finalises it when it is 
 terminal, without the sweeper's help unless a message was lost, exactly one caller ended it, and if
 it was finalised, success + failed == total with every SKU counted once and the right status.
 
+AWS's conditions change between steps (``aws_conditions_change``): a share of the DynamoDB calls the
+functions and the API make is answered with the faults of ``apihub_local.aws_faults`` (transaction
+conflicts, write conflicts, throttling, provisioned throughput exceeded, 500s), as AWS answers them
+under contention. The invariants must hold all the same; an invocation that fails on them fails as a
+Lambda invocation does (every message comes back with one more receive); an API call answers its
+result or 503 with ``Retry-After``, never another 5xx. Like a crash, a fault never hits a message's
+last receive. Queue traffic is the model's own (no SQS call is made), so the SQS kinds are left to
+the e2e fault-injection run. The faults injected are counted by kind in the recorded figures.
+
 ``APIHUB_PBT_EXAMPLES`` sets the number of examples (``make test``: a few, derandomized;
 ``make verify``: 500 and more, with the figures recorded through ``apihub_verify``).
 """
@@ -29,6 +38,8 @@ import os
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +54,7 @@ from apihub.jobs.sweeper import sweep_stalled
 from apihub.models import SupplierIn, SupplierPatch
 from apihub.pipeline import finalise
 from apihub.settings import get_settings, reset_settings
+from botocore.retries import standard
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -54,6 +66,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from apihub_local.aws_faults import KINDS, AwsFaults, install, uninstall
 from apihub_local.events import sqs_event
 from apihub_verify import record
 
@@ -65,6 +78,9 @@ STEPS = int(os.environ.get("APIHUB_PBT_STEPS", "20"))
 DERANDOMIZE = os.environ.get("APIHUB_PBT_RANDOM", "") not in ("1", "true")
 MAX_RECEIVES = {"hydrate": 5, "discovery": 3}  # template.yaml's HydrateMaxReceiveCount / DiscoveryMaxReceiveCount
 POISON = ["", "not json", "{}", '{"job_id": ""}', '{"v": 1, "job_id": "x", "skus": []}', '{"skus": "DEMO-1"}']
+# The DynamoDB faults (queue traffic is modelled here, so the SQS kinds have nothing to hit).
+DYNAMODB_FAULTS = tuple(k for k in KINDS if not k.startswith("sqs_"))
+FAULT_RATES = (0.0, 0.05, 0.2, 0.5)
 CRASH_POINTS = (
     "discover:before_chunk",  # listing: a page read, its refs not stored
     "discover:before_state",  # a discovery step done, its state not advanced
@@ -243,6 +259,7 @@ def _parse(value: str) -> datetime:
 class ImportMachine(RuleBasedStateMachine):
     hub: Any = None
     clock: Clock
+    faults: AwsFaults
 
     def __init__(self) -> None:
         super().__init__()
@@ -259,7 +276,42 @@ class ImportMachine(RuleBasedStateMachine):
         self.patched_failed = False
         self.swept = False
         self.terminal_snapshot: dict[str, Any] | None = None
+        self.fault_rate = 0.0
+        self.fault_kinds: tuple[str, ...] = ()
         FIGURES["examples"] += 1
+
+    # ------------------------------------------------------------------ AWS's conditions
+    @contextmanager
+    def _under_aws_conditions(self) -> Iterator[AwsFaults]:
+        """The block's DynamoDB calls meet the current faults (the checks outside it never do)."""
+        self.faults.kinds, self.faults.rate = self.fault_kinds, self.fault_rate
+        try:
+            yield self.faults
+        finally:
+            self.faults.rate = 0.0
+
+    def _api(self, call: Any) -> Any:
+        """An API call under the current faults, as a client makes it: a 503 (with ``Retry-After``)
+        is tried again; no other 5xx is ever acceptable. The last try meets no faults."""
+        for attempt in range(6):
+            with self._under_aws_conditions() if attempt < 5 else nullcontext():
+                res = call()
+            assert res.status < 500 or res.status == 503, (res.status, res.json)
+            if res.status != 503:
+                return res
+            assert int({k.lower(): v for k, v in res.headers.items()}["retry-after"]) >= 1, res.headers
+            FIGURES["503 ServiceBusy answers (retried)"] += 1
+        raise AssertionError("a 503 without any fault injected")
+
+    @rule(
+        kinds=st.sets(st.sampled_from(DYNAMODB_FAULTS), min_size=1),
+        rate=st.sampled_from(FAULT_RATES),
+    )
+    def aws_conditions_change(self, kinds: set[str], rate: float) -> None:
+        """From this step on (until they change again), ``rate`` of the DynamoDB calls of the
+        functions and the API are answered with one of ``kinds``."""
+        self.fault_kinds = tuple(k for k in DYNAMODB_FAULTS if k in kinds)
+        self.fault_rate = rate
 
     # ------------------------------------------------------------------ setup
     @initialize(
@@ -268,10 +320,20 @@ class ImportMachine(RuleBasedStateMachine):
         refs_per_message=st.integers(1, 4),
         chunk_size=st.sampled_from([2, 3, 5, 1000]),
         short_hydrate=st.booleans(),
+        fault_kinds=st.sets(st.sampled_from(DYNAMODB_FAULTS), min_size=1),
+        fault_rate=st.sampled_from(FAULT_RATES),
         data=st.data(),
     )
     def start_import(
-        self, products: int, page_size: int, refs_per_message: int, chunk_size: int, short_hydrate: bool, data: Any
+        self,
+        products: int,
+        page_size: int,
+        refs_per_message: int,
+        chunk_size: int,
+        short_hydrate: bool,
+        fault_kinds: set[str],
+        fault_rate: float,
+        data: Any,
     ) -> None:
         os.environ["APIHUB_HYDRATE_REFS_PER_MESSAGE"] = str(refs_per_message)
         # Discovery always believes it is out of time after one page: it continues via the queue.
@@ -302,7 +364,8 @@ class ImportMachine(RuleBasedStateMachine):
             )
         )
         self.supplier_id = supplier.id
-        res = self.hub.start_import(slug, mode="full_sellable")
+        self.aws_conditions_change(fault_kinds, fault_rate)
+        res = self._api(lambda: self.hub.start_import(slug, mode="full_sellable"))
         assert res.status == 202, res.json
         self.job_id = res.json["sync_job_id"]
 
@@ -340,14 +403,24 @@ class ImportMachine(RuleBasedStateMachine):
             arn,
         )
         WORLD.crash_at, WORLD.crashed = crash_at, False
+        # Like a crash, an AWS fault never hits a message's last receive.
+        last = any(m.receives >= MAX_RECEIVES[m.queue] for m in received)
+        injected_before = self.faults.total
         try:
-            result = self.hub.functions.invoke(fn, event)
-            if mode == "twice":  # the same batch delivered to a second invocation
-                FIGURES["duplicate deliveries"] += 1
+            with nullcontext() if last else self._under_aws_conditions():
                 result = self.hub.functions.invoke(fn, event)
+                if mode == "twice":  # the same batch delivered to a second invocation
+                    FIGURES["duplicate deliveries"] += 1
+                    result = self.hub.functions.invoke(fn, event)
         except SimulatedCrash:
             FIGURES["crashes"] += 1
             return  # nothing acknowledged: every message comes back with one more receive
+        except Exception:
+            if self.faults.total == injected_before:
+                raise  # failed with no AWS fault to blame: a bug
+            # The invocation failed on AWS's answers: Lambda retries it, as after a crash.
+            FIGURES["invocations failed by AWS faults"] += 1
+            return
         finally:
             WORLD.crash_at = None
         if mode == "lost_ack":
@@ -463,8 +536,10 @@ class ImportMachine(RuleBasedStateMachine):
 
     def patch_to_failed(self) -> None:
         before = self.repo.get_item(self.job_id)
-        res = self.hub.api(
-            "PATCH", f"/api/sync-jobs/{self.job_id}", query={"status": "failed", "error_log": "cancelled"}
+        res = self._api(
+            lambda: self.hub.api(
+                "PATCH", f"/api/sync-jobs/{self.job_id}", query={"status": "failed", "error_log": "cancelled"}
+            )
         )
         FIGURES["PATCH to failed"] += 1
         if before.status in ("pending", "running"):
@@ -514,7 +589,7 @@ class ImportMachine(RuleBasedStateMachine):
         item = self.repo.get_item(self.job_id)
         if item.status not in ("pending", "running"):
             return
-        res = self.hub.start_import(item.supplier_id, mode="full_sellable")
+        res = self._api(lambda: self.hub.start_import(item.supplier_id, mode="full_sellable"))
         assert res.status == 409, res.json
         assert self.job_id in res.json["detail"]
 
@@ -567,6 +642,7 @@ class ImportMachine(RuleBasedStateMachine):
             return  # a step already failed: that is the failure to report (and shrink)
         # Deliver everything still queued, in order, with no more faults (a message whose work is
         # still undone keeps coming back, receive count rising, until its last receive completes).
+        self.fault_rate = 0.0
         for _ in range(500):
             pending = self._queued("discovery") or self._queued("hydrate")
             if not pending:
@@ -628,6 +704,12 @@ def test_import_pipeline_keeps_its_invariants_under_any_interleaving(hub, monkey
     clock = Clock()
     _fast_dynamodb_responses(monkeypatch)
     _install_seams(monkeypatch, clock)
+    # apihub's retries of AWS's faults (and botocore's), without their pauses: the attempts count.
+    for name, value in {"BASE_MS": "1", "CAP_MS": "2"}.items():
+        monkeypatch.setenv(f"APIHUB_AWS_RETRY_{name}", value)
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    reset_settings()
+    assert hub.admin_token  # made before the faults: the API's caller holds a token already
     for name in (
         "APIHUB_HYDRATE_REFS_PER_MESSAGE",
         "APIHUB_DISCOVERY_TIME_RESERVE_MS",
@@ -639,6 +721,7 @@ def test_import_pipeline_keeps_its_invariants_under_any_interleaving(hub, monkey
     monkeypatch.setattr(discover, "CHUNK_SIZE", discover.CHUNK_SIZE)  # restored after the test
     ImportMachine.hub = hub
     ImportMachine.clock = clock
+    ImportMachine.faults = install(AwsFaults(0.0, kinds=DYNAMODB_FAULTS, seed=None if not DERANDOMIZE else shard))
     FIGURES.clear()
     failures = 0
     try:
@@ -657,6 +740,8 @@ def test_import_pipeline_keeps_its_invariants_under_any_interleaving(hub, monkey
         failures = 1
         raise
     finally:
+        uninstall()
+        FIGURES.update({f"AWS {kind}": n for kind, n in ImportMachine.faults.counts.items()})
         record(
             "property-based",
             f"pipeline-state-machine-{shard}",
@@ -665,6 +750,13 @@ def test_import_pipeline_keeps_its_invariants_under_any_interleaving(hub, monkey
             faults={k: v for k, v in FIGURES.items() if k != "examples"},
             failures=failures,
             notes=[
-                f"shard {shard + 1} of {SHARDS}: max_examples={-(-EXAMPLES // SHARDS)}, stateful_step_count={STEPS}"
+                f"shard {shard + 1} of {SHARDS}: max_examples={-(-EXAMPLES // SHARDS)}, stateful_step_count={STEPS}",
+                # each one an assertion after every step: a run without a failure saw none of them
+                "under injected AWS faults: "
+                + (
+                    "a property failed (see the test's output)"
+                    if failures
+                    else "0 products lost, 0 counted twice, every job ended honestly, 0 API 5xx (503 aside)"
+                ),
             ],
         )
