@@ -126,6 +126,7 @@ def test_the_secret_is_shown_once_and_stored_encrypted(hub) -> None:
         ({"url": "https://169.254.169.254/latest", "types": ["job.finished"]}, "url", "link-local"),
         ({"url": "https://10.0.0.8/hook", "types": ["job.finished"]}, "url", "private-range"),
         ({"url": "https://127.0.0.1:8443/hook", "types": ["job.finished"]}, "url", "loopback"),
+        ({"url": "https://h.example.com/\ud800", "types": ["job.finished"]}, "url", "valid string"),
         (
             {"url": "https://h.example.com", "types": ["job.finished"], "supplier_id": "nope"},
             "supplier_id",
