@@ -170,9 +170,6 @@ def test_matching_takes_the_type_and_the_supplier_from_one_query_each(hub) -> No
 
 
 def test_a_stream_batch_with_one_bad_record_reports_only_that_record(hub) -> None:
-    from apihub.changes.dispatch import matcher
-
-    matcher.clear()
     # Given a consumer rule on the bus (as the template's sample shows) and a product.updated subscription
     events = boto3.client("events", region_name="us-east-1")
     bus = hub.stack.refs["ChangesBus"]
@@ -208,7 +205,6 @@ def test_a_stream_batch_with_one_bad_record_reports_only_that_record(hub) -> Non
 def test_a_record_whose_deliveries_cannot_be_enqueued_is_reported_failed(hub, monkeypatch) -> None:
     from apihub.changes import dispatch
 
-    dispatch.matcher.clear()
     _subscribe(hub, "https://hooks.example.com/apihub", ["product.updated"])
     # Given SQS refusing every delivery message of evt_0002
     real = dispatch.queues.send_webhook_batch
@@ -224,14 +220,24 @@ def test_a_record_whose_deliveries_cannot_be_enqueued_is_reported_failed(hub, mo
     assert sorted(m["event_id"] for m in _messages(hub, "WebhookQueue")) == ["evt_0001", "evt_0003"]
 
 
+def test_a_new_subscription_gets_the_next_batch_s_events(hub) -> None:
+    # Given a batch dispatched while nobody subscribed: nothing to deliver
+    assert hub.functions.invoke("DispatchChangesFunction", {"Records": [_record(1, _event(1))]}) == {
+        "batchItemFailures": []
+    }
+    assert _messages(hub, "WebhookQueue") == []
+    # When a subscription is created, then the next batch comes (same container)
+    sub = _subscribe(hub, "https://hooks.example.com/apihub", ["product.updated"])
+    hub.functions.invoke("DispatchChangesFunction", {"Records": [_record(2, _event(2))]})
+    # Then its event is enqueued for it: no answer from the earlier batch is reused
+    assert [(m["subscription_id"], m["event_id"]) for m in _messages(hub, "WebhookQueue")] == [(sub["id"], "evt_0002")]
+
+
 # ------------------------------------------------------------------ deliveries
 
 
 def test_a_signed_event_reaches_a_local_receiver_end_to_end(loopback_hub) -> None:
     hub = loopback_hub
-    from apihub.changes.dispatch import matcher
-
-    matcher.clear()
     with receiver() as rx:
         # Given a subscription to a receiver on 127.0.0.1 (allowed on the local stack)
         sub = _subscribe(hub, f"{rx.url}/hooks/apihub", ["product.updated"], supplier_id=None)

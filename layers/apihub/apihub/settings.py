@@ -48,9 +48,6 @@ class Settings(BaseModel):
     webhook_retry_base_s: int = 60
     webhook_max_age_s: int = 86_400
     webhook_deliveries_ttl_days: int = 7
-    # The dispatcher keeps the matching subscriptions of each (type, supplier) this long in its
-    # container: a new or deleted subscription is seen by it at most this late.
-    webhook_match_cache_s: float = 30.0
 
     # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
     hydrate_refs_per_message: int = 10

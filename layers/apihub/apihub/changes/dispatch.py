@@ -16,8 +16,6 @@ after it are dispatched again: delivery is at least once, and a receiver may see
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +28,6 @@ from apihub.dal import queues
 from apihub.dal.event_bus import BusEvent, put_events
 from apihub.dal.subscriptions import SubscriptionsRepository
 from apihub.observability import logger
-from apihub.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -41,32 +38,19 @@ class _Record:
 
 
 class SubscriptionMatcher:
-    """The subscriptions matching an event's type and supplier, each (type, supplier) remembered
-    for ``webhook_match_cache_s`` seconds in this container: a new subscription misses at most
-    that much of the feed, and a deleted one is dropped by the delivery worker, which reads it again."""
+    """The subscriptions matching an event's type and supplier, read once per (type, supplier) and
+    batch: a batch of one import's events costs a few Queries, and no answer outlives its batch, so
+    a subscription receives every event dispatched after it was created."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str | None], tuple[float, list[str]]] = {}
-        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str | None], list[str]] = {}
 
     def matching(self, event_type: str, supplier_id: str | None) -> list[str]:
         key = (event_type, supplier_id)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        ids = list(dict.fromkeys(SubscriptionsRepository().matching(event_type, supplier_id)))
-        with self._lock:
-            self._cache[key] = (now + get_settings().webhook_match_cache_s, ids)
-        return ids
-
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-
-matcher = SubscriptionMatcher()
+        if key not in self._seen:
+            ids = SubscriptionsRepository().matching(event_type, supplier_id)
+            self._seen[key] = list(dict.fromkeys(ids))
+        return self._seen[key]
 
 
 def _read(record: Mapping[str, Any]) -> ChangeEvent:
@@ -94,6 +78,7 @@ def handle_stream_batch(records: Iterable[Mapping[str, Any]]) -> dict[str, list[
 
     not_put = put_events([BusEvent(r.event.id, r.event.type.value, r.body) for r in events])
     messages: list[tuple[str, dict[str, Any]]] = []
+    matcher = SubscriptionMatcher()
     for r in events:
         for sub_id in matcher.matching(r.event.type.value, r.event.supplier_id):
             message = DeliveryMessage(
