@@ -87,6 +87,8 @@ def post_event(target: DeliveryTarget, message: DeliveryMessage, *, now: float |
             resp.read(MAX_RESPONSE_BYTES)
         finally:
             resp.release_conn()
+    except urllib3.exceptions.NewConnectionError as exc:  # a subclass of TimeoutError in urllib3: first
+        return Attempt(None, f"unreachable ({type(exc).__name__})")
     except urllib3.exceptions.TimeoutError:
         return Attempt(None, f"no answer within {timeout_s:g} s")
     except urllib3.exceptions.HTTPError as exc:
