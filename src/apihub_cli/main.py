@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from apihub.changes.events import EventType
 from apihub.jobs.modes import DiscoveryMode
 from rich.console import Console
 from rich.table import Table
@@ -49,11 +50,15 @@ suppliers_app = typer.Typer(help="Suppliers: list, show, add.", no_args_is_help=
 jobs_app = typer.Typer(help="Sync jobs: list, show, errors, retry, watch.", no_args_is_help=True)
 products_app = typer.Typer(help="Stored products.", no_args_is_help=True)
 inventory_app = typer.Typer(help="Stock levels: one product's, or what changed.", no_args_is_help=True)
+subscriptions_app = typer.Typer(
+    help="Webhook subscriptions: add, list, remove, deliveries (admin token).", no_args_is_help=True
+)
 app.add_typer(token_app, name="token")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(products_app, name="products")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(subscriptions_app, name="subscriptions")
 
 out = Console()
 err = Console(stderr=True)
@@ -597,6 +602,92 @@ def inventory_changed(
             display.ago(item.get("changed_at"), now),
             display.ago(item.get("as_of"), now),
             item.get("last_modified") or "-",
+        )
+    out.print(table)
+    return None
+
+
+# ------------------------------------------------------------------------------------------ subscriptions
+
+EVENT_TYPES = tuple(event_type.value for event_type in EventType)  # the API's own list
+
+
+@subscriptions_app.command("add")
+def subscriptions_add(
+    url: Annotated[str, typer.Argument(help="Where to POST the events (https; http on loopback locally)")],
+    event_type: Annotated[
+        list[str], typer.Option("--type", help=f"An event type to deliver (repeatable): {', '.join(EVENT_TYPES)}")
+    ],
+    supplier: Annotated[str | None, typer.Option(help="Only this supplier's events (slug or id)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Subscribe URL to change events. Prints the signing secret: the only time it is shown."""
+    body: dict[str, Any] = {"url": url, "types": event_type}
+    if supplier:
+        body["supplier_id"] = supplier
+    try:
+        data = _client().post("/api/subscriptions", body)
+    except CliError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        return _print_json(data)
+    out.print(f"subscription [bold]{data['id']}[/bold] -> {data['url']} ({', '.join(data['types'])})", highlight=False)
+    out.print(f"signing secret (shown once, keep it): {data['secret']}", highlight=False, markup=False)
+    return None
+
+
+@subscriptions_app.command("list")
+def subscriptions_list(as_json: JsonOpt = False) -> None:
+    """Every webhook subscription (secrets are never shown again)."""
+    try:
+        subs = _client().get("/api/subscriptions")
+    except CliError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        return _print_json(subs)
+    table = Table("url", "types", "supplier", "created")
+    table.add_column("id", no_wrap=True, min_width=36)
+    for sub in subs:
+        table.add_row(
+            sub["url"], ", ".join(sub["types"]), sub.get("supplier_id") or "any", sub["created_at"], sub["id"]
+        )
+    out.print(table)
+    return None
+
+
+@subscriptions_app.command("remove")
+def subscriptions_remove(subscription_id: str) -> None:
+    """Delete a subscription: nothing more is delivered to it."""
+    try:
+        _client().request("DELETE", f"/api/subscriptions/{subscription_id}")
+    except CliError as exc:
+        raise _fail(exc) from None
+    out.print(f"subscription {subscription_id} removed", highlight=False)
+
+
+@subscriptions_app.command("deliveries")
+def subscriptions_deliveries(
+    subscription_id: str,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many attempts (newest first)")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent delivery attempts of a subscription: event, attempt, status code, error, time."""
+    try:
+        items = _client().get(f"/api/subscriptions/{subscription_id}/deliveries", limit=limit)
+    except CliError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        return _print_json(items)
+    table = Table("at", "event id", "type", "attempt", "outcome", "status", "error", title=f"deliveries ({len(items)})")
+    for d in items:
+        table.add_row(
+            d["at"],
+            d["event_id"],
+            d["event_type"],
+            str(d["attempt"]),
+            d["outcome"],
+            "-" if d.get("status_code") is None else str(d["status_code"]),
+            d.get("error") or "-",
         )
     out.print(table)
     return None

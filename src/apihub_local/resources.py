@@ -1,8 +1,9 @@
-"""Creates the template's tables, queues (with DLQ redrive), KMS keys, secrets and S3 buckets on a
-moto backend, and resolves the functions' environment against them. The template is the only description."""
+"""Creates the template's tables, queues (with DLQ redrive), KMS keys, secrets, S3 buckets and
+EventBridge buses and rules on a moto backend, and resolves the functions' environment against them. The template is the only description."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ class Stack:
 
 
 # boto3-stubs type boto3.client by literal service name.
-Service = Literal["dynamodb", "sqs", "kms", "s3", "secretsmanager"]
+Service = Literal["dynamodb", "sqs", "kms", "s3", "secretsmanager", "events"]
 
 
 def _client(service: Service, region: str, endpoint: str | None) -> Any:
@@ -117,6 +118,8 @@ def create_stack(
         stack.attrs[(logical_id, "QueueName")] = f"{prefix}-{logical_id}"
         stack.queue_urls[logical_id] = url
 
+    _create_event_buses(stack, _client("events", region, endpoint), prefix)
+
     env = tpl.globals.get("Environment", {}).get("Variables", {})
     stack.environment = {k: str(tpl.resolve(v, stack.refs, stack.attrs)) for k, v in env.items()}
     stack.environment["APIHUB_REGION"] = region
@@ -146,6 +149,33 @@ def _create_buckets(stack: Stack, s3: Any, prefix: str) -> None:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=versioning)
         stack.refs[logical_id] = name
         stack.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _create_event_buses(stack: Stack, events: Any, prefix: str) -> None:
+    """The template's custom buses, then its rules on them (with their state: the sample rule stays
+    disabled) and their targets. moto delivers what an enabled rule matches, as EventBridge does."""
+    tpl = stack.template
+    for logical_id, res in tpl.of_type("AWS::Events::EventBus").items():
+        name = tpl.resolve(res["Properties"]["Name"], stack.refs, stack.attrs)
+        arn = events.create_event_bus(Name=name)["EventBusArn"]
+        stack.refs[logical_id] = name  # Ref of a bus is its name
+        stack.attrs[(logical_id, "Arn")] = arn
+        stack.attrs[(logical_id, "Name")] = name
+    for logical_id, res in tpl.of_type("AWS::Events::Rule").items():
+        props = tpl.resolve(res["Properties"], stack.refs, stack.attrs)
+        name = f"{prefix}-{logical_id}"
+        arn = events.put_rule(
+            Name=name,
+            EventBusName=props.get("EventBusName", "default"),
+            EventPattern=json.dumps(props["EventPattern"]),
+            State=props.get("State", "ENABLED"),
+            Description=props.get("Description", ""),
+        )["RuleArn"]
+        stack.refs[logical_id] = name
+        stack.attrs[(logical_id, "Arn")] = arn
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", []) if t.get("Arn")]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=props.get("EventBusName", "default"), Targets=targets)
 
 
 def _scaled_reserves(scale: float) -> dict[str, str]:

@@ -35,6 +35,19 @@ class Settings(BaseModel):
     # S3 bucket for product bodies too big for a DynamoDB item (apihub.dal.bodies). Empty: none, so
     # such a product fails with "stored item too large".
     bodies_bucket: str = ""
+    # Change delivery (docs/changes.md, "EventBridge" and "Webhooks"): the custom bus every change
+    # event is put on, the webhook subscriptions table, the deliveries queue and its DLQ.
+    event_bus_name: str = ""
+    subscriptions_table: str = "apihub-subscriptions"
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
+    # Webhook delivery: a 2xx within the timeout is delivered; otherwise retried after
+    # base x 2^(attempt - 1) until max_age_s after the first attempt (the last retry lands on it),
+    # then dead-lettered. Attempts recorded per subscription are kept this many days (TTL).
+    webhook_timeout_s: float = 10.0
+    webhook_retry_base_s: int = 60
+    webhook_max_age_s: int = 86_400
+    webhook_deliveries_ttl_days: int = 7
 
     # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
     hydrate_refs_per_message: int = 10

@@ -52,6 +52,17 @@ ROUTES: tuple[Route, ...] = (
     Route("delete_supplier", "DELETE", "/api/suppliers/{supplier_id}", "suppliers", ADMIN_ONLY),
     Route("list_products", "GET", "/api/suppliers/{supplier_id}/products", "suppliers", READ),
     Route("get_product", "GET", "/api/suppliers/{supplier_id}/products/{product_id}", "suppliers", READ),
+    Route("create_subscription", "POST", "/api/subscriptions", "subscriptions", ADMIN_ONLY),
+    Route("list_subscriptions", "GET", "/api/subscriptions", "subscriptions", ADMIN_ONLY),
+    Route("get_subscription", "GET", "/api/subscriptions/{subscription_id}", "subscriptions", ADMIN_ONLY),
+    Route("delete_subscription", "DELETE", "/api/subscriptions/{subscription_id}", "subscriptions", ADMIN_ONLY),
+    Route(
+        "list_subscription_deliveries",
+        "GET",
+        "/api/subscriptions/{subscription_id}/deliveries",
+        "subscriptions",
+        ADMIN_ONLY,
+    ),
     Route("health", "GET", "/api/health", "site", public=True),
     Route("openapi", "GET", "/api/openapi.json", "site", READ),
     # The page is static HTML whose script calls the (authorized) API with the visitor's token.

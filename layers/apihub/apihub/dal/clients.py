@@ -13,14 +13,15 @@ from botocore.config import Config
 from apihub.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # stubs from requirements-dev.txt: type checking only, nothing of them ships
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
-    AnyClient = KMSClient | S3Client | SecretsManagerClient | SQSClient
+    AnyClient = EventBridgeClient | KMSClient | S3Client | SecretsManagerClient | SQSClient
 
-Service = Literal["kms", "s3", "secretsmanager", "sqs"]
+Service = Literal["events", "kms", "s3", "secretsmanager", "sqs"]
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 # An endpoint override (the local stack's moto server on 127.0.0.1) has no per-bucket host names.
@@ -35,6 +36,8 @@ def _client(service: Service, region: str, endpoint: str | None) -> AnyClient:
     return boto3.client(service, region_name=region, endpoint_url=endpoint, config=config)
 
 
+@overload
+def client(service: Literal["events"], settings: Settings | None = None) -> EventBridgeClient: ...
 @overload
 def client(service: Literal["kms"], settings: Settings | None = None) -> KMSClient: ...
 @overload

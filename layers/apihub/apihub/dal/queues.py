@@ -67,3 +67,37 @@ def messages_held(queue_url: str) -> int:
         ],
     )["Attributes"]
     return sum(int(value) for value in attrs.values())
+
+
+def send_webhook_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5) -> list[int]:
+    """Enqueue webhook deliveries (SendMessageBatch, re-sending the entries reported in ``Failed``).
+    Returns the indexes of ``bodies`` still not sent after ``attempts`` tries (empty: all sent)."""
+    sqs = client("sqs")
+    url = get_settings().webhook_queue_url
+    unsent: list[int] = []
+    for start in range(0, len(bodies), SQS_BATCH):
+        pending = {str(start + i): json.dumps(b) for i, b in enumerate(bodies[start : start + SQS_BATCH])}
+        for attempt in range(attempts):
+            resp = sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()]
+            )
+            for ok in resp.get("Successful", []):
+                pending.pop(ok["Id"], None)
+            if not pending:
+                break
+            if attempt + 1 < attempts:
+                time.sleep(min(2.0, 0.1 * 2**attempt))
+        unsent += sorted(int(k) for k in pending)
+    return unsent
+
+
+def send_webhook(body: dict[str, Any], delay_seconds: int) -> None:
+    """Enqueue one webhook delivery again (its next attempt, or a hop towards it)."""
+    client("sqs").send_message(
+        QueueUrl=get_settings().webhook_queue_url, MessageBody=json.dumps(body), DelaySeconds=delay_seconds
+    )
+
+
+def send_webhook_dead_letter(body: dict[str, Any]) -> None:
+    """A delivery given up after its last attempt: to the webhook DLQ, where its alarm fires."""
+    client("sqs").send_message(QueueUrl=get_settings().webhook_dlq_url, MessageBody=json.dumps(body))

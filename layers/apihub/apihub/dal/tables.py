@@ -1,4 +1,4 @@
-"""PynamoDB models for the four tables declared in ``template.yaml``.
+"""PynamoDB models for the tables declared in ``template.yaml``.
 
 Table names, region and endpoint come from ``Settings`` at bind time (``bind_tables``), never at
 import time, so tests and the local stack can point them anywhere.
@@ -266,6 +266,65 @@ class TokenItem(Model):
     revoked = BooleanAttribute(default=False)
 
 
+# --------------------------------------------------------------------------------------------------
+# Webhook subscriptions (single-table: subscriptions, their match items, delivery attempts)
+# --------------------------------------------------------------------------------------------------
+
+
+class SubscriptionListIndex(GlobalSecondaryIndex["SubscriptionItem"]):
+    """Every subscription under one constant key, oldest first (subscriptions are few). The secret
+    is not projected."""
+
+    class Meta:
+        index_name = "AllSubscriptions"
+        projection = IncludeProjection(["id", "url", "types", "supplier_id", "created_at"])
+
+    list_pk = UnicodeAttribute(hash_key=True)
+    list_sk = UnicodeAttribute(range_key=True)
+
+
+class _SubscriptionsBase(Model):
+    class Meta:
+        table_name = "apihub-subscriptions"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class SubscriptionItem(_SubscriptionsBase):
+    """``PK=SUB#<id>, SK=META``: one webhook subscription; its secret KMS-encrypted."""
+
+    id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    types = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute))
+    supplier_id = UnicodeAttribute(null=True)
+    secret_ciphertext = BinaryAttribute(legacy_encoding=False)
+    created_at = UnicodeAttribute()
+    list_pk = UnicodeAttribute(default="SUBSCRIPTIONS")
+    list_sk = UnicodeAttribute()  # <created_at>#<id>
+    all_subscriptions = SubscriptionListIndex()
+
+
+class SubscriptionMatchItem(_SubscriptionsBase):
+    """``PK=MATCH#<event type>#<supplier id or *>, SK=SUB#<id>``: one per type a subscription takes,
+    written and deleted with it, so the dispatcher finds an event's subscriptions with two Queries."""
+
+    subscription_id = UnicodeAttribute()
+
+
+class DeliveryItem(_SubscriptionsBase):
+    """``PK=SUB#<id>, SK=DELIVERY#<at>#<event id>#<attempt>``: one delivery attempt, expiring (TTL)."""
+
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    attempt = NumberAttribute()
+    status_code = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute()  # delivered | failed | gave_up
+    at = UnicodeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     JobItem,
     OutcomeItem,
@@ -278,6 +337,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SupplierItem,
     ProductItem,
     TokenItem,
+    SubscriptionItem,
+    SubscriptionMatchItem,
+    DeliveryItem,
 )
 _bound: tuple[tuple[str | None, ...], Connection] | None = None
 
@@ -290,6 +352,7 @@ def bind_tables(settings: Settings) -> Connection:
         settings.suppliers_table,
         settings.products_table,
         settings.tokens_table,
+        settings.subscriptions_table,
         settings.region,
         settings.endpoint,
     )
@@ -306,6 +369,10 @@ def bind_tables(settings: Settings) -> Connection:
         SupplierItem: settings.suppliers_table,
         ProductItem: settings.products_table,
         TokenItem: settings.tokens_table,
+        SubscriptionItem: settings.subscriptions_table,
+        SubscriptionMatchItem: settings.subscriptions_table,
+        DeliveryItem: settings.subscriptions_table,
+        _SubscriptionsBase: settings.subscriptions_table,
     }
     if _bound is None or _bound[0] != key:
         for model, table in names.items():
@@ -321,6 +388,6 @@ def reset_bindings() -> None:
     """Forget bound connections (tests start a fresh AWS stand-in for each case)."""
     global _bound
     _bound = None
-    models: tuple[type[Model], ...] = (*ALL_MODELS, _JobsBase)
+    models: tuple[type[Model], ...] = (*ALL_MODELS, _JobsBase, _SubscriptionsBase)
     for model in models:
         model._connection = None

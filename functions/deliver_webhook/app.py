@@ -1,0 +1,9 @@
+"""SQS WebhookQueue -> one signed POST per message to its subscription's URL; retries scheduled, the last to the DLQ."""
+
+from apihub.changes import webhooks
+from apihub.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    return webhooks.handle_batch(event, context)
