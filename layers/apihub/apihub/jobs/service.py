@@ -80,7 +80,7 @@ def _check_supported(supplier: Supplier, mode: DiscoveryMode) -> ModeSpec:
     if not spec.supports(supplier.adapter_class):
         raise InvalidInput(
             f"mode: {mode.value} is not supported by supplier '{supplier.name}' "
-            f"(adapter_class {supplier.adapter_class}; supported by {', '.join(sorted(spec.supported_by or ()))})"
+            f"(adapter_class {supplier.adapter_class}; {spec.restriction()})"
         )
     return spec
 
