@@ -5,6 +5,7 @@ key of that body in ``body_ref`` (``apihub.dal.bodies``), which reads follow."""
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method here: signatures after it name builtins.list
 import json
 import zlib
 from collections.abc import Iterator
@@ -75,7 +76,9 @@ class ProductsRepository:
         cursor = Cursor(scope, ProductsPosition(product_id=products[sent - 1].product_id)) if more else None
         return products[:sent], cursor
 
-    def id_pages(self, supplier_id: str, cursor: str | None, page_size: int) -> Iterator[tuple[list[str], str | None]]:
+    def id_pages(
+        self, supplier_id: str, cursor: str | None, page_size: int
+    ) -> Iterator[tuple[builtins.list[str], str | None]]:
         """Every product id stored for a supplier, page by page with the cursor after each
         (discovery's ``Listing.stored``): a Query
         reading ids only, resumed after ``cursor`` (the last id of the previous page). At least one
