@@ -88,6 +88,29 @@ def test_an_inventory_import_of_an_explicit_list_reads_only_those_and_records_fa
     assert _inventory(hub, "stock", "DEMO-00003").status == 404
 
 
+def test_retrying_an_inventory_jobs_failures_reads_their_stock_again(stock_hub) -> None:
+    hub = stock_hub
+    _supplier(hub, products=4)
+    STOCK.fail_skus = {"DEMO-00002", "DEMO-00004"}
+    job = hub.run_import("stock", mode="inventory")
+    assert job["failed_count"] == 2
+    STOCK.fail_skus = set()
+    calls = len(STOCK.calls)
+
+    res = hub.api("POST", f"/api/sync-jobs/{job['id']}/retry", query={"failed_only": "true"})
+
+    assert res.status == 201, res.json
+    assert (res.json["job_type"], res.json["params"]["explicit_list"]) == (
+        "import:inventory",
+        ["DEMO-00002", "DEMO-00004"],
+    )
+    hub.drain()
+    retried = hub.job(res.json["id"])
+    assert (retried["status"], retried["success_count"]) == ("success", 2)
+    assert len(STOCK.calls) - calls == 2  # stock calls, not catalog hydrations
+    assert _inventory(hub, "stock", "DEMO-00004").status == 200
+
+
 def test_a_supplier_without_an_inventory_service_is_refused_the_mode_naming_it(stock_hub) -> None:
     hub = stock_hub
     hub.add_supplier("plain", protocol_config={"products": 3})  # DemoAdapter: serves_inventory is False
