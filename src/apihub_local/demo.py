@@ -49,6 +49,8 @@ class DemoSuppliers:
                 "adapter_class": "PromoStandardsAdapter",
                 "auth_config": ps["credentials"],
                 "protocol_config": {"endpoints": ps["endpoints"], **DEMO_LIMITS},
+                # Stock every hour (docs/inventory.md, "Schedules"); the other suppliers default to off.
+                "schedules": {"inventory": {"every": "1h"}},
             },
             {
                 "name": "Demo REST supplier",

@@ -467,7 +467,7 @@ def test_every_function_that_pages_may_read_the_cursor_key_and_decrypt_it_throug
     paging = {
         route.name for route in ROUTES if "next_token" in inspect.signature(endpoint_for(route).handler).parameters
     }
-    assert paging == {"list_sync_jobs", "list_sync_job_errors", "list_products"}
+    assert paging == {"list_sync_jobs", "list_sync_job_errors", "list_products", "list_inventory_changes"}
     secret = TPL.resources["CursorSecret"]["Properties"]
     assert secret["KmsKeyId"] == {"Ref": "SecretsKey"} and secret["GenerateSecretString"]["PasswordLength"] >= 32
     assert TPL.globals["Environment"]["Variables"]["APIHUB_CURSOR_SECRET_ARN"] == {"Ref": "CursorSecret"}

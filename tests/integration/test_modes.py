@@ -15,14 +15,23 @@ SYNC_FIELDS = ("last_full_sync", "last_delta_sync")
 VALUES = {"limit": 2, "explicit_list": ["DEMO-00001", "DEMO-00003"]}
 
 
-def _supplier(hub, slug: str) -> dict:
-    return hub.add_supplier(slug, protocol_config={"products": 5})
+def _supplier(hub, slug: str, mode: DiscoveryMode | None = None) -> dict:
+    """A demo supplier whose adapter can run ``mode`` (a row that requires a capability gets the
+    test adapter stating it), with its catalog stored when the mode lists the stored products."""
+    if mode is None or MODES[mode].requires is None:
+        return hub.add_supplier(slug, protocol_config={"products": 5})
+    from tests.integration.inventory_support import register_stock_adapter
+
+    register_stock_adapter()
+    supplier = hub.add_supplier(slug, adapter="StockAdapter", protocol_config={"products": 5})
+    assert hub.run_import(slug, mode="full_sellable")["status"] == "success"
+    return supplier
 
 
 @pytest.mark.parametrize("mode", list(DiscoveryMode))
 def test_each_mode_takes_its_parameters_refuses_the_others_and_sets_its_supplier_field(hub, mode) -> None:
     spec = MODES[mode]
-    _supplier(hub, "demo")
+    _supplier(hub, "demo", mode)
     given = {name: VALUES[name] for name, use in spec.params().items() if use is not Param.refused}
     # Given a request with a parameter the mode does not take, or without one it requires: a 422 naming it
     for name, use in spec.params().items():
@@ -50,6 +59,8 @@ def test_each_mode_takes_its_parameters_refuses_the_others_and_sets_its_supplier
     # And exactly the supplier field the row names now holds the job's start
     supplier = hub.api("GET", "/api/suppliers/demo").json
     expected = {name: job["started_at"] if name == spec.sets_supplier_field else None for name in SYNC_FIELDS}
+    if spec.listing is modes.Listing.stored:  # the catalog import that stored its products set its own
+        expected["last_full_sync"] = supplier["last_full_sync"]
     assert {name: supplier[name] for name in SYNC_FIELDS} == expected
 
 

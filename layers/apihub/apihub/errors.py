@@ -34,6 +34,13 @@ class ProductNotFound(NotFound):
         super().__init__("Product not found")
 
 
+class InventoryNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__(
+            "Inventory not found: no stock stored for this product (run an inventory import, or ask with max_age_s)"
+        )
+
+
 class Conflict(ApihubError):
     status_code = 409
 
@@ -136,3 +143,8 @@ class OutOfTime(Exception):
     before a supplier call could: the work goes back on the queue unspent. Not an ``AdapterError``,
     for the same reason as ``Throttled``: adapters that turn supplier errors into notes must let it
     through, and it never fails a product."""
+
+
+class SupplierUnavailable(ServiceBusy):
+    """A live read found the supplier down or our limit reached, with nothing stored to fall back
+    on: 503 with ``Retry-After``."""

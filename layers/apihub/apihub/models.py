@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from apihub.jobs.modes import (
+    INVENTORY_PERIODS,
     SCHEDULED_MODES,
     Param,
     describe_modes,
@@ -274,16 +275,36 @@ class SyncJob(ApihubModel):
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
-def _scheduled_modes_only(value: dict[str, bool] | None) -> dict[str, bool] | None:
+def _scheduled_modes_only(value: dict[str, Any] | None) -> dict[str, Any] | None:
     # A key no schedule reads (a typo, first_n) would be stored and quietly never run.
     unknown = sorted(set(value or ()) - {m.value for m in SCHEDULED_MODES})
     if unknown:
         scheduled = ", ".join(m.value for m in SCHEDULED_MODES)
         raise ValueError(f"{', '.join(unknown)}: not a scheduled mode (scheduled modes: {scheduled})")
+    for mode, setting in (value or {}).items():
+        if mode == DiscoveryMode.inventory.value:
+            _inventory_cadence(setting)
+        elif not isinstance(setting, bool):  # strict: 0/1 or "true" are refused, not converted
+            raise ValueError(f"{mode}: must be true or false")
     return value
 
 
-Schedules = Annotated[dict[str, StrictBool], AfterValidator(_scheduled_modes_only)]
+def _inventory_cadence(setting: Any) -> None:
+    """``schedules.inventory``: ``{"every": <period>}``, or false / null for off."""
+    if setting is None or setting is False:
+        return
+    periods = ", ".join(INVENTORY_PERIODS)
+    if not isinstance(setting, dict) or set(setting) != {"every"} or setting["every"] not in INVENTORY_PERIODS:
+        raise ValueError(f'inventory: must be {{"every": <period>}} with period one of {periods}, or false')
+
+
+def inventory_period_s(schedules: dict[str, Any] | None) -> int | None:
+    """Seconds between a supplier's scheduled inventory runs (None: not scheduled)."""
+    setting = (schedules or {}).get(DiscoveryMode.inventory.value)
+    return INVENTORY_PERIODS.get(setting.get("every", "")) if isinstance(setting, dict) else None
+
+
+Schedules = Annotated[dict[str, Any], AfterValidator(_scheduled_modes_only)]
 
 
 class SupplierIn(ApihubModel):
@@ -340,12 +361,15 @@ class Supplier(ApihubModel):
     auth_config: dict[str, str] | None = None
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     is_active: bool = True
-    schedules: dict[str, bool] = Field(default_factory=dict)
+    schedules: dict[str, Any] = Field(default_factory=dict)
     last_full_sync: str | None = None
     last_delta_sync: str | None = None
     created_at: str
     updated_at: str | None = None
     product_count: int = 0
+    # The inventory schedule's runs skipped because the previous one was still going (and the last).
+    inventory_runs_skipped: int = 0
+    inventory_last_skipped_at: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The API shape: ``auth_config`` is write-only, so every read masks its values."""

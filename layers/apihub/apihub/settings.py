@@ -26,6 +26,7 @@ class Settings(BaseModel):
     jobs_table: str = "apihub-jobs"
     suppliers_table: str = "apihub-suppliers"
     products_table: str = "apihub-products"
+    inventory_table: str = "apihub-inventory"
     tokens_table: str = "apihub-tokens"
     discovery_queue_url: str = ""
     hydrate_queue_url: str = ""

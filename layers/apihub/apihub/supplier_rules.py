@@ -7,9 +7,11 @@ from typing import Any
 
 from apihub.adapters.registry import is_known, known_adapters
 from apihub.errors import InvalidInput
-from apihub.models import SupplierIn, SupplierPatch
+from apihub.models import Supplier, SupplierIn, SupplierPatch, inventory_period_s
 from apihub.outbound import UnsafeUrl, check_url
 from apihub.settings import get_settings
+
+DEFAULT_RATE_PER_S = 5.0  # apihub.ratelimit.DEFAULT_RATE (not imported: it loads the limiter's table code)
 
 
 def _urls(body: SupplierIn | SupplierPatch) -> list[tuple[str, Any]]:
@@ -69,3 +71,24 @@ def validate_supplier(body: SupplierIn | SupplierPatch) -> None:
         except UnsafeUrl as exc:
             raise InvalidInput(f"{field}: {exc}") from None
     _check_limits(body.protocol_config or {})
+
+
+def check_inventory_schedule(body: SupplierIn | SupplierPatch, current: Supplier | None) -> None:
+    """A ``schedules.inventory`` period must leave time for one pass over the supplier's products
+    at its rate limit (products / ``rate_limit_per_s`` seconds): a shorter one would only pile up
+    skipped runs. Judged on the settings after this write (the body's, else the stored ones)."""
+    schedules = body.schedules if body.schedules is not None else (current.schedules if current else {})
+    period = inventory_period_s(schedules)
+    if period is None:
+        return
+    config = body.protocol_config if body.protocol_config is not None else (current.protocol_config if current else {})
+    rate = float((config or {}).get("rate_limit_per_s", DEFAULT_RATE_PER_S))
+    products = current.product_count if current else 0
+    needed = products / rate
+    if period < needed:
+        every = schedules["inventory"]["every"]
+        raise InvalidInput(
+            f"schedules.inventory.every: {every} ({period:,} s) is shorter than one pass over the supplier's "
+            f"{products:,} products at rate_limit_per_s {rate:g} ({needed:,.0f} s); choose a longer period "
+            "or a higher rate limit"
+        )

@@ -75,11 +75,24 @@ def test_supplier_fields_the_rows_name_exist_on_the_stored_and_the_public_suppli
 def test_rows_name_only_registered_adapters() -> None:
     for spec in MODES.values():
         assert spec.supported_by is None or spec.supported_by <= set(ADAPTERS), spec.mode
-    assert all(spec.supports("DemoAdapter") for spec in MODES.values())  # nothing restricted yet
+    assert all(spec.supports("DemoAdapter") for spec in MODES.values() if spec.requires is None)
+
+
+def test_a_row_requiring_a_capability_is_supported_exactly_by_the_adapters_stating_it() -> None:
+    from apihub.adapters.base import SupplierAdapter
+
+    required = [spec for spec in MODES.values() if spec.requires is not None]
+    assert required, "the inventory row asks for serves_inventory"
+    for spec in required:
+        assert hasattr(SupplierAdapter, str(spec.requires)), spec.requires  # a real class attribute
+        for name in ADAPTERS:
+            assert spec.supports(name) is bool(getattr(adapter_class(name), str(spec.requires))), (spec.mode, name)
+        assert not spec.supports(None) and not spec.supports("NoSuchAdapter")
 
 
 def test_supplier_schedules_may_name_only_scheduled_modes() -> None:
-    every = {m.value: True for m in SCHEDULED_MODES}
+    # (inventory names its own period rather than true: test_inventory_schedule_takes_a_period_or_off)
+    every = {m.value: {"every": "1h"} if m is DiscoveryMode.inventory else True for m in SCHEDULED_MODES}
     assert SupplierIn.model_validate({"name": "n", "slug": "s", "schedules": every}).schedules == every
     for unscheduled in set(DiscoveryMode) - set(SCHEDULED_MODES):
         for model, body in ((SupplierIn, {"name": "n", "slug": "s"}), (SupplierPatch, {})):
@@ -89,6 +102,16 @@ def test_supplier_schedules_may_name_only_scheduled_modes() -> None:
             assert error["loc"] == ("schedules",) and unscheduled.value in error["msg"]
     with pytest.raises(ValidationError, match="full_sellabel: not a scheduled mode"):
         SupplierPatch.model_validate({"schedules": {"full_sellabel": True}})  # a typo would never run
+
+
+@pytest.mark.parametrize("value", [True, 1, "1h", {"every": "2h"}, {"every": "1h", "at": "x"}, {}])
+def test_inventory_schedule_takes_a_period_or_off(value: object) -> None:
+    with pytest.raises(ValidationError, match="inventory: must be"):
+        SupplierPatch.model_validate({"schedules": {"inventory": value}})
+    for off in (False, None):
+        assert SupplierPatch.model_validate({"schedules": {"inventory": off}}).schedules == {"inventory": off}
+    with pytest.raises(ValidationError, match="delta: must be true or false"):
+        SupplierPatch.model_validate({"schedules": {"delta": {"every": "1h"}}})
 
 
 def test_the_openapi_text_of_mode_and_schedules_comes_from_the_rows() -> None:
@@ -139,7 +162,8 @@ def test_an_adapter_refuses_a_listing_it_has_no_call_for_before_calling_the_supp
         list(adapter.discover(_UnknownListing(mode=DiscoveryMode.full_sellable)))
 
 
-@pytest.mark.parametrize("mode", list(DiscoveryMode))
+# A stored listing never reaches an adapter: discovery reads the products table (pipeline.discover).
+@pytest.mark.parametrize("mode", [m for m in DiscoveryMode if MODES[m].listing is not Listing.stored])
 def test_the_demo_adapter_lists_every_mode(mode: DiscoveryMode) -> None:
     supplier = Supplier(
         id="s",

@@ -57,6 +57,14 @@ def adapter_class(name: str) -> type[SupplierAdapter]:
     return cls
 
 
+def adapter_capability(name: str, capability: str) -> bool:
+    """Whether adapter ``name`` states ``capability`` (a class attribute such as
+    ``serves_inventory``); False for an unknown name. Loads that adapter's module only."""
+    if not is_known(name):
+        return False
+    return bool(getattr(adapter_class(name), capability, False))
+
+
 def is_known(name: str) -> bool:
     return name in ADAPTERS or name in _registered
 

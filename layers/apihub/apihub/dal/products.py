@@ -5,8 +5,10 @@ key of that body in ``body_ref`` (``apihub.dal.bodies``), which reads follow."""
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method here: signatures after it name builtins.list
 import json
 import zlib
+from collections.abc import Iterator
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -73,3 +75,35 @@ class ProductsRepository:
         more = bool(products) and (sent < len(products) or query.last_evaluated_key is not None)
         cursor = Cursor(scope, ProductsPosition(product_id=products[sent - 1].product_id)) if more else None
         return products[:sent], cursor
+
+    def id_pages(
+        self, supplier_id: str, cursor: str | None, page_size: int
+    ) -> Iterator[tuple[builtins.list[str], str | None]]:
+        """Every product id stored for a supplier, page by page with the cursor after each
+        (discovery's ``Listing.stored``): a Query
+        reading ids only, resumed after ``cursor`` (the last id of the previous page). At least one
+        page, empty when nothing is stored, so a listing always ends."""
+        start = cursor
+        while True:
+            last_key = {"supplier_id": {"S": supplier_id}, "product_id": {"S": start}} if start else None
+            query = ProductItem.query(
+                supplier_id,
+                limit=page_size,
+                page_size=page_size,
+                last_evaluated_key=last_key,
+                attributes_to_get=["product_id"],
+            )
+            ids = [p.product_id for p in query]
+            more = bool(ids) and query.last_evaluated_key is not None
+            start = ids[-1] if more else None
+            yield ids, start
+            if start is None:
+                return
+
+    def exists(self, supplier_id: str, product_id: str) -> bool:
+        """Whether the product is stored (its key only is read)."""
+        try:
+            ProductItem.get(supplier_id, product_id, attributes_to_get=["product_id"])
+        except DoesNotExist:
+            return False
+        return True

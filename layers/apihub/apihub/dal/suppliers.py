@@ -40,6 +40,8 @@ def to_model(item: SupplierItem, credentials: dict[str, str] | None = None) -> S
         created_at=item.created_at,
         updated_at=item.updated_at,
         product_count=int(item.product_count or 0),
+        inventory_runs_skipped=int(item.inventory_runs_skipped or 0),
+        inventory_last_skipped_at=item.inventory_last_skipped_at,
     )
 
 
@@ -65,6 +67,52 @@ class SuppliersRepository:
 
     def get(self, ref: str) -> Supplier:
         return to_model(self._item(ref))
+
+    def find(self, ref: str) -> Supplier | None:
+        """The supplier, or None when there is none by that id or slug."""
+        try:
+            return self.get(ref)
+        except SupplierNotFound:
+            return None
+
+    def claim_inventory_slot(self, supplier_id: str, slot: int) -> bool:
+        """Take the inventory schedule's period ``slot`` (epoch seconds // period) for this supplier:
+        True once per slot, however often the tick runs (a retried tick starts nothing twice)."""
+        try:
+            SupplierItem(supplier_id).update(
+                actions=[SupplierItem.inventory_slot.set(slot)],
+                condition=SupplierItem.id.exists()
+                & (SupplierItem.inventory_slot.does_not_exist() | (SupplierItem.inventory_slot < slot)),
+            )
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def release_inventory_slot(self, supplier_id: str, slot: int) -> None:
+        """Give ``slot`` back (the run could not start for a reason the next tick may not have)."""
+        try:
+            SupplierItem(supplier_id).update(
+                actions=[SupplierItem.inventory_slot.set(slot - 1)], condition=SupplierItem.inventory_slot == slot
+            )
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+
+    def count_inventory_skip(self, supplier_id: str, at: str) -> None:
+        """One more scheduled inventory run skipped (the previous one was still going)."""
+        try:
+            SupplierItem(supplier_id).update(
+                actions=[
+                    SupplierItem.inventory_runs_skipped.add(1),
+                    SupplierItem.inventory_last_skipped_at.set(at),
+                ],
+                condition=SupplierItem.id.exists(),
+            )
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
 
     def get_with_credentials(self, ref: str) -> Supplier:
         """For adapters only: ``auth_config`` decrypted. Never returned by the API."""

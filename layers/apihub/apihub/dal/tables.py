@@ -179,6 +179,18 @@ class HandoffItem(_JobsBase):
     skus = UnicodeSetAttribute(default=set)
 
 
+class LiveReadItem(_JobsBase):
+    """``PK=INVREAD#<supplier>#<product>, SK=READ``: the live stock read's single-flight lease
+    (``holder`` until ``expires_ms``) and the last read's result (apihub.dal.inventory)."""
+
+    holder = UnicodeAttribute(null=True)
+    expires_ms = NumberAttribute(null=True)
+    confirmed_at = UnicodeAttribute(null=True)
+    finished_ms = NumberAttribute(null=True)
+    failure = UnicodeAttribute(null=True)
+    retry_after = NumberAttribute(null=True)
+
+
 class RefsChunkItem(_JobsBase):
     """``PK=JOB#<id>, SK=REFS#<n>``: discovered SKUs persisted so fan-out can resume after a restart."""
 
@@ -231,6 +243,11 @@ class SupplierItem(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     product_count = NumberAttribute(default=0)
+    # The inventory schedule's state (apihub.jobs.schedules): the last period slot it acted on, and
+    # the runs it skipped because the previous one was still going. Written by the scheduler only.
+    inventory_slot = NumberAttribute(null=True)
+    inventory_runs_skipped = NumberAttribute(null=True)
+    inventory_last_skipped_at = UnicodeAttribute(null=True)
     # Bumped by every write of the settings above; a write decided by a read (a merge into
     # protocol_config) is conditional on it. The sync fields and product_count belong to the pipeline
     # (finalise, hydrate): settings writes never name them, so they cannot undo them.
@@ -252,6 +269,34 @@ class ProductItem(Model):
     body_ref = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
     last_job_id = UnicodeAttribute(null=True)
+
+
+class InventoryChangedIndex(GlobalSecondaryIndex["InventoryItem"]):
+    """``by_changed``: a supplier's products by when their stock last changed (``changed_since``)."""
+
+    class Meta:
+        index_name = "by_changed"
+        projection = IncludeProjection(["as_of", "last_modified", "content_hash"])
+
+    supplier_id = UnicodeAttribute(hash_key=True)
+    changed_at = UnicodeAttribute(range_key=True)
+
+
+class InventoryItem(Model):
+    """One product's stock (apihub.dal.inventory). Written only when ``content_hash`` changes, so
+    every write is a change: the table's stream feeds ``inventory.changed`` (issue 15)."""
+
+    class Meta:
+        table_name = "apihub-inventory"
+
+    supplier_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
+    data = BinaryAttribute(legacy_encoding=False)  # zlib-compressed JSON of Inventory.model_dump(mode="json")
+    content_hash = UnicodeAttribute()
+    as_of = UnicodeAttribute()  # when this content was read from the supplier
+    last_modified = UnicodeAttribute(null=True)  # the supplier's newest lastModified over the parts
+    changed_at = UnicodeAttribute()  # when the content last changed (the write that stored it)
+    by_changed = InventoryChangedIndex()
 
 
 class TokenItem(Model):
@@ -334,8 +379,10 @@ ALL_MODELS: tuple[type[Model], ...] = (
     HandoffItem,
     RateSlotItem,
     RatePenaltyItem,
+    LiveReadItem,
     SupplierItem,
     ProductItem,
+    InventoryItem,
     TokenItem,
     SubscriptionItem,
     SubscriptionMatchItem,
@@ -351,6 +398,7 @@ def bind_tables(settings: Settings) -> Connection:
         settings.jobs_table,
         settings.suppliers_table,
         settings.products_table,
+        settings.inventory_table,
         settings.tokens_table,
         settings.subscriptions_table,
         settings.region,
@@ -365,9 +413,11 @@ def bind_tables(settings: Settings) -> Connection:
         EpochItem: settings.jobs_table,
         RateSlotItem: settings.jobs_table,
         RatePenaltyItem: settings.jobs_table,
+        LiveReadItem: settings.jobs_table,
         _JobsBase: settings.jobs_table,
         SupplierItem: settings.suppliers_table,
         ProductItem: settings.products_table,
+        InventoryItem: settings.inventory_table,
         TokenItem: settings.tokens_table,
         SubscriptionItem: settings.subscriptions_table,
         SubscriptionMatchItem: settings.subscriptions_table,

@@ -1,10 +1,12 @@
-"""``GET /api/sync-jobs/health``: per supplier, how its imports have been going lately."""
+"""``GET /api/sync-jobs/health``: per supplier, how its imports have been going lately, and how
+fresh its stock is (``apihub.inventory.freshness``)."""
 
 from __future__ import annotations
 
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.models import ApihubModel, JobStatus, SyncJob
+from apihub.inventory.freshness import recent_inventory_jobs, supplier_freshness
+from apihub.models import ApihubModel, JobStatus, SyncJob, utcnow
 
 RECENT_JOBS = 10
 
@@ -27,6 +29,22 @@ class SupplierHealth(ApihubModel):
     status: JobStatus | None = None  # the last job's status; null when it never ran
     last_job: LastJob | None = None
     consecutive_failures: int = 0
+    # Stock freshness (docs/inventory.md, "Schedules"): products with stock stored, the p50/p95 age
+    # of their confirmed as_of in seconds (null: none stored), the last inventory job, the schedule.
+    inventory_products: int = 0
+    inventory_age_p50_s: float | None = None
+    inventory_age_p95_s: float | None = None
+    last_inventory_job: LastJob | None = None
+    inventory_every: str | None = None
+    inventory_runs_skipped: int = 0
+
+
+def _last(job: SyncJob | None) -> LastJob | None:
+    if job is None:
+        return None
+    return LastJob(
+        id=job.id, status=job.status, job_type=job.job_type, started_at=job.started_at, completed_at=job.completed_at
+    )
 
 
 def consecutive_failures(newest_first: list[SyncJob]) -> int:
@@ -45,9 +63,14 @@ def supplier_health() -> list[SupplierHealth]:
     """One entry per supplier (by slug): a Query on ``BySupplier`` for its newest jobs each."""
     jobs = JobsRepository()
     out = []
+    now = utcnow()
     for supplier in SuppliersRepository().list():
         recent, _ = jobs.list({"supplier_id": supplier.id}, RECENT_JOBS)
         last = recent[0] if recent else None
+        inventory_jobs = recent_inventory_jobs(supplier.id, 1)
+        last_inventory = inventory_jobs[0] if inventory_jobs else None
+        stock = supplier_freshness(supplier.id, now, last_inventory)
+        setting = supplier.schedules.get("inventory")
         out.append(
             SupplierHealth(
                 supplier_id=supplier.id,
@@ -67,6 +90,12 @@ def supplier_health() -> list[SupplierHealth]:
                 if last
                 else None,
                 consecutive_failures=consecutive_failures(recent),
+                inventory_products=stock.products,
+                inventory_age_p50_s=stock.age_p50_s,
+                inventory_age_p95_s=stock.age_p95_s,
+                last_inventory_job=_last(last_inventory),
+                inventory_every=setting.get("every") if isinstance(setting, dict) else None,
+                inventory_runs_skipped=supplier.inventory_runs_skipped,
             )
         )
     return out

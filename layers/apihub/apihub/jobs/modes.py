@@ -23,6 +23,7 @@ class DiscoveryMode(str, Enum):
     first_n = "first_n"
     explicit_list = "explicit_list"
     closeouts = "closeouts"
+    inventory = "inventory"
 
     @property
     def job_type(self) -> str:
@@ -37,6 +38,16 @@ class Listing(str, Enum):
     sellable = "sellable"  # every sellable product
     changed = "changed"  # products changed since the request's ``since`` (no since: every sellable one)
     closeouts = "closeouts"  # products being closed out
+    # Every product stored for the supplier, read from the products table page by page (a Query,
+    # resumable by cursor): no supplier call. With an ``explicit_list``, those SKUs instead.
+    stored = "stored"
+
+
+class Fetch(str, Enum):
+    """What hydrate reads per SKU, and so which table its change-only write goes to."""
+
+    product = "product"  # adapter.hydrate -> the products table
+    inventory = "inventory"  # adapter.inventory -> the inventory table (a stock change never rewrites the product)
 
 
 class Param(str, Enum):
@@ -74,6 +85,10 @@ class ModeSpec:
     schedule: Schedule | None = None  # None: never scheduled
     # adapter_class names that implement this mode; None: every adapter.
     supported_by: frozenset[str] | None = None
+    # An adapter class attribute that must be true for the mode (e.g. ``serves_inventory``): read
+    # through the adapter registry, so an adapter states what its protocol can do in one place.
+    requires: str | None = None
+    fetches: Fetch = Fetch.product
 
     @property
     def job_type(self) -> str:
@@ -90,7 +105,26 @@ class ModeSpec:
         return {"limit": self.limit, "explicit_list": self.explicit_list}
 
     def supports(self, adapter_class: str | None) -> bool:
-        return self.supported_by is None or adapter_class in self.supported_by
+        """Whether ``adapter_class`` can run this mode: named by ``supported_by`` (when the row
+        restricts by name) and with the ``requires`` capability (when it asks for one)."""
+        if self.supported_by is not None and adapter_class not in self.supported_by:
+            return False
+        if self.requires is None:
+            return True
+        # Imported here: this module stays standard-library only; only a row with a requirement
+        # loads the adapter's class to read it.
+        from apihub.adapters.registry import adapter_capability
+
+        return adapter_class is not None and adapter_capability(adapter_class, self.requires)
+
+    def restriction(self) -> str:
+        """The row's restriction in words (for the 422 and the OpenAPI text); empty when none."""
+        parts = []
+        if self.supported_by is not None:
+            parts.append(f"only with adapters {', '.join(sorted(self.supported_by))}")
+        if self.requires is not None:
+            parts.append(f"only with adapters whose `{self.requires}` is true")
+        return "; ".join(parts)
 
 
 _ROWS = (
@@ -127,7 +161,19 @@ _ROWS = (
         "the products the supplier is closing out",
         schedule=Schedule("CloseoutsSchedule", "cron(0 3 1 * ? *)", "monthly, the 1st at 03:00 UTC"),
     ),
+    ModeSpec(
+        DiscoveryMode.inventory,
+        Listing.stored,
+        "the stock levels of every product stored for the supplier (or of `explicit_list`)",
+        explicit_list=Param.optional,
+        requires="serves_inventory",
+        fetches=Fetch.inventory,
+        # One tick every 15 minutes starts the suppliers whose own `every` is due (docs/inventory.md).
+        schedule=Schedule("InventorySchedule", "rate(15 minutes)", "every 15 minutes, each supplier at its own period"),
+    ),
 )
+# The periods a supplier's ``schedules.inventory.every`` may name, in seconds (docs/inventory.md, "Schedules").
+INVENTORY_PERIODS: dict[str, int] = {"15m": 900, "30m": 1800, "1h": 3600, "4h": 14_400, "12h": 43_200, "24h": 86_400}
 MODES: dict[DiscoveryMode, ModeSpec] = {row.mode: row for row in _ROWS}
 SCHEDULED_MODES: tuple[DiscoveryMode, ...] = tuple(row.mode for row in _ROWS if row.schedule is not None)
 
@@ -155,8 +201,8 @@ def describe_modes() -> str:
             notes.append(f"can be scheduled ({row.schedule.cadence})")
         if row.sets_supplier_field:
             notes.append(f"sets the supplier's `{row.sets_supplier_field}`")
-        if row.supported_by is not None:
-            notes.append(f"only with adapters {', '.join(sorted(row.supported_by))}")
+        if row.restriction():
+            notes.append(row.restriction())
         lines.append(f"- `{row.mode.value}`: {row.summary}" + (f"; {'; '.join(notes)}" if notes else "") + ".")
     lines.append("`limit` and `explicit_list` are refused by the modes that do not take them.")
     return "\n".join(lines)
@@ -165,4 +211,8 @@ def describe_modes() -> str:
 def describe_schedules() -> str:
     """The OpenAPI description of a supplier's ``schedules``: the modes it may name, and when they run."""
     runs = "; ".join(f"`{row.mode.value}` {row.schedule.cadence}" for row in _ROWS if row.schedule is not None)
-    return f"The scheduled imports this supplier takes part in, by mode (true: on): {runs}."
+    return (
+        f"The scheduled imports this supplier takes part in, by mode (true: on): {runs}. "
+        f'`inventory` takes `{{"every": "15m"|"30m"|"1h"|"4h"|"12h"|"24h"}}` instead of true '
+        "(false or null: off); a period shorter than the supplier's products / rate_limit_per_s is refused."
+    )

@@ -3,6 +3,12 @@ weekly ``full_sellable``, daily ``delta``, monthly ``closeouts``; the expression
 parameters), start that mode's import for every active supplier that enables it in its ``schedules``
 setting (e.g. ``{"full_sellable": true, "delta": true}``).
 
+``inventory`` ticks every 15 minutes (``InventorySchedule``) and each supplier names its own period
+(``{"inventory": {"every": "1h"}}``): a tick starts the suppliers whose period has begun a new slot
+(epoch seconds // period) since their last run, claimed with a conditional write so a retried or
+overlapping tick starts nothing twice. A run still going when the next slot begins is skipped and
+counted on the supplier (``inventory_runs_skipped``), never queued.
+
 An import of the same supplier and mode that is still running is skipped with a log line: the next
 tick picks the supplier up again. One supplier's problem of any kind (no adapter, DynamoDB or SQS
 busy past the retry bound, a bug) never stops the others: it is logged and listed under ``failed``
@@ -18,7 +24,7 @@ from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import ApihubError, ImportAlreadyRunning
 from apihub.jobs import service
 from apihub.jobs.modes import SCHEDULED_MODES
-from apihub.models import DiscoveryMode, ImportRequest
+from apihub.models import DiscoveryMode, ImportRequest, inventory_period_s, iso, utcnow
 from apihub.observability import logger
 
 
@@ -39,23 +45,37 @@ class ScheduleRun:
 
 
 def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -> ScheduleRun:
-    """Start ``mode``'s import for each active supplier whose ``schedules[mode]`` is true."""
+    """Start ``mode``'s import for each active supplier whose ``schedules[mode]`` is on (for
+    ``inventory``: whose own period has a slot not yet acted on)."""
     if mode not in SCHEDULED_MODES:
         raise ValueError(f"mode: {mode.value} is not a scheduled mode ({', '.join(m.value for m in SCHEDULED_MODES)})")
     run = ScheduleRun(mode)
-    for supplier in SuppliersRepository().list():  # a Query on the AllSuppliers index
+    repo = SuppliersRepository()
+    tick = now or utcnow()
+    for supplier in repo.list():  # a Query on the AllSuppliers index
         if not supplier.is_active or not supplier.schedules.get(mode.value):
             continue
+        slot = None
+        if mode is DiscoveryMode.inventory:
+            period = inventory_period_s(supplier.schedules)
+            slot = int(tick.timestamp()) // period if period else None
+            # Not due: this period's run was started (or skipped) by an earlier tick.
+            if slot is None or not repo.claim_inventory_slot(supplier.id, slot):
+                continue
         try:
             accepted = service.start_import(supplier.id, ImportRequest(mode=mode), now=now)
         except ImportAlreadyRunning as exc:
             run.already_running[supplier.slug] = exc.job_id
+            if slot is not None:  # skipped, not queued: counted on the supplier
+                repo.count_inventory_skip(supplier.id, iso(tick) or "")
             logger.info(
                 "scheduled import skipped: one is already running",
                 extra={"supplier_id": supplier.id, "job_id": exc.job_id, "mode": mode.value},
             )
             continue
         except ApihubError as exc:  # e.g. no adapter configured, ServiceBusy: the others still run
+            if slot is not None:
+                repo.release_inventory_slot(supplier.id, slot)  # the next tick tries again
             run.failed[supplier.slug] = exc.detail
             logger.warning(
                 "scheduled import not started",
@@ -63,6 +83,8 @@ def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -
             )
             continue
         except Exception as exc:  # a bug or an unclassified AWS error: still only this supplier's
+            if slot is not None:
+                repo.release_inventory_slot(supplier.id, slot)
             reason = f"{type(exc).__name__}: {exc}"[:500]
             run.failed[supplier.slug] = reason
             logger.exception(

@@ -80,7 +80,7 @@ def _check_supported(supplier: Supplier, mode: DiscoveryMode) -> ModeSpec:
     if not spec.supports(supplier.adapter_class):
         raise InvalidInput(
             f"mode: {mode.value} is not supported by supplier '{supplier.name}' "
-            f"(adapter_class {supplier.adapter_class}; supported by {', '.join(sorted(spec.supported_by or ()))})"
+            f"(adapter_class {supplier.adapter_class}; {spec.restriction()})"
         )
     return spec
 
@@ -108,7 +108,11 @@ def retry(job_id: str, failed_only: bool = False) -> SyncJob:
     supplier = SuppliersRepository().get(original.supplier_id)
     _check_importable(supplier)
     if failed_only:
-        mode, params = DiscoveryMode.explicit_list, DiscoveryParams(explicit_list=_failed_skus(jobs, job_id))
+        # The failures again, read the same way: a mode that takes a list (inventory) keeps its mode;
+        # the catalog modes become an explicit_list import of those SKUs.
+        keeps_mode = mode_spec(original.discovery_mode).explicit_list is not Param.refused
+        mode = original.discovery_mode if keeps_mode else DiscoveryMode.explicit_list
+        params = DiscoveryParams(explicit_list=_failed_skus(jobs, job_id))
     else:
         mode, params = original.discovery_mode, original.params
     _check_supported(supplier, mode)  # the supplier's adapter may have changed since

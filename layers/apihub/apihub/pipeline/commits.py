@@ -78,7 +78,7 @@ class Committer:
             return
         started = time.monotonic()
         item, outcomes = state.item, list(state.outcomes)
-        hashes = self.jobs.product_hashes(item.supplier_id, [o.sku for o in outcomes if o.ok])
+        hashes = self.jobs.stored_hashes(item, [o.sku for o in outcomes if o.ok])
         result = self.jobs.record_outcomes(item, outcomes, hashes)
         products_recorded(outcomes, result.recorded)  # ProductsHydrated/Failed, per commit
         state.outcomes, state.oldest_ms = [], None

@@ -14,16 +14,17 @@ invocation that loses the race for a job writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from apihub.adapters.base import DiscoveryRequest
+from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, explicit_pages
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.jobs.discovery import CHUNKS_PER_WRITE
+from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
 from apihub.errors import (
@@ -36,8 +37,8 @@ from apihub.errors import (
     Throttled,
     TransientError,
 )
-from apihub.jobs.modes import Param, mode_spec
-from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, iso_from_epoch, parse_iso
+from apihub.jobs.modes import Listing, Param, mode_spec
+from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, ProductRef, iso_from_epoch, parse_iso
 from apihub.observability import logger
 from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
@@ -183,6 +184,19 @@ def _page_through(
     jobs: JobsRepository, item: JobItem, request: DiscoveryRequest, listed: _Listed, remaining_ms: Callable[[], int]
 ) -> bool:
     """Store the adapter's pages from the stored cursor on. True when the listing is complete."""
+    cursor = (item.discovery or {}).get("cursor")
+    if request.listing is Listing.stored:
+        # No supplier call: the SKUs asked for, or every product stored for the supplier (a Query
+        # on the products table, page by page, resumed from the cursor like an adapter's listing).
+        pages = (
+            explicit_pages(request)
+            if request.explicit_list
+            else (
+                DiscoveryPage([ProductRef(product_id=sku) for sku in ids], next_cursor)
+                for ids, next_cursor in ProductsRepository().id_pages(item.supplier_id, cursor, CHUNK_SIZE)
+            )
+        )
+        return _store_pages(jobs, item, request, listed, remaining_ms, pages)
     adapter = adapter_for(item.supplier_id)
     limiter = limit_calls(
         adapter,
@@ -190,26 +204,38 @@ def _page_through(
         on_throttled=lambda until: jobs.set_throttled(item.id, iso_from_epoch(until)),
         time_left=_deadline(remaining_ms),
     )
-    limit = request.limit
     try:
-        for page in adapter.discover(request, cursor=(item.discovery or {}).get("cursor")):
-            fresh = list(dict.fromkeys(r.product_id for r in page.refs if r.product_id not in listed.seen))
-            if limit is not None:
-                fresh = fresh[: max(0, limit - len(listed.seen))]
-            finished = page.cursor is None or (limit is not None and len(listed.seen) + len(fresh) >= limit)
-            if not finished:
-                _check_progress(listed.pages + 1, fresh)
-            changes = {"cursor": page.cursor, "listed": finished, "since": request.since and request.since.isoformat()}
-            if not _store_page(jobs, item, listed, fresh, changes):
-                return False
-            if finished:
-                return True
-            if _out_of_time(remaining_ms):
-                return False
-        return True
+        return _store_pages(jobs, item, request, listed, remaining_ms, adapter.discover(request, cursor=cursor))
     finally:
         limiter.close()
         adapter.context.guard.target = None
+
+
+def _store_pages(
+    jobs: JobsRepository,
+    item: JobItem,
+    request: DiscoveryRequest,
+    listed: _Listed,
+    remaining_ms: Callable[[], int],
+    pages: Iterable[DiscoveryPage],
+) -> bool:
+    """Store ``pages`` (new SKUs only) with their cursor. True when the listing is complete."""
+    limit = request.limit
+    for page in pages:
+        fresh = list(dict.fromkeys(r.product_id for r in page.refs if r.product_id not in listed.seen))
+        if limit is not None:
+            fresh = fresh[: max(0, limit - len(listed.seen))]
+        finished = page.cursor is None or (limit is not None and len(listed.seen) + len(fresh) >= limit)
+        if not finished:
+            _check_progress(listed.pages + 1, fresh)
+        changes = {"cursor": page.cursor, "listed": finished, "since": request.since and request.since.isoformat()}
+        if not _store_page(jobs, item, listed, fresh, changes):
+            return False
+        if finished:
+            return True
+        if _out_of_time(remaining_ms):
+            return False
+    return True
 
 
 def _check_progress(page_number: int, fresh: list[str]) -> None:

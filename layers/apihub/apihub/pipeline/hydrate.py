@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.errors import OutOfTime, Throttled
+from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import JobStatus, ProductRef, iso_from_epoch
 from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, unbind_job
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
@@ -147,7 +148,7 @@ class HydrateBatch:
             raise RetryLater(f"{needs_retry} product(s) to retry", delay)
 
     def _fetch(self, state: JobState, sku: str) -> Any:
-        """The product from the supplier, through its limiter and under this invocation's deadline."""
+        """The product (or its stock) from the supplier, through its limiter and under this invocation's deadline."""
         assert state.item is not None
         if state.adapter is None:
             state.adapter = adapter_for(state.item.supplier_id)
@@ -158,10 +159,16 @@ class HydrateBatch:
                 on_throttled=lambda until: self.jobs.set_throttled(job_id, iso_from_epoch(until)),
                 time_left=self.time_left if self.settings.call_deadlines else None,
             )
-        product = state.adapter.hydrate(ProductRef(product_id=sku))
-        if product.product_id != sku:
-            product = product.model_copy(update={"product_id": sku})
-        return product
+        ref = ProductRef(product_id=sku)
+        # The job's mode says what one SKU's work reads: the product, or its stock levels (which
+        # commit through the same exactly-once outcomes, into the inventory table).
+        if mode_spec(state.item.discovery_mode).fetches is Fetch.inventory:
+            result: Any = state.adapter.inventory(ref)
+        else:
+            result = state.adapter.hydrate(ref)
+        if result.product_id != sku:
+            result = result.model_copy(update={"product_id": sku})
+        return result
 
     def _requeue(self, job_id: str, skus: list[str], message_id: str) -> None:
         """Hand ``skus`` on as a fresh message (no receive burnt). SQS may deliver a message twice;

@@ -9,17 +9,28 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from apihub.api.app import endpoint, json_response
 from apihub.api.routes import NextToken, SupplierRef, page
+from apihub.dal.inventory import InventoryRepository
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import InvalidInput
+from apihub.inventory.freshness import confirmed_as_of
 from apihub.models import MAX_SKU_BYTES, StoredProduct, Supplier, SupplierIn, SupplierPatch, sku_problem
-from apihub.supplier_rules import validate_supplier
+from apihub.supplier_rules import check_inventory_schedule, validate_supplier
+
+
+class ProductWithStockAge(StoredProduct):
+    """A stored product, and when its stock was last confirmed (``GET .../inventory`` has the stock)."""
+
+    inventory_as_of: str | None = None
 
 
 @endpoint("POST", "/api/suppliers", "Create or update a supplier by slug", 201, errors=(409,), also=(200,))
 def upsert_supplier(body: Annotated[SupplierIn, Body()]) -> Response[Supplier]:
     validate_supplier(body)
-    supplier, created = SuppliersRepository().upsert(body)
+    repo = SuppliersRepository()
+    if "inventory" in body.schedules:  # the period rule needs the stored product count
+        check_inventory_schedule(body, repo.find(body.slug))
+    supplier, created = repo.upsert(body)
     return json_response(201 if created else 200, supplier.public())
 
 
@@ -36,7 +47,10 @@ def get_supplier(supplier_id: SupplierRef) -> Response[Supplier]:
 @endpoint("PATCH", "/api/suppliers/{supplier_id}", "Update a supplier", errors=(404,))
 def patch_supplier(supplier_id: SupplierRef, body: Annotated[SupplierPatch, Body()]) -> Response[Supplier]:
     validate_supplier(body)
-    return json_response(200, SuppliersRepository().patch(supplier_id, body).public())
+    repo = SuppliersRepository()
+    if body.schedules is not None or body.protocol_config is not None:  # the inventory period rule
+        check_inventory_schedule(body, repo.get(supplier_id))
+    return json_response(200, repo.patch(supplier_id, body).public())
 
 
 @endpoint("DELETE", "/api/suppliers/{supplier_id}", "Delete a supplier", 204, errors=(404,))
@@ -60,8 +74,12 @@ def list_products(
 def get_product(
     supplier_id: SupplierRef,
     product_id: Annotated[str, Path(min_length=1, max_length=MAX_SKU_BYTES)],
-) -> Response[StoredProduct]:
+) -> Response[ProductWithStockAge]:
     if rule := sku_problem(product_id):  # the schema counts characters; keys count bytes
         raise InvalidInput(f"product_id: {rule}")
     supplier = SuppliersRepository().get(supplier_id)
-    return json_response(200, ProductsRepository().get(supplier.id, product_id).model_dump(mode="json"))
+    product = ProductsRepository().get(supplier.id, product_id)
+    # When its stock was last confirmed (null: none stored); the stock itself is .../inventory.
+    stock = InventoryRepository().stamp(supplier.id, product_id)
+    as_of = confirmed_as_of(supplier.id, product_id, stock)
+    return json_response(200, {**product.model_dump(mode="json"), "inventory_as_of": as_of})

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apihub.dal.jobs.keys import sku_label
-from apihub.dal.jobs.writes import ProductWrite, StoredState, error_text
+from apihub.dal.jobs.writes import StoredState, error_text
 from apihub.dal.tables import JobItem
+from apihub.models import iso, utcnow
 
 
 @dataclass
@@ -18,8 +19,11 @@ class Outcome:
 
     sku: str
     error: str | None = None  # None: success
-    product: Any = None  # apihub.models.Product on success
+    product: Any = None  # apihub.models.Product (or Inventory, for a mode that fetches stock) on success
     message_id: str = ""
+    # When the outcome was made: right after the supplier answered (``Outcome(product=fetch())``).
+    # An inventory write keeps it as ``as_of``, the time its stock was read.
+    fetched_at: str | None = field(default_factory=lambda: iso(utcnow()))
 
     @property
     def ok(self) -> bool:
@@ -41,8 +45,9 @@ class Batch:
 
     job: JobItem
     stored: dict[str, StoredState]  # as read; re-read for products a transaction found changed
-    writes: dict[str, ProductWrite]
+    writes: dict[str, Any]  # ProductWrite or InventoryWrite, by SKU
     now: str
+    counts_products: bool = True  # False for stock: an inventory item is not a new product
     result: RecordResult = field(default_factory=RecordResult)
     committed: set[str] = field(default_factory=set)  # S3 bodies now pointed at
     replaced: set[str] = field(default_factory=set)  # S3 bodies no longer pointed at
@@ -63,7 +68,7 @@ class Plan:
     cancellation's reasons can be matched to them)."""
 
     pending: list[Outcome]
-    writes: list[tuple[Outcome, ProductWrite]]  # products whose content changed
+    writes: list[tuple[Outcome, Any]]  # items (ProductWrite, InventoryWrite) whose content changed
     ops: list[tuple[str, Outcome | None]]
     new_errors: list[dict[str, str]]
     new_products: int

@@ -16,10 +16,11 @@ from apihub.dal import bodies
 from apihub.dal.jobs.batch import Attempt, Batch, Outcome, Plan, RecordResult, note_committed, plan
 from apihub.dal.jobs.cancellations import learn, whole_request_invalid
 from apihub.dal.jobs.items import JobItems
-from apihub.dal.jobs.keys import job_pk, outcome_sk, sku_fits
+from apihub.dal.jobs.keys import OUTCOME_PREFIX, job_pk, outcome_sk, sku_fits
 from apihub.dal.jobs.writes import StoredState, chunked, outcome_item, prepare
 from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import HandoffItem, JobItem, OutcomeItem, ProductItem, SupplierItem
+from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import JobStatus, iso, utcnow
 
 __all__ = ["Outcome", "Outcomes", "RecordResult", "StoredState"]
@@ -42,7 +43,8 @@ class Outcomes(JobItems):
         unique = list({o.sku: o for o in outcomes}.values())
         ok_before = {o.sku for o in unique if o.ok}
         now = iso(utcnow()) or ""
-        batch = Batch(item, dict(existing), prepare(item, unique, existing, now), now)
+        counts_products = mode_spec(item.discovery_mode).fetches is Fetch.product
+        batch = Batch(item, dict(existing), prepare(item, unique, existing, now), now, counts_products)
         uploaded = {w.body_ref for w in batch.writes.values() if w.body_ref}
         for chunk in chunked(item, unique, batch.writes, now):
             if not self._record_chunk(batch, chunk):
@@ -60,7 +62,7 @@ class Outcomes(JobItems):
     def _record_chunk(self, batch: Batch, chunk: list[Outcome]) -> bool:
         """Commit one chunk, dropping what a cancellation shows to be done already and failing
         what it shows cannot be stored. False when the job has ended (late messages change nothing)."""
-        attempt = Attempt(list(chunk))
+        attempt = Attempt(list(chunk), count_products=batch.counts_products)
         for _ in range(2 * len(chunk) + 4):
             if not attempt.pending:
                 return True
@@ -78,7 +80,7 @@ class Outcomes(JobItems):
                     return False
                 batch.result.duplicates += lesson.duplicates
                 if lesson.stale:
-                    batch.stored.update(self.product_hashes(batch.job.supplier_id, lesson.stale))
+                    batch.stored.update(self.stored_hashes(batch.job, lesson.stale))
                 continue
             note_committed(batch, next_plan)
             return True
@@ -109,13 +111,7 @@ class Outcomes(JobItems):
             for o in plan.pending:
                 tw.save(outcome_item(job, o, batch.now), condition=OutcomeItem.sk.does_not_exist())
             for o, write in plan.writes:
-                known = plan.stored.get(o.sku)
-                tw.save(
-                    write.item,
-                    condition=ProductItem.product_id.does_not_exist()
-                    if known is None
-                    else ProductItem.content_hash == known.content_hash,
-                )
+                tw.save(write.item, condition=write.condition(plan.stored.get(o.sku)))
             tw.update(
                 JobItem(job.pk, job.sk),
                 actions=self._job_actions(batch, plan),
@@ -128,6 +124,14 @@ class Outcomes(JobItems):
                     condition=SupplierItem.id.exists(),
                 )
 
+    def stored_hashes(self, job: JobItem, skus: Iterable[str]) -> dict[str, StoredState]:
+        """What the job's mode writes to (products, or stock) holds for these SKUs."""
+        if mode_spec(job.discovery_mode).fetches is Fetch.inventory:
+            from apihub.dal.inventory import InventoryRepository  # only inventory jobs load it
+
+            return InventoryRepository(self.settings).hashes(job.supplier_id, skus)
+        return self.product_hashes(job.supplier_id, skus)
+
     def product_hashes(self, supplier_id: str, skus: Iterable[str]) -> dict[str, StoredState]:
         """What is stored for each of these products that exists: its content hash and, for a body
         kept in S3, the body's key. (A SKU too long to be a key is never stored: not asked for.)"""
@@ -137,6 +141,25 @@ class Outcomes(JobItems):
         attributes = ["supplier_id", "product_id", "content_hash", "body_ref"]
         found = ProductItem.batch_get(keys, attributes_to_get=attributes)
         return {p.product_id: StoredState(p.content_hash, p.body_ref) for p in found}
+
+    def succeeded_in(self, job_ids: Iterable[str], sku: str) -> set[str]:
+        """Which of these jobs recorded ``sku`` as a success (one BatchGetItem)."""
+        by_pk = {job_pk(j): j for j in dict.fromkeys(job_ids)}
+        if not by_pk or not sku_fits(sku):
+            return set()
+        keys = [(pk, outcome_sk(sku)) for pk in by_pk]
+        found = OutcomeItem.batch_get(keys, attributes_to_get=["pk", "sk", "status"])
+        return {by_pk[item.pk] for item in found if item.status == "success"}
+
+    def success_skus(self, job_id: str) -> set[str]:
+        """Every SKU the job recorded as a success (a Query over its outcome items, keys and status only)."""
+        query = OutcomeItem.query(
+            job_pk(job_id),
+            OutcomeItem.sk.startswith(OUTCOME_PREFIX),
+            filter_condition=OutcomeItem.status == "success",
+            attributes_to_get=["sk", "status"],
+        )
+        return {item.sk[len(OUTCOME_PREFIX) :] for item in query}
 
     def recorded_skus(self, job_id: str, skus: Iterable[str]) -> set[str]:
         """Which of ``skus`` already have an outcome for this job (duplicate deliveries skip them)."""

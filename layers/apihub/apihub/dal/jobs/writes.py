@@ -19,6 +19,7 @@ from apihub.dal import bodies
 from apihub.dal.jobs.keys import ERROR_TEXT_MAX, PRODUCTS_PER_TRANSACTION, SKU_MAX_BYTES, outcome_sk, sku_fits
 from apihub.dal.sizes import ITEM_MAX, TRANSACTION_BYTES_MAX, item_bytes, kb, truncate_utf8, utf8_len
 from apihub.dal.tables import JobItem, OutcomeItem, ProductItem
+from apihub.jobs.modes import Fetch, mode_spec
 
 # A transaction also updates the job item and the supplier item; budget each at the item limit.
 PRODUCT_BYTES_PER_TRANSACTION = TRANSACTION_BYTES_MAX - 2 * ITEM_MAX
@@ -47,6 +48,12 @@ class ProductWrite:
     def body_ref(self) -> str | None:
         return self.item.body_ref
 
+    def condition(self, known: StoredState | None) -> Any:
+        """Written over exactly the content that was read (or none)."""
+        if known is None:
+            return ProductItem.product_id.does_not_exist()
+        return ProductItem.content_hash == known.content_hash
+
 
 def fail(outcome: Any, reason: str) -> None:
     """Turn an outcome into a failure, in place (so the caller's metrics count it as one)."""
@@ -69,12 +76,12 @@ def outcome_item(job: JobItem, outcome: Any, now: str) -> OutcomeItem:
     )
 
 
-def prepare(
-    job: JobItem, outcomes: Sequence[Any], stored: Mapping[str, StoredState], now: str
-) -> dict[str, ProductWrite]:
-    """The product write each successful outcome needs (its content changed), by SKU. Outcomes
-    that cannot be stored become failures with the reason instead."""
-    writes: dict[str, ProductWrite] = {}
+def prepare(job: JobItem, outcomes: Sequence[Any], stored: Mapping[str, StoredState], now: str) -> dict[str, Any]:
+    """The write each successful outcome needs (its content changed), by SKU: a product item, or
+    an inventory item for a mode that fetches stock (``ModeSpec.fetches``). Outcomes that cannot
+    be stored become failures with the reason instead."""
+    writes: dict[str, Any] = {}
+    fetches = mode_spec(job.discovery_mode).fetches
     for o in outcomes:
         if not o.ok or o.product is None:
             continue
@@ -85,7 +92,12 @@ def prepare(
         known = stored.get(o.sku)
         if known is not None and known.content_hash == content_hash:
             continue  # unchanged: no write
-        write = _product_write(job, o, content_hash, now)
+        if fetches is Fetch.inventory:
+            from apihub.dal.inventory import inventory_write  # only inventory jobs load it
+
+            write: Any = inventory_write(job.supplier_id, o.product, content_hash, o.fetched_at or now)
+        else:
+            write = _product_write(job, o, content_hash, now)
         if isinstance(write, str):
             fail(o, write)
         else:
@@ -124,7 +136,7 @@ def _item(job: JobItem, sku: str, content_hash: str, now: str, **body: Any) -> P
     return ProductWrite(item, item_bytes(item.serialize()))
 
 
-def chunked(job: JobItem, outcomes: Sequence[Any], writes: Mapping[str, ProductWrite], now: str) -> list[list[Any]]:
+def chunked(job: JobItem, outcomes: Sequence[Any], writes: Mapping[str, Any], now: str) -> list[list[Any]]:
     """The outcomes cut into transactions: at most ``PRODUCTS_PER_TRANSACTION`` products (100
     items) and ``PRODUCT_BYTES_PER_TRANSACTION`` bytes of outcome and product items (4 MB)."""
     chunks: list[list[Any]] = []

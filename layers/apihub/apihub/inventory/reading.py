@@ -1,0 +1,221 @@
+"""``GET /api/suppliers/{id}/products/{product_id}/inventory``: the stored stock, or a live read.
+
+Without ``max_age_s`` the stored copy answers (``source: stored``). With it, a stored copy older
+than ``max_age_s`` seconds (by its confirmed ``as_of``, ``apihub.inventory.freshness``) is read
+again from the supplier now:
+
+* through the supplier's own rate limit and concurrency slots (``apihub.ratelimit``, the limiter the
+  pipeline uses) and under a ``LIVE_DEADLINE_S`` deadline (``apihub.adapters.deadline``, through the
+  limiter's ``time_left``);
+* **single-flight across containers**: the reader that takes the product's lease (a conditional
+  update of its ``INVREAD#`` item) calls the supplier; the others poll that item until it is handed
+  back with the result, until the same deadline;
+* stored change-only (``InventoryRepository.store``), and answered with ``source: live``.
+
+A supplier that is down or throttled leaves the stored copy as the answer, with ``stale: true`` and
+a ``warning``; with nothing stored that is a 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from apihub.dal.inventory import InventoryRepository, LiveReads, StoredInventory
+from apihub.dal.products import ProductsRepository
+from apihub.dal.suppliers import SuppliersRepository
+from apihub.errors import (
+    AdapterError,
+    InvalidInput,
+    InventoryNotFound,
+    OutOfTime,
+    ProductNotFound,
+    SupplierUnavailable,
+    Throttled,
+    TransientError,
+)
+from apihub.inventory.freshness import age_seconds, confirmed_as_of
+from apihub.inventory.models import InventoryLocation
+from apihub.jobs.modes import DiscoveryMode, mode_spec
+from apihub.models import ApihubModel, ProductRef, Supplier, iso, utcnow
+from apihub.observability import logger
+
+LIVE_DEADLINE_S = 10.0  # the most a live read waits for the supplier (or for another reader's call)
+POLL_S = 0.1  # how often a reader waiting on another's call looks at its result
+MAX_AGE_S = 86_400
+
+
+class PartStock(ApihubModel):
+    """One part's stock as the API shows it."""
+
+    part_id: str
+    color: str | None = None
+    size: str | None = None
+    quantity_available: float | None = None
+    uom: str | None = None
+    buy_to_order: bool = False
+    lead_time_days: int | None = None
+    locations: list[InventoryLocation] = Field(default_factory=list)
+
+
+class InventoryView(ApihubModel):
+    """The body of ``GET .../products/{product_id}/inventory``."""
+
+    product_id: str
+    as_of: str
+    source: Literal["stored", "live"]
+    stale: bool = False
+    warning: str | None = None
+    parts: list[PartStock] = Field(default_factory=list)
+
+
+def _view(
+    stored: StoredInventory, as_of: str, source: Literal["stored", "live"], warning: str | None = None
+) -> InventoryView:
+    parts = [
+        PartStock.model_validate(part.model_dump(include=set(PartStock.model_fields)))
+        for part in stored.inventory.parts
+    ]
+    return InventoryView(
+        product_id=stored.inventory.product_id,
+        as_of=as_of,
+        source=source,
+        stale=warning is not None,
+        warning=warning,
+        parts=parts,
+    )
+
+
+def check_max_age(max_age_s: int | None) -> None:
+    if max_age_s is not None and not 0 <= max_age_s <= MAX_AGE_S:
+        raise InvalidInput(f"max_age_s: must be a whole number of seconds from 0 to {MAX_AGE_S}")
+
+
+def read_inventory(
+    supplier_ref: str, product_id: str, max_age_s: int | None = None, *, now: datetime | None = None
+) -> InventoryView:
+    """The product's stock: stored, or read live when the stored copy is older than ``max_age_s``."""
+    check_max_age(max_age_s)
+    supplier = SuppliersRepository().get(supplier_ref)
+    repo = InventoryRepository()
+    stored = repo.get(supplier.id, product_id)
+    as_of = confirmed_as_of(supplier.id, product_id, stored)
+    age = age_seconds(as_of, now or utcnow())
+    if stored is not None and as_of is not None and (max_age_s is None or (age is not None and age <= max_age_s)):
+        return _view(stored, as_of, "stored")
+    if stored is None and not ProductsRepository().exists(supplier.id, product_id):
+        raise ProductNotFound()
+    if max_age_s is None:
+        raise InventoryNotFound()
+    if not mode_spec(DiscoveryMode.inventory).supports(supplier.adapter_class):
+        raise InvalidInput(
+            f"max_age_s: supplier '{supplier.name}' has no inventory service to read live "
+            f"(adapter_class {supplier.adapter_class})"
+        )
+    result = LiveRead(supplier, product_id).run()
+    if result.ok:
+        fresh = repo.get(supplier.id, product_id)
+        if fresh is not None:
+            return _view(fresh, max(result.confirmed_at or fresh.as_of, fresh.as_of), "live")
+    reason = result.failure or "the live read stored nothing"
+    if stored is None or as_of is None:
+        raise SupplierUnavailable(
+            f"supplier unavailable and no stock stored for this product: {reason}",
+            math.ceil(result.retry_after or 1),
+        )
+    return _view(stored, as_of, "stored", warning=f"live read failed ({reason}); showing the stored stock")
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    ok: bool
+    confirmed_at: str | None = None
+    failure: str | None = None
+    retry_after: float | None = None
+
+
+class LiveRead:
+    """One reader's part in the single-flight live read of one product."""
+
+    def __init__(self, supplier: Supplier, product_id: str, deadline_s: float = LIVE_DEADLINE_S) -> None:
+        self.supplier = supplier
+        self.product_id = product_id
+        self.deadline_s = deadline_s
+        self.reads = LiveReads()
+        self.holder = str(uuid.uuid4())
+
+    def run(self) -> LiveResult:
+        """Lead the read (this reader took the lease) or wait for the leader's result."""
+        started_ms = _now_ms()
+        ends = time.monotonic() + self.deadline_s
+        lease_ms = int((self.deadline_s + 5) * 1000)  # past the deadline: a crashed leader's lease frees itself
+        while True:
+            # A read that ended after this one began answers it too (its leader released the lease
+            # just now): look before trying to lead, or every waiting reader would call again.
+            record = self.reads.get(self.supplier.id, self.product_id)
+            if record is not None and record.holder is None and record.finished_ms >= started_ms:
+                if record.failure is None:
+                    return LiveResult(ok=True, confirmed_at=record.confirmed_at)
+                return LiveResult(ok=False, failure=record.failure, retry_after=record.retry_after)
+            if self.reads.acquire(self.supplier.id, self.product_id, self.holder, _now_ms(), lease_ms, started_ms):
+                return self._lead(ends)
+            if time.monotonic() + POLL_S >= ends:
+                return LiveResult(
+                    ok=False, failure=f"another read of this product did not finish within {self.deadline_s:g} s"
+                )
+            time.sleep(POLL_S)
+
+    def _lead(self, ends: float) -> LiveResult:
+        from apihub.pipeline.adapter_factory import adapter_for, limit_calls  # the live path only
+
+        confirmed_at: str | None = None
+        failure: str | None = None
+        retry_after: float | None = None
+        adapter = adapter_for(self.supplier.id)
+        limiter = limit_calls(adapter, lease_s=self.deadline_s + 5, time_left=lambda: ends - time.monotonic())
+        try:
+            inventory = adapter.inventory(ProductRef(product_id=self.product_id))
+            read_at = iso(utcnow()) or ""
+            if inventory.product_id != self.product_id:
+                inventory = inventory.model_copy(update={"product_id": self.product_id})
+            InventoryRepository().store(self.supplier.id, inventory, read_at)
+            confirmed_at = read_at
+        except Throttled as exc:
+            failure, retry_after = f"throttled by our rate limit for this supplier: {exc}", exc.retry_after
+        except OutOfTime:
+            failure, retry_after = f"the supplier did not answer within {self.deadline_s:g} s", 1.0
+        except TransientError as exc:
+            failure, retry_after = exc.describe(), exc.retry_after or 1.0
+        except AdapterError as exc:
+            failure = exc.describe()
+        except Exception as exc:  # a bug: the lease is still handed back, and the caller sees a 5xx
+            failure = f"InternalError: {type(exc).__name__}"
+            raise
+        finally:
+            limiter.close()
+            adapter.context.guard.target = None
+            self.reads.release(
+                self.supplier.id,
+                self.product_id,
+                self.holder,
+                _now_ms(),
+                confirmed_at=confirmed_at,
+                failure=failure,
+                retry_after=retry_after,
+            )
+        if failure is not None:
+            logger.warning(
+                "live inventory read failed",
+                extra={"supplier_id": self.supplier.id, "sku": self.product_id, "reason": failure},
+            )
+        return LiveResult(ok=failure is None, confirmed_at=confirmed_at, failure=failure, retry_after=retry_after)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
