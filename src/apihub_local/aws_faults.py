@@ -154,6 +154,12 @@ class AwsFaults:
         self._lock = threading.Lock()
         self._emitters: list[Any] = []
 
+    def reseed(self, seed: int) -> None:
+        """Start the fault choices over from ``seed``: a property-based test reseeds at each step it
+        draws, so replaying an example injects the same faults (hypothesis requires it)."""
+        with self._lock:
+            self._rng = random.Random(seed)
+
     # ------------------------------------------------------------------ choosing
     def _roll(self, service: str, operation: str) -> str | None:
         """The kind to inject on this attempt, or None."""

@@ -306,12 +306,15 @@ class ImportMachine(RuleBasedStateMachine):
     @rule(
         kinds=st.sets(st.sampled_from(DYNAMODB_FAULTS), min_size=1),
         rate=st.sampled_from(FAULT_RATES),
+        seed=st.integers(0, 2**32 - 1),
     )
-    def aws_conditions_change(self, kinds: set[str], rate: float) -> None:
+    def aws_conditions_change(self, kinds: set[str], rate: float, seed: int) -> None:
         """From this step on (until they change again), ``rate`` of the DynamoDB calls of the
-        functions and the API are answered with one of ``kinds``."""
+        functions and the API are answered with one of ``kinds``. Which calls is decided by ``seed``
+        (drawn, so a replayed example meets the same faults: hypothesis requires it)."""
         self.fault_kinds = tuple(k for k in DYNAMODB_FAULTS if k in kinds)
         self.fault_rate = rate
+        self.faults.reseed(seed)
 
     # ------------------------------------------------------------------ setup
     @initialize(
@@ -322,6 +325,7 @@ class ImportMachine(RuleBasedStateMachine):
         short_hydrate=st.booleans(),
         fault_kinds=st.sets(st.sampled_from(DYNAMODB_FAULTS), min_size=1),
         fault_rate=st.sampled_from(FAULT_RATES),
+        fault_seed=st.integers(0, 2**32 - 1),
         data=st.data(),
     )
     def start_import(
@@ -333,6 +337,7 @@ class ImportMachine(RuleBasedStateMachine):
         short_hydrate: bool,
         fault_kinds: set[str],
         fault_rate: float,
+        fault_seed: int,
         data: Any,
     ) -> None:
         os.environ["APIHUB_HYDRATE_REFS_PER_MESSAGE"] = str(refs_per_message)
@@ -364,7 +369,7 @@ class ImportMachine(RuleBasedStateMachine):
             )
         )
         self.supplier_id = supplier.id
-        self.aws_conditions_change(fault_kinds, fault_rate)
+        self.aws_conditions_change(fault_kinds, fault_rate, fault_seed)
         res = self._api(lambda: self.hub.start_import(slug, mode="full_sellable"))
         assert res.status == 202, res.json
         self.job_id = res.json["sync_job_id"]
