@@ -6,7 +6,9 @@ process that calls it (``apihub_local.harness.Harness`` does, so every in-proces
 ``protocol_config`` knobs: ``products`` (N, default 50), ``fail_skus`` (permanent ProductError),
 ``fail_rate`` (share of SKUs, chosen deterministically, that fail permanently), ``flaky_skus``
 (always TransientError), ``auth_error`` (every call raises AuthError), ``page_size`` (discovery
-page size, default 1000), ``modified_every`` / ``closeout_every`` (delta and closeout sets).
+page size, default 1000), ``modified_every`` / ``closeout_every`` (delta and closeout sets),
+``revision`` (added to every price: a changed catalog), ``unlisted_skus`` (left out of the sellable
+list, still hydrated when asked: products the supplier stopped selling).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class DemoAdapter(SupplierAdapter):
             indexes = [i for i in indexes if self._is_closeout(i)]
         elif request.listing is not Listing.sellable:
             raise unsupported_listing(self, request)
+        else:
+            unlisted = set(self._cfg.get("unlisted_skus", []))
+            indexes = [i for i in indexes if demo_sku(i) not in unlisted]
         if request.limit is not None:
             indexes = list(indexes)[: request.limit]
         page_size = int(self._cfg.get("page_size", 1000))

@@ -159,6 +159,7 @@ class LocalStack:
         self._stopped = threading.Event()
         self.api: Any = None
         self.pollers: Any = None
+        self.stream_pollers: Any = None
         self.hub: Any = None
         self.aws_faults: Any = None
 
@@ -169,6 +170,7 @@ class LocalStack:
         from apihub_local.demo import start_demo_suppliers
         from apihub_local.pollers import Pollers
         from apihub_local.server import LocalApi
+        from apihub_local.streams import StreamPollers
 
         knobs = self.knobs
         _check_port_free(knobs.port)
@@ -210,6 +212,8 @@ class LocalStack:
             self.aws_faults = install(AwsFaults(knobs.aws_fault_rate, seed=None))
         self.pollers = Pollers(hub.mappings)
         self.pollers.start()
+        self.stream_pollers = StreamPollers(hub.stream_mappings)
+        self.stream_pollers.start()
         self.api = LocalApi(hub.gateway, knobs.port)
         self.api.start()
 
@@ -289,6 +293,8 @@ class LocalStack:
         from apihub_cli import config
 
         self._stopped.set()
+        if self.stream_pollers is not None:
+            self.stream_pollers.stop(timeout_s=5.0)
         stop_in_order(self.api, self.pollers, self.children)
         if self.aws_faults is not None:
             from apihub_local.aws_faults import uninstall

@@ -114,7 +114,7 @@ class Outcomes(JobItems):
                     write.item,
                     condition=ProductItem.product_id.does_not_exist()
                     if known is None
-                    else ProductItem.content_hash == known.content_hash,
+                    else (ProductItem.content_hash == known.content_hash) & _discontinued_as_read(known),
                 )
             tw.update(
                 JobItem(job.pk, job.sk),
@@ -134,9 +134,9 @@ class Outcomes(JobItems):
         keys = [(supplier_id, s) for s in dict.fromkeys(skus) if sku_fits(s)]
         if not keys:
             return {}
-        attributes = ["supplier_id", "product_id", "content_hash", "body_ref"]
+        attributes = ["supplier_id", "product_id", "content_hash", "body_ref", "discontinued_at"]
         found = ProductItem.batch_get(keys, attributes_to_get=attributes)
-        return {p.product_id: StoredState(p.content_hash, p.body_ref) for p in found}
+        return {p.product_id: StoredState(p.content_hash, p.body_ref, p.discontinued_at is not None) for p in found}
 
     def recorded_skus(self, job_id: str, skus: Iterable[str]) -> set[str]:
         """Which of ``skus`` already have an outcome for this job (duplicate deliveries skip them)."""
@@ -159,3 +159,9 @@ class Outcomes(JobItems):
         values = set(skus)
         if values:
             HandoffItem(job_pk(job_id), f"HANDOFF#{message_id}").update(actions=[HandoffItem.skus.add(values)])
+
+
+def _discontinued_as_read(known: StoredState) -> Any:
+    """The product's discontinued state as the batch read it: a pass discontinuing it meanwhile makes
+    the write's transaction learn the new state (``stale``) and write it again, reactivating it."""
+    return ProductItem.discontinued_at.exists() if known.discontinued else ProductItem.discontinued_at.does_not_exist()

@@ -30,6 +30,7 @@ class StoredState:
 
     content_hash: str
     body_ref: str | None = None
+    discontinued: bool = False  # a write of the same content still goes in: it reactivates the product
 
 
 @dataclass
@@ -83,7 +84,7 @@ def prepare(
             continue
         content_hash = o.product.compute_hash()
         known = stored.get(o.sku)
-        if known is not None and known.content_hash == content_hash:
+        if known is not None and known.content_hash == content_hash and not known.discontinued:
             continue  # unchanged: no write
         write = _product_write(job, o, content_hash, now)
         if isinstance(write, str):
