@@ -162,6 +162,7 @@ class LocalStack:
         self.stream_pollers: Any = None
         self.hub: Any = None
         self.aws_faults: Any = None
+        self.demo_control: str | None = None
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -217,8 +218,16 @@ class LocalStack:
         self.api = LocalApi(hub.gateway, knobs.port)
         self.api.start()
 
+        # Where `apihub demo change` changes the fake supplier's catalog between imports.
+        self.demo_control = f"{demo.promostandards.info['base_url']}/control/change"
         config.save_state(
-            {"url": self.url, "pid": os.getpid(), "endpoint": endpoint, "environment": hub.stack.environment}
+            {
+                "url": self.url,
+                "pid": os.getpid(),
+                "endpoint": endpoint,
+                "environment": hub.stack.environment,
+                "demo_control": self.demo_control,
+            }
         )
         config_file = config.save_config(url=self.url, token=self.token)
         self._banner(demo.failing, str(config_file))
@@ -252,6 +261,8 @@ class LocalStack:
             f"    {local}/   (the jobs page; paste the token when it asks)",
             f'    curl -b "auth_token={self.token}" "{local}/api/sync-jobs?status=failed&limit=20"',
             "    .venv/bin/apihub import demo --mode full_sellable --watch",
+            "    .venv/bin/apihub changes tail --supplier demo        (the change feed, like tail -f)",
+            "    .venv/bin/apihub demo change --reprice 5 --drop 1    (then import again: updates, a discontinued product)",
             "",
             f"apihub is ready: {self.url} (Ctrl-C to stop)",
         ]

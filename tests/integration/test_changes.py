@@ -213,3 +213,15 @@ def test_bad_parameters_are_a_422_naming_the_field(hub, query: dict[str, str], f
     res = hub.api("GET", "/api/changes", query=query)
     assert res.status == 422, res.json
     assert field in res.json["detail"]
+
+
+def test_a_jobs_detail_counts_the_events_it_produced(hub) -> None:
+    supplier = hub.add_supplier("demo", protocol_config={"products": 4})
+    hub.run_import("demo", mode="full_sellable")
+    set_config(hub, supplier, revision=1, unlisted_skus=["DEMO-00004"])
+    job = hub.run_import("demo", mode="full_sellable")
+    res = hub.api("GET", f"/api/sync-jobs/{job['id']}/changes")
+    assert res.status == 200, res.json
+    assert res.json["counts"] == {"product.updated": 3, "product.discontinued": 1, "job.finished": 1}
+    assert len(changes(hub, job_id=job["id"])) == 5
+    assert hub.api("GET", "/api/sync-jobs/00000000-0000-4000-8000-000000000000/changes").status == 404

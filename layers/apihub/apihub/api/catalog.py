@@ -53,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
     Route("list_products", "GET", "/api/suppliers/{supplier_id}/products", "suppliers", READ),
     Route("get_product", "GET", "/api/suppliers/{supplier_id}/products/{product_id}", "suppliers", READ),
     Route("list_changes", "GET", "/api/changes", "changes", READ),
+    Route("get_sync_job_changes", "GET", "/api/sync-jobs/{job_id}/changes", "changes", READ),
     Route("health", "GET", "/api/health", "site", public=True),
     Route("openapi", "GET", "/api/openapi.json", "site", READ),
     # The page is static HTML whose script calls the (authorized) API with the visitor's token.

@@ -1,4 +1,4 @@
-"""The change feed: ``GET /api/changes`` (docs/changes.md, "Pull API")."""
+"""The change feed: ``GET /api/changes`` (docs/changes.md, "Pull API"), and what one job changed."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from apihub.api.app import endpoint
-from apihub.api.routes import NextToken, page
+from apihub.api.app import endpoint, json_response
+from apihub.api.routes import JobId, NextToken, page
 from apihub.changes.events import ChangeEvent, EventType
 from apihub.dal.changes import ChangesRepository
+from apihub.dal.jobs import JobsRepository
 from apihub.errors import InvalidCursor, InvalidInput
-from apihub.models import iso, parse_iso
+from apihub.models import ApihubModel, iso, parse_iso
 from apihub.pagination import VERSION
 
 Since = Annotated[
@@ -63,6 +64,20 @@ def list_changes(
             raise InvalidCursor(str(exc).replace("next_token", "since", 1)) from None
         raise
     return page([e.model_dump(mode="json") for e in events], cursor)
+
+
+class JobChanges(ApihubModel):
+    job_id: str
+    counts: dict[str, int]  # events of each type the job produced (types with none left out)
+    changes: str  # where to list them
+
+
+@endpoint("GET", "/api/sync-jobs/{job_id}/changes", "How many change events of each type a job produced", errors=(404,))
+def get_sync_job_changes(job_id: JobId) -> Response[JobChanges]:
+    JobsRepository().get_item(str(job_id))  # 404 for an unknown job
+    counts = ChangesRepository().counts_for_job(str(job_id))
+    body = JobChanges(job_id=str(job_id), counts=counts, changes=f"/api/changes?job_id={job_id}")
+    return json_response(200, body.model_dump())
 
 
 def _since_time(value: str) -> str:
