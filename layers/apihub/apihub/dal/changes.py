@@ -103,7 +103,8 @@ class ChangesRepository:
         """The events matching ``filters`` (any of supplier_id, type; or job_id with or without
         type), oldest first, from ``next_token`` or else from ``since`` (an ISO time; default: the
         whole retention window). The cursor is returned whenever the page holds an event, also at
-        the end of the log, so that a follower polls with it for what comes next."""
+        the end of the log, so that a follower polls with it for what comes next; an empty page
+        has none (the list is complete for now)."""
         scope = changes_scope(filters)
         index_name, _ = CHANGE_INDEXES[frozenset(filters)]
         index = _index(index_name)
@@ -121,8 +122,9 @@ class ChangesRepository:
         sent = fit_page([e.model_dump(mode="json") for _, _, e in found])
         found = found[:sent]
         if not found:
-            # Nothing new: a follower keeps the cursor it has (or its since).
-            return [], (Cursor(scope, start) if start is not None else None)
+            # Nothing (new): no cursor, so a client paging "until no X-Next-Token" stops here; a
+            # follower keeps the cursor it has and polls with it again.
+            return [], None
         partition, log_sort, _ = found[-1]
         return [e for _, _, e in found], Cursor(scope, ChangesPosition(partition=partition, log_sort=log_sort))
 
