@@ -37,6 +37,15 @@ def kinds(events: list[dict[str, Any]]) -> Counter[str]:
     return Counter(e["type"] for e in events)
 
 
+def changes_stream(hub: Any) -> list[dict[str, Any]]:
+    """Every record of ChangesTable's stream so far."""
+    streams = hub.stream_mappings[0].streams
+    arn = hub.stack.attrs[("ChangesTable", "StreamArn")]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return streams.get_records(ShardIterator=it, Limit=1000)["Records"]
+
+
 def set_config(hub: Any, supplier: dict[str, Any], **config: Any) -> None:
     body = {"protocol_config": {**supplier["protocol_config"], **config}}
     res = hub.api("PATCH", f"/api/suppliers/{supplier['id']}", json_body=body)
@@ -93,8 +102,12 @@ def test_redelivered_stream_records_log_nothing_new(hub) -> None:
     for mapping in hub.stream_mappings:
         mapping.position = None
     hub.drain()
-    # Then the log holds the same events, once each
+    # Then the log holds the same events, once each, and its own stream (what EventBridge and
+    # webhooks read) saw one INSERT per event and nothing rewritten
     assert changes(hub, supplier_id=supplier["id"]) == before
+    log_stream = changes_stream(hub)
+    assert [r["eventName"] for r in log_stream] == ["INSERT"] * len(before)
+    assert sorted(r["dynamodb"]["Keys"]["id"]["S"] for r in log_stream) == sorted(e["id"] for e in before)
 
 
 def test_a_complete_full_import_discontinues_what_it_no_longer_lists_and_reactivates_it_when_back(hub) -> None:
