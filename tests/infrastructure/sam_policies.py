@@ -25,11 +25,14 @@ RESOURCELESS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSa
 # SAM attaches these by itself. AWSLambdaSQSQueueExecutionRole (to the two SQS consumers) grants
 # sqs:ReceiveMessage/DeleteMessage/GetQueueAttributes on "*" and SAM has no switch to leave it out;
 # narrowing it means hand-written AWS::Lambda::EventSourceMapping resources (see docs/reliability.md).
+# AWSLambdaDynamoDBExecutionRole is the same for the stream consumer (ChangesFunction): stream reads
+# (DescribeStream, GetRecords, GetShardIterator, ListStreams) on "*" (docs/changes.md, "Detection").
 ALLOWED_MANAGED = (
     "AWSLambdaBasicExecutionRole",
     "AWSXrayWriteOnlyAccess",
     "AWSXRayDaemonWriteAccess",
     "AWSLambdaSQSQueueExecutionRole",
+    "AWSLambdaDynamoDBExecutionRole",
 )
 
 
