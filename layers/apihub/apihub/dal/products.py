@@ -107,7 +107,7 @@ def discontinue_page(
         last_evaluated_key=last_key,
         attributes_to_get=["supplier_id", "product_id", "updated_at", "discontinued_at"],
     )
-    rows = [(p.product_id, p.updated_at, p.discontinued_at) for p in query]
+    rows: list[tuple[str, str, str | None]] = [(p.product_id, p.updated_at, p.discontinued_at) for p in query]
     more = query.last_evaluated_key is not None and bool(rows)
     return rows, (rows[-1][0] if more else None)
 

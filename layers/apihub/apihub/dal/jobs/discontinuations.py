@@ -5,6 +5,7 @@ progress, the SKUs the job listed, and the passes still pending. What the pass d
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from apihub.dal.jobs.items import JobItems
 from apihub.dal.jobs.keys import DISCONTINUE_PENDING, DISCONTINUE_SK, is_condition_failure, job_pk
@@ -29,7 +30,7 @@ class Discontinuations(JobItems):
         started from: of two invocations running the pass, the one behind stops. ``done`` takes the
         marker out of the pending index."""
         now = iso(utcnow()) or ""
-        actions = [DiscontinueItem.updated_at.set(now), DiscontinueItem.discontinued.add(discontinued)]
+        actions: list[Action] = [DiscontinueItem.updated_at.set(now), DiscontinueItem.discontinued.add(discontinued)]
         actions.append(DiscontinueItem.cursor.set(cursor) if cursor is not None else DiscontinueItem.cursor.remove())
         if done:
             actions += [
