@@ -1,10 +1,10 @@
-"""SQS DiscoveryQueue -> run (or continue) a job's discovery and fan-out."""
+"""SQS DiscoveryQueue -> run (or continue) a job's discovery and fan-out, or its discontinuation pass."""
 
 import time
 
 from apihub.dal.jobs import JobsRepository
 from apihub.observability import DISCOVERY_DURATION, bind_job, duration_ms, logger, metrics, unbind_job
-from apihub.pipeline import discover
+from apihub.pipeline import discontinuation, discover
 from apihub.pipeline.messages import DiscoveryMessage
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -16,6 +16,10 @@ def record_handler(record: SQSRecord, lambda_context) -> None:
     message = DiscoveryMessage.model_validate_json(record.body)  # a bad body is retried, then dead-lettered
     job = JobsRepository().find_item(message.job_id)
     bind_job(message.job_id, job.supplier_id if job else None)  # on every line of this step
+    if message.task == "discontinue":
+        result = discontinuation.run(message.job_id, lambda_context.get_remaining_time_in_millis)
+        logger.info("discontinuation step finished", extra={"result": result})
+        return
     started = time.monotonic()
     try:
         result = discover.run(

@@ -1,11 +1,14 @@
-"""EventBridge Scheduler (every few minutes) -> fail stalled jobs and release their locks."""
+"""EventBridge Scheduler (every few minutes) -> fail stalled jobs and release their locks; resume
+discontinuation passes left pending."""
 
 from apihub.jobs.sweeper import sweep_stalled
 from apihub.observability import JOBS_SWEPT, count, logger
+from apihub.pipeline import discontinuation
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
     swept = sweep_stalled()
     count(JOBS_SWEPT, len(swept))  # zeros too: the alarm sees a steady series
-    return {"swept": [s.job_id for s in swept]}
+    resumed = discontinuation.resend_pending()  # discontinuation passes whose message was lost
+    return {"swept": [s.job_id for s in swept], "discontinuations": resumed}

@@ -53,12 +53,16 @@ inventory_app = typer.Typer(help="Stock levels: one product's, or what changed."
 subscriptions_app = typer.Typer(
     help="Webhook subscriptions: add, list, remove, deliveries (admin token).", no_args_is_help=True
 )
+changes_app = typer.Typer(help="The change feed (GET /api/changes).", no_args_is_help=True)
+demo_app = typer.Typer(help="The local stack's demo supplier.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(products_app, name="products")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(subscriptions_app, name="subscriptions")
+app.add_typer(changes_app, name="changes")
+app.add_typer(demo_app, name="demo")
 
 out = Console()
 err = Console(stderr=True)
@@ -691,6 +695,67 @@ def subscriptions_deliveries(
         )
     out.print(table)
     return None
+
+
+# ------------------------------------------------------------------------------------------ changes
+
+
+@changes_app.command("tail")
+def changes_tail(
+    supplier: Annotated[str | None, typer.Option("--supplier", help="Slug or id")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. product.updated")] = None,
+    since: Annotated[
+        float, typer.Option(help="Start this many seconds back (0: only what comes from now on)", min=0)
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Follow the change feed like tail -f (Ctrl-C to stop)."""
+    from apihub_cli.changes import follow, line, since_ago
+
+    client = _client()
+    try:
+        filters = {"supplier_id": _supplier_id(client, supplier)} if supplier else {}
+        if type_:
+            filters["type"] = type_
+        for event in follow(client, filters, since_ago(since)):
+            if as_json:
+                out.print(json.dumps(event), highlight=False, soft_wrap=True)
+            else:
+                out.print(line(event), highlight=False, soft_wrap=True)
+    except CliError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+# ------------------------------------------------------------------------------------------ demo
+
+
+@demo_app.command("change")
+def demo_change(
+    reprice: Annotated[int, typer.Option(min=0, help="Raise the prices of this many products")] = 5,
+    drop: Annotated[int, typer.Option(min=0, help="Stop selling this many products")] = 1,
+    restore: Annotated[bool, typer.Option(help="Sell again what earlier changes dropped")] = False,
+) -> None:
+    """Change the local stack's demo supplier (slug demo) between two imports: the next
+    full_sellable import then logs product.updated and product.discontinued."""
+    import requests
+
+    url = config.load_state().get("demo_control")
+    if not url:
+        raise _fail(CliError("no local stack found (start it with `make run`)"))
+    try:
+        resp = requests.post(url, json={"reprice": reprice, "drop": drop, "restore": restore}, timeout=10)
+    except requests.RequestException as exc:
+        raise _fail(CliError(f"the demo supplier did not answer at {url}: {exc}")) from None
+    if resp.status_code != 200:
+        raise _fail(CliError(f"the demo supplier answered {resp.status_code}: {resp.text[:200]}"))
+    changed = resp.json()
+    out.print(
+        f"repriced {len(changed['repriced'])}, dropped {', '.join(changed['dropped']) or 'none'}, "
+        f"restored {', '.join(changed['restored']) or 'none'}. Now: apihub import demo --mode full_sellable --watch",
+        highlight=False,
+    )
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -7,6 +7,8 @@ process that calls it (``apihub_local.harness.Harness`` does, so every in-proces
 ``fail_rate`` (share of SKUs, chosen deterministically, that fail permanently), ``flaky_skus``
 (always TransientError), ``auth_error`` (every call raises AuthError), ``page_size`` (discovery
 page size, default 1000), ``modified_every`` / ``closeout_every`` (delta and closeout sets),
+``revision`` (added to every price: a changed catalog), ``unlisted_skus`` (left out of the sellable
+list, still hydrated when asked: products the supplier stopped selling).
 ``stock_churn`` (share of parts whose stock changes per inventory read; default
 ``APIHUB_DEMO_STOCK_CHURN``, else 0.05).
 
@@ -95,6 +97,9 @@ class DemoAdapter(SupplierAdapter):
             indexes = [i for i in indexes if self._is_closeout(i)]
         elif request.listing is not Listing.sellable:
             raise unsupported_listing(self, request)
+        else:
+            unlisted = set(self._cfg.get("unlisted_skus", []))
+            indexes = [i for i in indexes if demo_sku(i) not in unlisted]
         if request.limit is not None:
             indexes = list(indexes)[: request.limit]
         page_size = int(self._cfg.get("page_size", 1000))

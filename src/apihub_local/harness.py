@@ -17,6 +17,7 @@ from apihub_local.gateway import Gateway, GatewayResponse
 from apihub_local.resources import Stack, create_stack
 from apihub_local.runtime import Functions
 from apihub_local.sqs import EventSourceMapping, build_mappings, drain
+from apihub_local.streams import StreamMapping, build_stream_mappings, drain_streams
 
 # Supplier limits for tests and demos that are not about limits (see docs/rate-limits.md).
 UNBOUND_LIMITS = {"rate_limit_per_s": 1000, "max_concurrency": 64}
@@ -85,6 +86,11 @@ class Harness:
             "sqs", region_name=region, endpoint_url=endpoint, config=Config(max_pool_connections=64)
         )
         self.mappings: list[EventSourceMapping] = build_mappings(self.functions, self.stack, self.sqs, **mapping_knobs)
+        # In-process moto knows streams.dynamodb.<region> only, not botocore's newer account-based
+        # endpoint (<account>.streams-ddb.<region>): name it.
+        streams_endpoint = endpoint or f"https://streams.dynamodb.{region}.amazonaws.com/"
+        streams = boto3.client("dynamodbstreams", region_name=region, endpoint_url=streams_endpoint)
+        self.stream_mappings: list[StreamMapping] = build_stream_mappings(self.functions, self.stack, streams, self.sqs)
         self._admin: str | None = None
 
     # ------------------------------------------------------------------ tokens
@@ -139,7 +145,15 @@ class Harness:
         return self.api("POST", f"/api/suppliers/{supplier}/import", json_body=body)
 
     def drain(self, max_rounds: int = 2000) -> int:
-        return drain(self.mappings, max_rounds=max_rounds)
+        """Deliver every queued message and stream record until nothing is left (a stream batch
+        may queue messages, a message may write records)."""
+        total = 0
+        for _ in range(max_rounds):
+            delivered = drain(self.mappings, max_rounds=max_rounds) + drain_streams(self.stream_mappings)
+            total += delivered
+            if not delivered:
+                return total
+        raise RuntimeError(f"queues and streams not drained after {max_rounds} rounds")
 
     def job(self, job_id: str) -> dict[str, Any]:
         res = self.api("GET", f"/api/sync-jobs/{job_id}")

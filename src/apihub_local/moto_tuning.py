@@ -44,6 +44,7 @@ def speed_up_transactions() -> None:
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshots = _snapshot_items(self, transact_items, real_deepcopy)
+        streams = _stream_lengths(snapshots)
         _local.in_transaction = True
         try:
             return original(self, transact_items)
@@ -52,6 +53,9 @@ def speed_up_transactions() -> None:
             # the transaction wins if an item is named twice).
             for table, hash_key, range_key, before in reversed(snapshots):
                 _restore(table, hash_key, range_key, before)
+            # And the stream records of those writes: a cancelled transaction is in no stream.
+            for shard, length in streams:
+                del shard.items[length:]
             raise
         finally:
             _local.in_transaction = False
@@ -79,6 +83,13 @@ def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]], deepcopy
             continue
         snapshots.append((table, hash_key, range_key, deepcopy(current) if current is not None else None))
     return snapshots
+
+
+def _stream_lengths(snapshots: list[tuple[Any, ...]]) -> list[tuple[Any, int]]:
+    """(stream shard, its record count) of every table named that has a stream (requests are
+    serialised, so no other write adds records while the transaction runs)."""
+    shards = {id(t.stream_shard): t.stream_shard for t, *_ in snapshots if getattr(t, "stream_shard", None)}
+    return [(shard, len(shard.items)) for shard in shards.values()]
 
 
 def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:

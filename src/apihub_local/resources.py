@@ -80,12 +80,17 @@ def create_stack(
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        ddb.create_table(**kwargs)
+        stream = props.get("StreamSpecification")
+        if stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        created = ddb.create_table(**kwargs)["TableDescription"]
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         stack.refs[logical_id] = name
-        stack.attrs[(logical_id, "Arn")] = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+        stack.attrs[(logical_id, "Arn")] = created["TableArn"]
+        if stream:
+            stack.attrs[(logical_id, "StreamArn")] = created["LatestStreamArn"]
 
     _create_buckets(stack, s3, prefix)
 

@@ -159,8 +159,10 @@ class LocalStack:
         self._stopped = threading.Event()
         self.api: Any = None
         self.pollers: Any = None
+        self.stream_pollers: Any = None
         self.hub: Any = None
         self.aws_faults: Any = None
+        self.demo_control: str | None = None
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -169,6 +171,7 @@ class LocalStack:
         from apihub_local.demo import start_demo_suppliers
         from apihub_local.pollers import Pollers
         from apihub_local.server import LocalApi
+        from apihub_local.streams import StreamPollers
 
         knobs = self.knobs
         _check_port_free(knobs.port)
@@ -210,11 +213,21 @@ class LocalStack:
             self.aws_faults = install(AwsFaults(knobs.aws_fault_rate, seed=None))
         self.pollers = Pollers(hub.mappings)
         self.pollers.start()
+        self.stream_pollers = StreamPollers(hub.stream_mappings)
+        self.stream_pollers.start()
         self.api = LocalApi(hub.gateway, knobs.port)
         self.api.start()
 
+        # Where `apihub demo change` changes the fake supplier's catalog between imports.
+        self.demo_control = f"{demo.promostandards.info['base_url']}/control/change"
         config.save_state(
-            {"url": self.url, "pid": os.getpid(), "endpoint": endpoint, "environment": hub.stack.environment}
+            {
+                "url": self.url,
+                "pid": os.getpid(),
+                "endpoint": endpoint,
+                "environment": hub.stack.environment,
+                "demo_control": self.demo_control,
+            }
         )
         config_file = config.save_config(url=self.url, token=self.token)
         self._banner(demo.failing, str(config_file))
@@ -248,6 +261,8 @@ class LocalStack:
             f"    {local}/   (the jobs page; paste the token when it asks)",
             f'    curl -b "auth_token={self.token}" "{local}/api/sync-jobs?status=failed&limit=20"',
             "    .venv/bin/apihub import demo --mode full_sellable --watch",
+            "    .venv/bin/apihub changes tail --supplier demo        (the change feed, like tail -f)",
+            "    .venv/bin/apihub demo change --reprice 5 --drop 1    (then import again: updates, a discontinued product)",
             "",
             f"apihub is ready: {self.url} (Ctrl-C to stop)",
         ]
@@ -289,6 +304,8 @@ class LocalStack:
         from apihub_cli import config
 
         self._stopped.set()
+        if self.stream_pollers is not None:
+            self.stream_pollers.stop(timeout_s=5.0)
         stop_in_order(self.api, self.pollers, self.children)
         if self.aws_faults is not None:
             from apihub_local.aws_faults import uninstall

@@ -53,6 +53,20 @@ class SqsSource:
 
 
 @dataclass
+class StreamSource:
+    """A ``Type: DynamoDB`` event: the table whose stream triggers the function, and the mapping's
+    batch semantics (docs/local-stack.md, "Stream triggers")."""
+
+    table: str  # logical id of the table
+    batch_size: int = 100
+    report_failures: bool = False
+    bisect_on_error: bool = False
+    max_retries: int = -1  # -1: until the record expires, as Lambda's default
+    on_failure: str | None = None  # logical id of the SQS queue of the on-failure destination
+    batching_window: int = 0
+
+
+@dataclass
 class HttpRoute:
     method: str
     path: str
@@ -67,6 +81,7 @@ class FunctionDef:
     timeout: int
     routes: list[HttpRoute] = field(default_factory=list)
     sqs: list[SqsSource] = field(default_factory=list)
+    streams: list[StreamSource] = field(default_factory=list)
     schedules: list[dict[str, Any]] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
 
@@ -114,10 +129,25 @@ class Template:
                             batching_window=int(ep.get("MaximumBatchingWindowInSeconds", 0)),
                         )
                     )
+                elif event["Type"] == "DynamoDB":
+                    fn.streams.append(self._stream_source(ep))
                 elif event["Type"] in ("Schedule", "ScheduleV2"):
                     fn.schedules.append(ep)
             out[logical_id] = fn
         return out
+
+    def _stream_source(self, ep: dict[str, Any]) -> StreamSource:
+        retries = self._int(ep.get("MaximumRetryAttempts"))
+        destination = ((ep.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        return StreamSource(
+            table=ep["Stream"]["Fn::GetAtt"][0],
+            batch_size=int(ep.get("BatchSize", 100)),
+            report_failures="ReportBatchItemFailures" in (ep.get("FunctionResponseTypes") or []),
+            bisect_on_error=bool(ep.get("BisectBatchOnFunctionError", False)),
+            max_retries=-1 if retries is None else retries,
+            on_failure=destination["Fn::GetAtt"][0] if isinstance(destination, dict) else None,
+            batching_window=int(ep.get("MaximumBatchingWindowInSeconds", 0)),
+        )
 
     def _int(self, value: Any) -> int | None:
         if value is None:

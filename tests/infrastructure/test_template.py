@@ -16,6 +16,7 @@ from apihub.api.app import ENDPOINTS, endpoint_for
 from apihub.api.catalog import BY_KEY, BY_NAME, READ, ROUTES, Route
 from apihub.dal.tables import (
     JOB_LIST_INDEXES,
+    ChangeItem,
     DeliveryItem,
     JobItem,
     OutcomeItem,
@@ -202,6 +203,7 @@ def test_job_list_indexes_exist_for_every_filter_combination_and_are_keys_only()
         ("ProductsTable", [ProductItem]),
         ("TokensTable", [TokenItem]),
         ("SubscriptionsTable", [SubscriptionItem, SubscriptionMatchItem, DeliveryItem]),
+        ("ChangesTable", [ChangeItem]),
     ],
 )
 def test_pynamodb_models_match_the_template_tables(logical_id: str, models: list) -> None:
@@ -467,7 +469,13 @@ def test_every_function_that_pages_may_read_the_cursor_key_and_decrypt_it_throug
     paging = {
         route.name for route in ROUTES if "next_token" in inspect.signature(endpoint_for(route).handler).parameters
     }
-    assert paging == {"list_sync_jobs", "list_sync_job_errors", "list_products", "list_inventory_changes"}
+    assert paging == {
+        "list_sync_jobs",
+        "list_sync_job_errors",
+        "list_products",
+        "list_inventory_changes",
+        "list_changes",
+    }
     secret = TPL.resources["CursorSecret"]["Properties"]
     assert secret["KmsKeyId"] == {"Ref": "SecretsKey"} and secret["GenerateSecretString"]["PasswordLength"] >= 32
     assert TPL.globals["Environment"]["Variables"]["APIHUB_CURSOR_SECRET_ARN"] == {"Ref": "CursorSecret"}
@@ -485,3 +493,46 @@ def test_every_function_that_pages_may_read_the_cursor_key_and_decrypt_it_throug
                 "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
                 "kms:EncryptionContext:SecretARN": {"Ref": "CursorSecret"},
             }, fn.logical_id
+
+
+def test_change_detection_reads_the_products_stream_with_partial_failures_bisection_and_a_dlq() -> None:
+    products = TPL.resources["ProductsTable"]["Properties"]["StreamSpecification"]
+    assert products["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    # The contract with the delivery side: the log's own stream carries each new item whole
+    log = TPL.resources["ChangesTable"]["Properties"]
+    assert log["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+    assert log["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    sources = FUNCTIONS["ChangesFunction"].streams
+    assert "ProductsTable" in {s.table for s in sources}  # (and InventoryTable once it exists)
+    for source in sources:
+        assert source.report_failures and source.bisect_on_error
+        assert 0 <= source.max_retries <= 20
+        assert source.on_failure == "ChangesDLQ"
+    alarm = TPL.resources["ChangesDLQAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ChangesDLQ", "QueueName"]}
+
+
+def test_change_log_indexes_serve_every_filter_combination_of_the_feed() -> None:
+    from apihub.dal.tables import CHANGE_INDEXES, CHANGE_SORT_KEY
+
+    declared = {g["IndexName"]: g for g in TPL.resources["ChangesTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    for index_name, hash_attr in CHANGE_INDEXES.values():
+        keys = {k["AttributeName"]: k["KeyType"] for k in declared[index_name]["KeySchema"]}
+        assert keys == {hash_attr: "HASH", CHANGE_SORT_KEY: "RANGE"}
+        assert declared[index_name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["event"]}
+
+
+def test_every_function_that_can_end_a_job_may_write_the_change_log() -> None:
+    # job.finished is logged in the transaction that ends a job (apihub.dal.jobs.lifecycle)
+    for logical_id in (
+        "StartImportFunction",
+        "RetrySyncJobFunction",
+        "SchedulerFunction",
+        "PatchSyncJobFunction",
+        "DiscoverFunction",
+        "HydrateFunction",
+        "SweeperFunction",
+    ):
+        policies = TPL.resources[logical_id]["Properties"]["Policies"]
+        crud = [p["DynamoDBCrudPolicy"]["TableName"] for p in policies if "DynamoDBCrudPolicy" in p]
+        assert {"Ref": "ChangesTable"} in crud, logical_id

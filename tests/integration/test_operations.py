@@ -219,7 +219,7 @@ def test_sweeper_function_uses_the_stall_setting_and_emits_its_metrics(hub, caps
     idle_40 = _seed_job(supplier, JobStatus.running, real_now - timedelta(hours=1), real_now - timedelta(minutes=40))
     capsys.readouterr()
     result = hub.functions.invoke("SweeperFunction", {"action": "sweep"})
-    assert result == {"swept": [idle_50]}
+    assert result["swept"] == [idle_50]
     assert hub.job(idle_40)["status"] == "running"
     emitted = _emf(capsys.readouterr().out)
     assert ("JobsSwept", {"service": "apihub"}, 1.0) in emitted

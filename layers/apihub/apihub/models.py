@@ -226,6 +226,8 @@ class StoredProduct(Product):
     supplier_id: str
     content_hash: str
     updated_at: str
+    # When a complete full_sellable import stopped listing it (docs/changes.md); null while sellable.
+    discontinued_at: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -26,8 +26,15 @@ class Settings(BaseModel):
     jobs_table: str = "apihub-jobs"
     suppliers_table: str = "apihub-suppliers"
     products_table: str = "apihub-products"
-    inventory_table: str = "apihub-inventory"
+    inventory_table: str = "apihub-inventory"  # its stream feeds inventory.changed (apihub.changes.stream)
     tokens_table: str = "apihub-tokens"
+    # The change log (apihub.dal.changes): one item per change event, expired by TTL after
+    # ``changes_retention_days``. Reads leave out the last ``changes_settle_ms`` of the log, so that an
+    # event logged a moment late (a slower stream batch, index propagation) is never skipped by a
+    # reader whose cursor already passed it (docs/changes.md, "Pull API").
+    changes_table: str = "apihub-changes"
+    changes_retention_days: int = 30
+    changes_settle_ms: int = Field(default=2000, ge=0, le=60_000)
     discovery_queue_url: str = ""
     hydrate_queue_url: str = ""
     kms_key_id: str = ""

@@ -82,6 +82,7 @@ class Catalog:
     products: list[FakeProduct]
     delta_since: datetime = DELTA_SINCE
     _by_id: dict[str, FakeProduct] = field(default_factory=dict, repr=False)
+    _dropped: set[str] = field(default_factory=set, repr=False)  # stopped selling by ``change``
 
     def __post_init__(self) -> None:
         self._by_id = {product.product_id: product for product in self.products}
@@ -114,6 +115,35 @@ class Catalog:
         wanted = set(product_ids)
         self.products = [replace(p, last_change=when) if p.product_id in wanted else p for p in self.products]
         self.__post_init__()
+
+    def change(self, reprice: int = 0, drop: int = 0, restore: bool = False) -> dict[str, list[str]]:
+        """Change the catalog between two imports (the local stack's ``POST /control/change``):
+        raise the prices of the first ``reprice`` sellable products by 1.00 (and mark them modified
+        now), stop selling the last ``drop`` sellable products, and with ``restore`` sell again every
+        product an earlier change dropped. Returns the product ids of each kind."""
+        now = datetime.now(UTC)
+        sellable = self.sellable_ids
+        repriced = sellable[:reprice] if reprice > 0 else []
+        dropped = sellable[-drop:] if drop > 0 else []
+        restored = sorted(self._dropped) if restore else []
+        up = set(repriced)
+        changed = []
+        for p in self.products:
+            if p.product_id in up:
+                parts = tuple(
+                    replace(part, net_prices=tuple((q, round(price + 1, 2)) for q, price in part.net_prices))
+                    for part in p.parts
+                )
+                p = replace(p, list_price=round(p.list_price + 1, 2), parts=parts, last_change=now)
+            if p.product_id in dropped:
+                p = replace(p, is_sellable=False)
+            if p.product_id in restored:
+                p = replace(p, is_sellable=True)
+            changed.append(p)
+        self.products = changed
+        self._dropped = (self._dropped | set(dropped)) - set(restored)
+        self.__post_init__()
+        return {"repriced": repriced, "dropped": dropped, "restored": restored}
 
     def modified_since(self, since: datetime) -> list[str]:
         return [p.product_id for p in self.products if p.last_change >= since]

@@ -116,10 +116,26 @@ class _Handler(FakeHandler):
             self.reply(404, b"not found", "text/plain")
 
     def do_POST(self) -> None:
+        if urlsplit(self.path).path == "/control/change":
+            self._control(self.read_body())
+            return
         reply = self.fake.answer(urlsplit(self.path).path, self.read_body())
         if self.fake.stopping:
             return  # shutting down: do not answer a slow call
         self.reply(reply.status, reply.body, "text/xml; charset=utf-8")
+
+    def _control(self, body: bytes) -> None:
+        """``POST /control/change {"reprice": N, "drop": M, "restore": bool}``: change the catalog
+        between two imports (``Catalog.change``), so a newcomer sees the change feed move."""
+        try:
+            knobs = json.loads(body or b"{}")
+            result = self.fake.change_catalog(
+                int(knobs.get("reprice", 0)), int(knobs.get("drop", 0)), bool(knobs.get("restore", False))
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            self.reply(422, json.dumps({"detail": f"body: {exc}"}).encode(), "application/json")
+            return
+        self.reply(200, json.dumps(result).encode(), "application/json")
 
     def _static(self, relative: str) -> None:
         root = WSDL_DIR.resolve()
@@ -206,6 +222,11 @@ class FakePromoStandards(FakeServer):
             return [call for call in self.calls if call.operation == operation]
 
     # ------------------------------------------------------------------ answering
+
+    def change_catalog(self, reprice: int = 0, drop: int = 0, restore: bool = False) -> dict[str, list[str]]:
+        """``Catalog.change`` under the fake's lock (answers read the catalog concurrently)."""
+        with self._lock:
+            return self.catalog.change(reprice, drop, restore)
 
     def answer(self, path: str, body: bytes) -> Reply:
         try:

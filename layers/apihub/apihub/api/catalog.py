@@ -65,6 +65,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("get_inventory", "GET", "/api/suppliers/{supplier_id}/products/{product_id}/inventory", "inventory", READ),
     Route("list_inventory_changes", "GET", "/api/suppliers/{supplier_id}/inventory", "inventory", READ),
+    Route("list_changes", "GET", "/api/changes", "changes", READ),
+    Route("get_sync_job_changes", "GET", "/api/sync-jobs/{job_id}/changes", "changes", READ),
     Route("health", "GET", "/api/health", "site", public=True),
     Route("openapi", "GET", "/api/openapi.json", "site", READ),
     # The page is static HTML whose script calls the (authorized) API with the visitor's token.

@@ -172,6 +172,24 @@ class RatePenaltyItem(_JobsBase):
     factor = NumberAttribute(default=1)
 
 
+class DiscontinueItem(_JobsBase):
+    """``PK=JOB#<id>, SK=DISCONTINUE``: the discontinuation pass of a complete full_sellable job,
+    written in the transaction that ends it. ``cursor``: the last product id done (the pass pages
+    through the supplier's products across invocations). While pending it carries
+    ``gsi_status=discontinue`` (the sparse ByStatus index), so the sweeper finds a lost one."""
+
+    job_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    job_started_at = UnicodeAttribute()
+    discontinued_at = UnicodeAttribute()  # the job's completed_at: the time every product it discontinues gets
+    cursor = UnicodeAttribute(null=True)
+    discontinued = NumberAttribute(default=0)
+    done_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+    gsi_status = UnicodeAttribute(null=True)
+    gsi_sort = UnicodeAttribute(null=True)
+
+
 class HandoffItem(_JobsBase):
     """``PK=JOB#<id>, SK=HANDOFF#<SQS message id>``: the SKUs copies of that hydrate message have
     handed on as fresh messages (written after each send), so a duplicate copy hands on only the rest."""
@@ -269,6 +287,9 @@ class ProductItem(Model):
     body_ref = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
     last_job_id = UnicodeAttribute(null=True)
+    # Set when a complete full_sellable import no longer listed the product (never deleted); a later
+    # import that hydrates it again writes the item anew, without it (apihub.pipeline.discontinue).
+    discontinued_at = UnicodeAttribute(null=True)
 
 
 class InventoryChangedIndex(GlobalSecondaryIndex["InventoryItem"]):
@@ -370,6 +391,67 @@ class DeliveryItem(_SubscriptionsBase):
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
+# --------------------------------------------------------------------------------------------------
+# Change log (apihub.dal.changes)
+# --------------------------------------------------------------------------------------------------
+
+# Which index serves which filter combination of GET /api/changes; each is a plain Query (exactly
+# ``limit`` items, no FilterExpression). The day-bucketed ones walk days oldest first (a constant
+# key would make one hot partition of every write); a job's events are one bounded partition.
+CHANGE_INDEXES: dict[frozenset[str], tuple[str, str]] = {
+    frozenset(): ("ChangesByDay", "gsi_all"),
+    frozenset({"supplier_id"}): ("ChangesBySupplier", "gsi_supplier"),
+    frozenset({"type"}): ("ChangesByType", "gsi_type"),
+    frozenset({"supplier_id", "type"}): ("ChangesBySupplierType", "gsi_supplier_type"),
+    frozenset({"job_id"}): ("ChangesByJob", "gsi_job"),
+    frozenset({"job_id", "type"}): ("ChangesByJobType", "gsi_job_type"),
+}
+CHANGE_SORT_KEY = "log_sort"
+
+
+def _change_index(index_name: str, hash_attr: str) -> GlobalSecondaryIndex[ChangeItem]:
+    meta = type("Meta", (), {"index_name": index_name, "projection": IncludeProjection(["event"])})
+    attrs = {
+        "Meta": meta,
+        hash_attr: UnicodeAttribute(hash_key=True),
+        CHANGE_SORT_KEY: UnicodeAttribute(range_key=True),
+    }
+    index_class = cast(
+        "type[GlobalSecondaryIndex[ChangeItem]]", type(f"{index_name}Index", (GlobalSecondaryIndex,), attrs)
+    )
+    return index_class()
+
+
+class ChangeItem(Model):
+    """One change event, keyed by its id (a redelivered change cannot write a second item).
+    ``event`` is exactly ``ChangeEvent.model_dump_json()``: the stream of this table (NEW_IMAGE)
+    carries it to EventBridge and webhooks."""
+
+    class Meta:
+        table_name = "apihub-changes"
+
+    id = UnicodeAttribute(hash_key=True)
+    event = UnicodeAttribute()
+    type = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    job_id = UnicodeAttribute(null=True)
+    logged_at = UnicodeAttribute()
+    log_sort = UnicodeAttribute()  # "<logged_at>#<id>": the log's order
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    gsi_all = UnicodeAttribute()
+    gsi_supplier = UnicodeAttribute()
+    gsi_type = UnicodeAttribute()
+    gsi_supplier_type = UnicodeAttribute()
+    gsi_job = UnicodeAttribute(null=True)  # sparse: only events of a job
+    gsi_job_type = UnicodeAttribute(null=True)
+    idx_all = _change_index("ChangesByDay", "gsi_all")
+    idx_supplier = _change_index("ChangesBySupplier", "gsi_supplier")
+    idx_type = _change_index("ChangesByType", "gsi_type")
+    idx_supplier_type = _change_index("ChangesBySupplierType", "gsi_supplier_type")
+    idx_job = _change_index("ChangesByJob", "gsi_job")
+    idx_job_type = _change_index("ChangesByJobType", "gsi_job_type")
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     JobItem,
     OutcomeItem,
@@ -377,6 +459,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     EpochItem,
     RefsChunkItem,
     HandoffItem,
+    DiscontinueItem,
     RateSlotItem,
     RatePenaltyItem,
     LiveReadItem,
@@ -387,6 +470,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SubscriptionItem,
     SubscriptionMatchItem,
     DeliveryItem,
+    ChangeItem,
 )
 _bound: tuple[tuple[str | None, ...], Connection] | None = None
 
@@ -401,6 +485,7 @@ def bind_tables(settings: Settings) -> Connection:
         settings.inventory_table,
         settings.tokens_table,
         settings.subscriptions_table,
+        settings.changes_table,
         settings.region,
         settings.endpoint,
     )
@@ -410,6 +495,7 @@ def bind_tables(settings: Settings) -> Connection:
         LockItem: settings.jobs_table,
         RefsChunkItem: settings.jobs_table,
         HandoffItem: settings.jobs_table,
+        DiscontinueItem: settings.jobs_table,
         EpochItem: settings.jobs_table,
         RateSlotItem: settings.jobs_table,
         RatePenaltyItem: settings.jobs_table,
@@ -423,6 +509,7 @@ def bind_tables(settings: Settings) -> Connection:
         SubscriptionMatchItem: settings.subscriptions_table,
         DeliveryItem: settings.subscriptions_table,
         _SubscriptionsBase: settings.subscriptions_table,
+        ChangeItem: settings.changes_table,
     }
     if _bound is None or _bound[0] != key:
         for model, table in names.items():

@@ -83,6 +83,9 @@ class ModeSpec:
     # The supplier field set to the job's ``started_at`` when it ends in success or partial success.
     sets_supplier_field: str | None = None
     schedule: Schedule | None = None  # None: never scheduled
+    # A complete listing of everything the supplier sells: when such a job ends in success or partial
+    # success, the supplier's stored products it did not list are discontinued (docs/changes.md).
+    discontinues_unlisted: bool = False
     # adapter_class names that implement this mode; None: every adapter.
     supported_by: frozenset[str] | None = None
     # An adapter class attribute that must be true for the mode (e.g. ``serves_inventory``): read
@@ -133,6 +136,7 @@ _ROWS = (
         Listing.sellable,
         "every sellable product",
         sets_supplier_field="last_full_sync",
+        discontinues_unlisted=True,
         schedule=Schedule("FullSellableSchedule", "cron(0 1 ? * SUN *)", "weekly, Sunday 01:00 UTC"),
     ),
     ModeSpec(

@@ -40,6 +40,17 @@ def supplier_sync(mode: DiscoveryMode, final: JobStatus, started_at: str) -> tup
     return field, started_at
 
 
+def discontinues(mode: DiscoveryMode, final: JobStatus, discovery_complete: bool) -> bool:
+    """Whether a finished job discontinues its supplier's products it did not list: only a mode whose
+    listing is the whole sellable catalog (``ModeSpec.discontinues_unlisted``), only with discovery
+    complete, only in success or partial success (a failed job's listing proves nothing)."""
+    return (
+        mode_spec(mode).discontinues_unlisted
+        and discovery_complete
+        and final in (JobStatus.success, JobStatus.partial_success)
+    )
+
+
 def check_patch(job_id: str, current: JobStatus, changes: Mapping[str, Any]) -> JobStatus | None:
     """Validate a PATCH against the job's current status; returns the new status (or None).
 

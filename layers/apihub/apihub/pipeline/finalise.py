@@ -1,6 +1,7 @@
 """Finalising a job: the last step of every import. When every discovered product has an outcome
 and discovery is complete, the job ends in the status its counters give (``jobs.rules``), its lock
-is released and its supplier's last sync time moves, in one conditional transaction that exactly
+is released, its supplier's last sync time moves and its ``job.finished`` event is logged (with,
+for a complete full_sellable import, the start of its discontinuation pass), in one conditional transaction that exactly
 one of the callers racing to do it wins (DESIGN.md invariant 5).
 
 Called after every committed hydrate batch, at the end of discovery (an empty or fully duplicate
@@ -11,6 +12,7 @@ from __future__ import annotations
 from apihub.dal.jobs import JobsRepository
 from apihub.jobs import rules
 from apihub.models import DiscoveryMode, JobStatus, SyncJob
+from apihub.pipeline import discontinuation
 
 
 def if_complete(jobs: JobsRepository, job_id: str) -> SyncJob | None:
@@ -23,7 +25,13 @@ def if_complete(jobs: JobsRepository, job_id: str) -> SyncJob | None:
     if not rules.is_complete(total, success, failed, bool(item.discovery_complete)):
         return None
     final = rules.final_status(success, failed)
-    sync = rules.supplier_sync(DiscoveryMode(item.discovery_mode), final, item.started_at)
-    if not jobs.finalise_counted(item, final, success, failed, sync):
+    mode = DiscoveryMode(item.discovery_mode)
+    sync = rules.supplier_sync(mode, final, item.started_at)
+    discontinue = rules.discontinues(mode, final, bool(item.discovery_complete))
+    if not jobs.finalise_counted(item, final, success, failed, sync, discontinue):
         return None
+    if discontinue:
+        # The marker was committed with the ending; this message starts the pass now (the sweeper
+        # sends it again if it is lost).
+        discontinuation.request(job_id)
     return jobs.get(job_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field
 
 from apihub.models import ApihubModel
@@ -13,6 +15,8 @@ class DiscoveryMessage(ApihubModel):
     v: int = 1
     job_id: str = Field(min_length=1, max_length=64)
     continuation: bool = False
+    # "discontinue": the job's discontinuation pass (apihub.pipeline.discontinuation), not discovery.
+    task: Literal["discover", "discontinue"] = "discover"
 
 
 class HydrateMessage(ApihubModel):

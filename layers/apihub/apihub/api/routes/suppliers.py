@@ -64,9 +64,12 @@ def list_products(
     supplier_id: SupplierRef,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: NextToken = None,
+    include_discontinued: Annotated[
+        bool, Query(description="Also list products a full import no longer found sellable (discontinued_at set)")
+    ] = False,
 ) -> Response[list[StoredProduct]]:
     supplier = SuppliersRepository().get(supplier_id)
-    products, cursor = ProductsRepository().list(supplier.id, limit, next_token)
+    products, cursor = ProductsRepository().list(supplier.id, limit, next_token, include_discontinued)
     return page([p.model_dump(mode="json") for p in products], cursor)
 
 

@@ -1,6 +1,7 @@
 """Jobs table access, one module per kind of item: job items (``items``), import locks (``locks``),
 lists (``listing``), discovery state and ref chunks (``discovery``), per-product outcomes
-(``outcomes``, with ``batch``, ``writes`` and ``cancellations``) and status changes (``lifecycle``).
+(``outcomes``, with ``batch``, ``writes`` and ``cancellations``), status changes (``lifecycle``) and
+the discontinuation passes of complete full_sellable jobs (``discontinuations``).
 
 Every invariant of DESIGN.md that lives in DynamoDB is enforced there with conditional writes:
 exactly-once outcomes (1), one import per supplier and mode (4), finalise once (5), and "a terminal
@@ -10,6 +11,7 @@ field a mode sets) live in ``apihub.jobs.rules``; this package only executes the
 
 from __future__ import annotations
 
+from apihub.dal.jobs.discontinuations import Discontinuations
 from apihub.dal.jobs.discovery import DiscoveryState
 from apihub.dal.jobs.items import to_model
 from apihub.dal.jobs.keys import job_pk
@@ -18,7 +20,7 @@ from apihub.dal.jobs.locks import JobLocks
 from apihub.dal.jobs.outcomes import Outcome, Outcomes, RecordResult
 
 
-class JobsRepository(JobLocks, DiscoveryState, Outcomes, JobLifecycle):
+class JobsRepository(JobLocks, DiscoveryState, Outcomes, JobLifecycle, Discontinuations):
     """The jobs table: one object over the parts above (they share settings and the connection)."""
 
 

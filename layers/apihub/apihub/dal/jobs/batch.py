@@ -84,7 +84,7 @@ def plan(batch: Batch, attempt: Attempt) -> Plan:
     for o in pending:
         write = batch.writes.get(o.sku) if o.ok else None
         known = stored.get(o.sku)
-        if write is not None and (known is None or known.content_hash != write.content_hash):
+        if write is not None and (known is None or known.content_hash != write.content_hash or known.discontinued):
             writes.append((o, write))
     ops: list[tuple[str, Outcome | None]] = [("outcome", o) for o in pending]
     ops += [("product", o) for o, _ in writes]

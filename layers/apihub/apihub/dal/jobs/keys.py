@@ -23,6 +23,12 @@ OUTCOME_PREFIX = "PRODUCT#"
 SKU_MAX_BYTES = SORT_KEY_MAX - len(OUTCOME_PREFIX)
 
 
+# The discontinuation pass of a complete full_sellable job (apihub.pipeline.discontinue): its marker
+# item, and the ByStatus key it carries while pending (the index is sparse; jobs never have it).
+DISCONTINUE_SK = "DISCONTINUE"
+DISCONTINUE_PENDING = "discontinue"
+
+
 def job_pk(job_id: str) -> str:
     return f"JOB#{job_id}"
 

@@ -1,6 +1,7 @@
 """Status changes of a job item: start, progress marks, and the one conditional transaction that
-ends a job (its lock released, its supplier's sync time moved) with exactly one winner
-(invariants 3 and 5). What status to end in is decided by ``apihub.jobs.rules`` and
+ends a job (its lock released, its supplier's sync time moved, its ``job.finished`` change event
+logged, and for a complete full_sellable import the marker of its discontinuation pass) with exactly
+one winner (invariants 3, 5 and 9). What status to end in is decided by ``apihub.jobs.rules`` and
 ``apihub.pipeline.finalise``; this module only executes it."""
 
 from __future__ import annotations
@@ -15,10 +16,22 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from apihub import observability
+from apihub.changes.detect import job_finished_event
+from apihub.dal.changes import ChangesRepository
 from apihub.dal.jobs.items import JobItems, to_model
-from apihub.dal.jobs.keys import ERROR_TEXT_MAX, META, cancel_codes, is_condition_failure, job_pk, lock_pk, status_keys
+from apihub.dal.jobs.keys import (
+    DISCONTINUE_PENDING,
+    DISCONTINUE_SK,
+    ERROR_TEXT_MAX,
+    META,
+    cancel_codes,
+    is_condition_failure,
+    job_pk,
+    lock_pk,
+    status_keys,
+)
 from apihub.dal.retries import call_with_retries
-from apihub.dal.tables import JobItem, LockItem, SupplierItem
+from apihub.dal.tables import DiscontinueItem, JobItem, LockItem, SupplierItem
 from apihub.errors import InvalidTransition
 from apihub.models import JobStatus, SyncJob, iso, utcnow
 
@@ -35,7 +48,10 @@ class Ending:
     extra_actions: Sequence[Any] = ()
     supplier_sync: tuple[str, str] | None = None  # (SupplierItem attribute, value)
     completed_at: str | None = None
+    counters: tuple[int, int] | None = None  # (success, failed) as decided; else as the item was read
+    discontinue: bool = False  # start the discontinuation pass (apihub.jobs.rules.discontinues)
     with_lock: bool = field(default=True, init=False)
+    ops: list[str] = field(default_factory=list, init=False)  # the transaction's items, in order
 
 
 def status_actions(item: JobItem, status: JobStatus, now: str) -> list[Any]:
@@ -110,10 +126,17 @@ class JobLifecycle(JobItems):
         return self.end(item, ending)
 
     def finalise_counted(
-        self, item: JobItem, final: JobStatus, success: int, failed: int, supplier_sync: tuple[str, str] | None
+        self,
+        item: JobItem,
+        final: JobStatus,
+        success: int,
+        failed: int,
+        supplier_sync: tuple[str, str] | None,
+        discontinue: bool = False,
     ) -> bool:
         """End a complete job with ``final``, conditional on the exact counters read: of several
-        callers that saw the same complete job, exactly one wins (invariant 5)."""
+        callers that saw the same complete job, exactly one wins (invariant 5). ``discontinue``:
+        also write the marker of its discontinuation pass (``DiscontinueItem``)."""
         condition = (
             (JobItem.success_count == success) & (JobItem.failed_count == failed) & (JobItem.discovery_complete == True)  # noqa: E712 - a PynamoDB condition, not a bool test
         )
@@ -122,6 +145,8 @@ class JobLifecycle(JobItems):
             condition=condition,
             extra_actions=[JobItem.records_processed.set(success + failed)],
             supplier_sync=supplier_sync,
+            counters=(success, failed),
+            discontinue=discontinue,
         )
         return self.end(item, ending)
 
@@ -161,6 +186,7 @@ class JobLifecycle(JobItems):
         """One transaction: the job becomes terminal, its lock goes, and (on success) the supplier's
         last sync time moves. Exactly one caller wins (conditional on the job not being terminal).
         False when the job was already terminal or ``ending.condition`` did not hold."""
+        ending.completed_at = ending.completed_at or iso(utcnow()) or ""
         actions = self._ending_actions(item, ending)
         condition = JobItem.status.is_in(*ACTIVE)
         if ending.condition is not None:
@@ -190,10 +216,20 @@ class JobLifecycle(JobItems):
 
     def _end_transaction(self, item: JobItem, ending: Ending, actions: list[Any], condition: Condition) -> None:
         lock = LockItem(lock_pk(item.supplier_id, item.discovery_mode), "LOCK")
+        changes = ChangesRepository(self.settings)
+        ops: list[str] = []
         with TransactWrite(connection=self.conn) as tw:
             tw.update(JobItem(item.pk, item.sk), actions=actions, condition=condition)
+            ops.append("job")
             if ending.with_lock:
                 tw.delete(lock, condition=LockItem.pk.does_not_exist() | (LockItem.job_id == item.id))
+                ops.append("lock")
+            # job.finished exists iff this transaction commits (invariant 9).
+            tw.save(changes.item(self._finished_event(item, ending)), condition=changes.put_condition())
+            ops.append("change")
+            if ending.discontinue:
+                tw.save(self._discontinue_marker(item, ending), condition=DiscontinueItem.pk.does_not_exist())
+                ops.append("discontinue")
             if ending.supplier_sync is not None:
                 attr, value = ending.supplier_sync
                 tw.update(
@@ -201,12 +237,44 @@ class JobLifecycle(JobItems):
                     actions=[getattr(SupplierItem, attr).set(value)],
                     condition=SupplierItem.id.exists(),
                 )
+                ops.append("supplier")
+            ending.ops = ops
+
+    @staticmethod
+    def _finished_event(item: JobItem, ending: Ending) -> Any:
+        success, failed = ending.counters or (int(item.success_count or 0), int(item.failed_count or 0))
+        counters = {
+            "total_products": int(item.total_products or 0),
+            "success_count": success,
+            "failed_count": failed,
+        }
+        return job_finished_event(
+            item.id, item.supplier_id, item.discovery_mode, ending.status.value, counters, ending.completed_at or ""
+        )
+
+    @staticmethod
+    def _discontinue_marker(item: JobItem, ending: Ending) -> DiscontinueItem:
+        """The pass's state: pending (in the sparse ``ByStatus`` index under ``discontinue``, where
+        the sweeper finds one whose message was lost), from the first product of the supplier."""
+        at = ending.completed_at or ""
+        return DiscontinueItem(
+            job_pk(item.id),
+            DISCONTINUE_SK,
+            job_id=item.id,
+            supplier_id=item.supplier_id,
+            job_started_at=item.started_at,
+            discontinued_at=at,
+            updated_at=at,
+            gsi_status=DISCONTINUE_PENDING,
+            gsi_sort=f"{at}#{item.id}",
+        )
 
     @staticmethod
     def _drop_optional_parts(ending: Ending, codes: list[str | None]) -> None:
         """The job itself was fine; drop an optional item whose condition failed (a lock held by
         another job, a deleted supplier) so that the next try can commit."""
-        if ending.with_lock and len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        failed = {op for op, code in zip(ending.ops, codes, strict=False) if code == "ConditionalCheckFailed"}
+        if "lock" in failed:
             ending.with_lock = False
-        if ending.supplier_sync is not None and codes[-1] == "ConditionalCheckFailed":
+        if "supplier" in failed:
             ending.supplier_sync = None

@@ -138,9 +138,9 @@ class Outcomes(JobItems):
         keys = [(supplier_id, s) for s in dict.fromkeys(skus) if sku_fits(s)]
         if not keys:
             return {}
-        attributes = ["supplier_id", "product_id", "content_hash", "body_ref"]
+        attributes = ["supplier_id", "product_id", "content_hash", "body_ref", "discontinued_at"]
         found = ProductItem.batch_get(keys, attributes_to_get=attributes)
-        return {p.product_id: StoredState(p.content_hash, p.body_ref) for p in found}
+        return {p.product_id: StoredState(p.content_hash, p.body_ref, p.discontinued_at is not None) for p in found}
 
     def succeeded_in(self, job_ids: Iterable[str], sku: str) -> set[str]:
         """Which of these jobs recorded ``sku`` as a success (one BatchGetItem)."""

@@ -31,6 +31,7 @@ class StoredState:
 
     content_hash: str
     body_ref: str | None = None
+    discontinued: bool = False  # a write of the same content still goes in: it reactivates the product
 
 
 @dataclass
@@ -49,10 +50,15 @@ class ProductWrite:
         return self.item.body_ref
 
     def condition(self, known: StoredState | None) -> Any:
-        """Written over exactly the content that was read (or none)."""
+        """Written over exactly the content that was read (or none), in the discontinued state that was
+        read: a pass discontinuing it meanwhile makes the transaction learn the new state (``stale``)
+        and write it again, reactivating it."""
         if known is None:
             return ProductItem.product_id.does_not_exist()
-        return ProductItem.content_hash == known.content_hash
+        as_read = (
+            ProductItem.discontinued_at.exists() if known.discontinued else ProductItem.discontinued_at.does_not_exist()
+        )
+        return (ProductItem.content_hash == known.content_hash) & as_read
 
 
 def fail(outcome: Any, reason: str) -> None:
@@ -90,7 +96,7 @@ def prepare(job: JobItem, outcomes: Sequence[Any], stored: Mapping[str, StoredSt
             continue
         content_hash = o.product.compute_hash()
         known = stored.get(o.sku)
-        if known is not None and known.content_hash == content_hash:
+        if known is not None and known.content_hash == content_hash and not known.discontinued:
             continue  # unchanged: no write
         if fetches is Fetch.inventory:
             from apihub.dal.inventory import inventory_write  # only inventory jobs load it

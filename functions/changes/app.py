@@ -1,0 +1,9 @@
+"""DynamoDB streams of ProductsTable (and InventoryTable) -> change events, logged once each in ChangesTable."""
+
+from apihub.changes import stream
+from apihub.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    return stream.handle_batch(event["Records"])

@@ -1,0 +1,12 @@
+"""GET /api/sync-jobs/{job_id}/changes"""
+
+from apihub.api.app import app_for
+from apihub.observability import logger
+from aws_lambda_powertools.logging import correlation_paths
+
+app = app_for("get_sync_job_changes")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event, context):
+    return app.resolve(event, context)
