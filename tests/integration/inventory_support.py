@@ -102,5 +102,13 @@ def stock_of(sku: str) -> Inventory:
     return Inventory(product_id=sku, parts=parts)
 
 
+class CatalogOnlyAdapter(DemoAdapter):
+    """A protocol with no inventory service (as 4Over-style REST): DemoAdapter itself serves stock."""
+
+    name = "CatalogOnlyAdapter"
+    serves_inventory = False
+
+
 def register_stock_adapter() -> None:
     register_adapter(StockAdapter.name, StockAdapter)
+    register_adapter(CatalogOnlyAdapter.name, CatalogOnlyAdapter)

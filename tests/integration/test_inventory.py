@@ -113,7 +113,7 @@ def test_retrying_an_inventory_jobs_failures_reads_their_stock_again(stock_hub) 
 
 def test_a_supplier_without_an_inventory_service_is_refused_the_mode_naming_it(stock_hub) -> None:
     hub = stock_hub
-    hub.add_supplier("plain", protocol_config={"products": 3})  # DemoAdapter: serves_inventory is False
+    hub.add_supplier("plain", adapter="CatalogOnlyAdapter", protocol_config={"products": 3})
 
     res = hub.start_import("plain", mode="inventory")
 
