@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -46,6 +47,10 @@ DEFAULT_CONCURRENCY = 4
 PENALTY_MIN_S = 30.0
 PENALTY_FLOOR = 0.1
 PENALTY_REFRESH_S = 2.0
+# A worker waiting for a slot looks again at most this long after the last look (from 0.1 s,
+# doubling): slots change hands every batch, and a slot that waits for its next holder is a
+# supplier call not made. A look is one consistent Query (1 RRU).
+SLOT_POLL_MAX_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -193,13 +198,19 @@ class SupplierLimiter:
             self._refill(self.clock())
             slots = [self.slot, *self.extra_slots]
             tokens = self.tokens / len(slots)
-            for slot in slots:
+            refilled_ms = int(self.refilled * 1000)
+
+            def release(slot: Slot) -> None:
                 try:
-                    self.repo.release_slot(
-                        self.supplier_id, slot.number, self.holder, tokens, int(self.refilled * 1000)
-                    )
+                    self.repo.release_slot(self.supplier_id, slot.number, self.holder, tokens, refilled_ms)
                 except ServiceBusy as exc:  # the lease runs out on its own
                     logger.warning("supplier slot not released: DynamoDB busy", extra={"reason": exc.detail})
+
+            if len(slots) == 1:
+                release(slots[0])
+            else:  # at once: the next worker may be waiting for them
+                with ThreadPoolExecutor(len(slots), thread_name_prefix="release") as pool:
+                    list(pool.map(release, slots))
             self.slot = None
             self.extra_slots = []
 
@@ -226,23 +237,24 @@ class SupplierLimiter:
                     max(pause, 1.0), f"supplier concurrency limit: all {self.limits.max_concurrency} slots busy"
                 )
             self.sleep(pause)
-            pause = min(pause * 2, 1.0)
+            pause = min(pause * 2, SLOT_POLL_MAX_S)
 
     def _acquire_extra_slots(self) -> None:
-        """Up to ``calls_in_flight - 1`` more slots, only if free now: a worker never waits for
-        more than its first slot, and a busy supplier leaves it with one."""
+        """Up to ``calls_in_flight - 1`` more slots, only if free now (one read): a worker never
+        waits for more than its first slot, and a busy supplier leaves it with one."""
+        want = self.calls_in_flight - self.held
+        if want <= 0:
+            return
         now = self.clock()
-        while self.held < self.calls_in_flight:
-            try:
-                slot = self.repo.acquire_slot(
-                    self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
-                )
-            except ServiceBusy:
-                return
-            if slot is None:
-                return
+        try:
+            slots = self.repo.acquire_slots(
+                self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000), want
+            )
+        except ServiceBusy:
+            return
+        self._refill(now)
+        for slot in slots:
             # Its share joins the bucket: a fresh one full, a released one as its last holder left it.
-            self._refill(now)
             if slot.tokens is None or slot.refilled_ms is None:
                 self.tokens += self.share_capacity / self.held
             else:

@@ -68,6 +68,7 @@ class HydrateBatch:
         self._lock = threading.Lock()  # the counters above and each job's adapter and limiter
         self._pool: ThreadPoolExecutor | None = None
         self._fetches: dict[tuple[str, str], Future[Verdict]] = {}
+        self._committing: set[str] = set()  # jobs with a commit in progress on some thread
         # Set once our own limiter said "wait", or the deadline came: the rest goes back on the queue.
         self.throttled_for: float | None = None
         self.out_of_time = False
@@ -150,7 +151,7 @@ class HydrateBatch:
         loses no more than the progressive commits allow. Raises ``HandOn`` (not its turn any
         more), ``Throttled`` or ``OutOfTime`` (handed on unspent)."""
         with self._lock:
-            if state.ended or self._hand_on_now():
+            if state.ended or state.failing or self._hand_on_now():
                 raise HandOn(sku)
             self.hydrated += 1
         fetch = partial(self._fetch, state, sku)
@@ -170,11 +171,47 @@ class HydrateBatch:
             verdict = product_outcome(partial(_raise, exc), sku, receive_count, last_attempt, first=True)
         with self._lock:
             self.finished += 1
-            if verdict.outcome is not None and not state.ended:
-                state.add(verdict.outcome, self.remaining_ms())
-                # Under the lock: a commit takes the pending outcomes and clears them.
-                self.committer.commit_ready(state)
+            if verdict.fail_job is not None:
+                # No more calls for a job that will fail (rejected credentials): only those
+                # already in flight are made. The main thread fails it, in message order.
+                state.failing = True
+            if verdict.outcome is None or state.ended:
+                return verdict
+            state.add(verdict.outcome, self.remaining_ms())
+        self._commit_when_due(state)
         return verdict
+
+    def _take_if_due(self, state: JobState) -> JobState | None:
+        """``state``'s pending outcomes, moved to a commit of their own, if a commit is due and
+        none of this job is in progress (call under the lock)."""
+        if state.item is None or state.item.id in self._committing or not self.committer.ready(state):
+            return None
+        self._committing.add(state.item.id)
+        taking = JobState(item=state.item, outcomes=state.outcomes, oldest_ms=state.oldest_ms)
+        state.outcomes, state.oldest_ms = [], None
+        return taking
+
+    def _commit_when_due(self, state: JobState) -> None:
+        """Commit ``state``'s outcomes if a commit is due, outside the lock, so the other threads'
+        calls and outcomes go on meanwhile; then again if more became due while it ran (a crash
+        must not lose more than the progressive commits allow). What a commit could not commit
+        goes back to the pending outcomes."""
+        with self._lock:
+            taking = self._take_if_due(state)
+        while taking is not None:
+            assert state.item is not None
+            try:
+                self.committer.commit_ready(taking)
+            finally:
+                with self._lock:
+                    self._committing.discard(state.item.id)
+                    state.committed |= taking.committed
+                    state.ended = state.ended or taking.ended
+                    failed = bool(taking.outcomes)
+                    if failed and not state.ended:  # pending again, for the end of the batch
+                        state.outcomes = taking.outcomes + state.outcomes
+                        state.oldest_ms = taking.oldest_ms
+                    taking = None if failed or state.ended else self._take_if_due(state)
 
     def handle(self, body: str, receive_count: int, message_id: str = "") -> None:
         """Hydrate one message's refs. Raises ``RetryLater`` to have the message redelivered.
