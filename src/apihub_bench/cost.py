@@ -186,13 +186,22 @@ class UsageMeter:
         session.register("after-call", self._on_call, unique_id="apihub-bench-cost-call")
 
     @staticmethod
-    def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["apihub_bench_params"] = params
+    def _keep_params(params: dict[str, Any] | None = None, context: dict[str, Any] | None = None, **_: Any) -> None:
+        if context is not None:
+            context["apihub_bench_params"] = params
 
     # ------------------------------------------------------------------ per request
-    def _on_call(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def _on_call(
+        self,
+        model: Any = None,
+        parsed: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
+        if model is None or parsed is None:
+            return
         service = model.service_model.endpoint_prefix
-        params = context.get("apihub_bench_params") or {}
+        params = (context or {}).get("apihub_bench_params") or {}
         if parsed.get("Error"):
             return  # a failed request: DynamoDB still bills a failed condition, but rarely here
         if _current_function() in NOT_THE_IMPORT:

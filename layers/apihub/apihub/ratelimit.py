@@ -141,7 +141,6 @@ class SupplierLimiter:
             deadline = self.clock() + wait
             if self.slot is None:
                 self._acquire_slot(deadline)
-                self._acquire_extra_slots()
             if self.calls_in_flight > 1:
                 self._wait_for_own_call()
             self._refresh_penalty()
@@ -219,10 +218,26 @@ class SupplierLimiter:
         pause = 0.1
         while True:
             now = self.clock()
+            extra: list[Slot] = []
+            slot: Slot | None = None
             try:
-                slot = self.repo.acquire_slot(
-                    self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
-                )
+                if self.calls_in_flight > 1:
+                    # Up to all it wants with one read: the first is waited for, the others taken
+                    # only if free now (a busy supplier leaves it with one).
+                    leased = self.repo.acquire_slots(
+                        self.supplier_id,
+                        self.limits.max_concurrency,
+                        self.holder,
+                        self.lease_ms,
+                        int(now * 1000),
+                        self.calls_in_flight,
+                    )
+                    if leased:
+                        slot, extra = leased[0], leased[1:]
+                else:
+                    slot = self.repo.acquire_slot(
+                        self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
+                    )
             except ServiceBusy as exc:
                 self._throttled(float(exc.retry_after_s), f"supplier limiter busy: {exc.detail}")
             if slot is not None:
@@ -231,6 +246,7 @@ class SupplierLimiter:
                     self.tokens, self.refilled = self.share_capacity, now  # a fresh share starts full
                 else:
                     self.tokens, self.refilled = slot.tokens, slot.refilled_ms / 1000
+                self._add_extra_slots(extra, now)
                 return
             if now + pause > deadline:
                 self._throttled(
@@ -239,19 +255,8 @@ class SupplierLimiter:
             self.sleep(pause)
             pause = min(pause * 2, SLOT_POLL_MAX_S)
 
-    def _acquire_extra_slots(self) -> None:
-        """Up to ``calls_in_flight - 1`` more slots, only if free now (one read): a worker never
-        waits for more than its first slot, and a busy supplier leaves it with one."""
-        want = self.calls_in_flight - self.held
-        if want <= 0:
-            return
-        now = self.clock()
-        try:
-            slots = self.repo.acquire_slots(
-                self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000), want
-            )
-        except ServiceBusy:
-            return
+    def _add_extra_slots(self, slots: list[Slot], now: float) -> None:
+        """Slots leased beside the first: their shares join the bucket."""
         self._refill(now)
         for slot in slots:
             # Its share joins the bucket: a fresh one full, a released one as its last holder left it.
