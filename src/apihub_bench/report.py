@@ -454,9 +454,9 @@ the supplier's own side.
 **What binds the re-import.** An unchanged product writes no product item, but its outcome item
 (exactly once, invariant 1) is written in the same transaction as the job's counters, and
 DynamoDB bills a transactional write twice: 2 WRU per product, $0.125 per 100k at $0.625 per
-million WRU, before any read, queue or Lambda cost. With the rest measured at about $0.10 per
-100k (hydrate's time at 512 MB, the duplicate check and hash reads, SQS), the re-import lands near
-$0.23, above the $0.15 goal, on this design. Meeting it needs fewer outcome writes than one per
+million WRU, before any read, queue or Lambda cost. With the rest measured at about $0.10 to $0.12
+per 100k (hydrate's time at 512 MB, the duplicate check and hash reads, the counters, SQS), the
+re-import lands near $0.25, above the $0.15 goal, on this design. Meeting it needs fewer outcome writes than one per
 product: one item per committed chunk of outcomes, for example, with its own exactly-once rule for
 SKUs handed on between messages, a change to the invariant's mechanism that is not made here.
 
