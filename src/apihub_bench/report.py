@@ -291,9 +291,7 @@ Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy rec
   harness, 2026-11-30, load average 9 on 2 cores): 3.43 s with the first version (five slot
   leases one after another, 0.33 s; a 0.28 s commit that stopped every thread), 2.87 s after
   leasing the extra slots with one read, committing outside the lock and releasing the slots at
-  once; 2.0 s is the calls alone. What is left per batch (about 0.2 s before the first call, the
-  last round, the last commit) is why a spare invocation per supplier takes the slots another
-  releases. `HydrateFunction` `MemorySize` 1024 → 512 MB: the handler and its libraries take 47 MB
+  once; 2.0 s is the calls alone. `HydrateFunction` `MemorySize` 1024 → 512 MB: the handler and its libraries take 47 MB
   and five 423-part products at once peak at 72 MB (`ru_maxrss`). Side by side with the design
   before (one call at a time, C invocations), same stack, same spell of the machine (load average
   6 on 2 cores, 2026-11-30): 1,000 products at C=10, 200 ms: 37.5 products/s before, 36.8 after,
@@ -375,9 +373,9 @@ moto server no more products per second than C = 10 does, while 25 and 50 calls 
 flight). C is the
 supplier calls in flight the run allows: the supplier's `max_concurrency` (its slots,
 `apihub/ratelimit.py`). A hydrate invocation keeps up to `APIHUB_HYDRATE_CALLS_IN_FLIGHT` (K = 5)
-calls in flight, so the hydrate mapping's `MaximumConcurrency` is ceil(C / K), plus one spare
-invocation that takes the slots another releases at the end of its batch where a batch's calls
-take less than the limiter's 5 s wait (C = 5 and 10 here; `BenchStack.invocations_for`).
+calls in flight, so the hydrate mapping's `MaximumConcurrency` is ceil(C / K)
+(`BenchStack.invocations_for`; a spare invocation waiting for released slots was tried and gained
+nothing measurable, while its wait is billed).
 `products_per_s` is products over the job's own `started_at` → `completed_at` (discovery,
 fan-out, hydration and finalisation included).
 
@@ -396,9 +394,9 @@ Each run is a first import through its own supplier (`bench-c<C>`, same catalog)
 writes every product. C={lanes} ran in lanes of their own (a stack each), at the same time as the
 main lane's runs (the other concurrencies, largest first, then everything else). What separates a
 run from its limit: each invocation's start (the job read, the duplicate check, leasing the slots)
-and end (the last commit, releasing the slots, the next receive), during which its slots wait
-unless a spare invocation takes them; the last round of batches; the discovery call and the
-fan-out; and, locally, the moto server that serialises every request of every worker.
+and end (the last commit, releasing the slots, the next receive), during which its slots wait;
+the last round of batches; the discovery call and the fan-out; and, locally, the moto server that
+serialises every request of every worker, and the fake supplier, on the same 2 cores.
 
 **Reference design.** The same catalog imported the way the reference API-HUB does it: one
 process, a pool of 10 threads each hydrating a product and putting it (one DynamoDB write per
