@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -47,6 +47,36 @@ class HandOn(Exception):
     """Not fetched: the invocation was throttled or out of time before this product's turn."""
 
 
+class InlineFetch:
+    """A fetch made on the thread that asks for its result (``APIHUB_HYDRATE_CALLS_IN_FLIGHT`` 1:
+    one call at a time, no pool; the timing simulation runs so, its virtual clock knowing one
+    thread per invocation)."""
+
+    def __init__(self, attempt: Callable[[], Verdict]) -> None:
+        self._attempt: Callable[[], Verdict] | None = attempt
+        self._verdict: Verdict | None = None
+        self._error: BaseException | None = None
+
+    def result(self) -> Verdict:
+        if self._attempt is not None:
+            attempt, self._attempt = self._attempt, None
+            try:
+                self._verdict = attempt()
+            except BaseException as exc:  # kept and raised as a Future's result() would
+                self._error = exc
+        if self._error is not None:
+            raise self._error
+        assert self._verdict is not None
+        return self._verdict
+
+    def cancel(self) -> bool:
+        if self._attempt is None:
+            return False
+        self._attempt = None
+        self._error = CancelledError()
+        return True
+
+
 class RetryLater(Exception):
     """Some refs of this message hit a transient error: redeliver it (after ``delay`` seconds)."""
 
@@ -67,7 +97,7 @@ class HydrateBatch:
         self.finished = 0  # fetches that came back with a verdict
         self._lock = threading.Lock()  # the counters above and each job's adapter and limiter
         self._pool: ThreadPoolExecutor | None = None
-        self._fetches: dict[tuple[str, str], Future[Verdict]] = {}
+        self._fetches: dict[tuple[str, str], Future[Verdict] | InlineFetch] = {}
         self._committing: set[str] = set()  # jobs with a commit in progress on some thread
         # Set once our own limiter said "wait", or the deadline came: the rest goes back on the queue.
         self.throttled_for: float | None = None
@@ -132,16 +162,22 @@ class HydrateBatch:
                 if sku not in done:
                     self._submit(state, sku, receive_count, last_attempt)
 
-    def _submit(self, state: JobState, sku: str, receive_count: int, last_attempt: bool) -> Future[Verdict]:
+    def _submit(
+        self, state: JobState, sku: str, receive_count: int, last_attempt: bool
+    ) -> Future[Verdict] | InlineFetch:
         """The fetch of ``sku`` for ``state``'s job, started once per batch (a SKU that two copies
-        of a message carry is fetched once)."""
+        of a message carry is fetched once). With one call in flight, no thread: the fetch runs
+        on the caller's, when its result is asked for (one product after another)."""
         assert state.item is not None
         key = (state.item.id, sku)
         future = self._fetches.get(key)
         if future is None:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.settings.hydrate_calls_in_flight, thread_name_prefix="fetch")
-            future = self._pool.submit(self._attempt, state, sku, receive_count, last_attempt)
+            if self.settings.hydrate_calls_in_flight == 1:
+                future = InlineFetch(partial(self._attempt, state, sku, receive_count, last_attempt))
+            else:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.settings.hydrate_calls_in_flight, thread_name_prefix="fetch")
+                future = self._pool.submit(self._attempt, state, sku, receive_count, last_attempt)
             self._fetches[key] = future
         return future
 
