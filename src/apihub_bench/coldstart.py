@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -80,6 +81,70 @@ def cold_import_ms(runs: int = 7, layer: Path | None = None) -> dict[str, float]
             )
             timings[folder.name].append(float(out.stdout.strip().splitlines()[-1]))
     return {name: round(p50(values[1:]), 1) for name, values in timings.items()}
+
+
+# The first request of a fresh container: import (not timed), then the handler on the function's
+# sample event (events/<f>.json), timed, against the stack's moto server. Also counts the botocore
+# DynamoDB clients the request made (one per container is the goal, not one per PynamoDB model).
+_FIRST_REQUEST = """
+import json, sys, time
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import botocore.session
+made = []
+create = botocore.session.Session.create_client
+def counting(self, service_name, *args, **kwargs):
+    made.append(service_name)
+    return create(self, service_name, *args, **kwargs)
+botocore.session.Session.create_client = counting
+import app
+event = json.load(open(sys.argv[3]))
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 512; aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    def get_remaining_time_in_millis(self): return 29000
+started = time.perf_counter()
+app.handler(event, Context())
+ms = (time.perf_counter() - started) * 1000
+print(json.dumps({"ms": ms, "dynamodb_clients": made.count("dynamodb")}))
+"""
+
+
+def api_functions() -> list[str]:
+    """Folders of the functions that answer HTTP requests (those with a sample event and no
+    queue, schedule or authorizer role)."""
+    skip = {*PIPELINE_FUNCTIONS, "authorizer", "scheduler", "sweeper"}
+    return sorted(
+        p.name
+        for p in (ROOT / "functions").iterdir()
+        if (p / "app.py").is_file() and (ROOT / "events" / f"{p.name}.json").is_file() and p.name not in skip
+    )
+
+
+def first_request_ms(runs: int = 3, layer: Path | None = None) -> dict[str, dict[str, float]]:
+    """Median time of the first request after a cold start, per API function, against the moto
+    server this process is pointed at (its ``APIHUB_*`` and ``AWS_*`` variables are passed on), and
+    the most DynamoDB clients one such request made."""
+    layer = layer or ROOT / "layers" / "apihub"
+    env = lambda_like_environment()
+    env.update({k: v for k, v in os.environ.items() if k.startswith(("APIHUB_", "AWS_"))})
+    env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    timings: dict[str, list[float]] = {name: [] for name in api_functions()}
+    clients: dict[str, int] = dict.fromkeys(timings, 0)
+    for _ in range(runs):
+        for name in timings:
+            folder = ROOT / "functions" / name
+            out = subprocess.run(  # noqa: S603 - our own interpreter and files
+                [sys.executable, "-c", _FIRST_REQUEST, str(folder), str(layer), str(ROOT / "events" / f"{name}.json")],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=folder,
+                check=True,
+            )
+            figures = json.loads(out.stdout.strip().splitlines()[-1])
+            timings[name].append(figures["ms"])
+            clients[name] = max(clients[name], figures["dynamodb_clients"])
+    return {name: {"ms": round(p50(v), 1), "dynamodb_clients": clients[name]} for name, v in timings.items()}
 
 
 def budget_ms(function: str) -> float:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from apihub_bench import coldstart, figures
+from apihub_bench import coldstart, cost, figures
 from apihub_bench.awscalls import DynamoDBCalls, writes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +31,13 @@ DETAILS = ROOT / "bench" / "details.json"  # the run's other figures, quoted by 
 DOC = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "benchmarks-throughput.png"
 LATENCY_MS = 200
+# Above C=10 the fake answers after C x 20 ms (500 ms at 25, 1 s at 50): the same 50 products/s
+# limit as C=10 at 200 ms, so the 2-core machine's moto server and fake keep up and the run fits
+# the 15 minutes, while 25 and 50 calls really are in flight at once.
+HIGH_LATENCY_MS_PER_CALL_IN_FLIGHT = 20
 PRODUCTS = 2000
-CONCURRENCIES = (1, 2, 5, 10)
+CONCURRENCIES = (1, 2, 5, 10, 25, 50)
+COST_C = 10  # the concurrency of the priced first import and re-import (and of the reference)
 LIST_SIZES = (100, 2000, 20000)
 
 _t0 = time.monotonic()
@@ -69,6 +74,10 @@ def parse_ms() -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def latency_for(concurrency: int) -> int:
+    return LATENCY_MS if concurrency <= 10 else concurrency * HIGH_LATENCY_MS_PER_CALL_IN_FLIGHT
+
+
 def start_lanes(concurrencies: list[int], products: int) -> list[tuple[int, subprocess.Popen[bytes], Path]]:
     """One ``apihub_bench.lane`` process per concurrency, started now, collected by ``finish_lanes``."""
     lanes = []
@@ -76,7 +85,7 @@ def start_lanes(concurrencies: list[int], products: int) -> list[tuple[int, subp
         log = Path(tempfile.mkdtemp(prefix=f"apihub-bench-lane-c{c}-")) / "lane.log"
         with log.open("wb") as out:
             cmd = [sys.executable, "-m", "apihub_bench.lane", "--products", str(products)]
-            cmd += ["--latency-ms", str(LATENCY_MS), "--concurrency", str(c)]
+            cmd += ["--latency-ms", str(latency_for(c)), "--concurrency", str(c)]
             lanes.append((c, subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT), log))  # noqa: S603
         say(f"lane C={c} started (log {log})")
     return lanes
@@ -92,6 +101,19 @@ def finish_lanes(lanes: list[tuple[int, subprocess.Popen[bytes], Path]]) -> list
         last = [line for line in log.read_text().splitlines() if line.startswith('{"throughput"')][-1]
         results.append(json.loads(last))
     return results
+
+
+def cost_figures(first: cost.Usage, reimport: cost.Usage, memory_mb: dict[str, int], products: int) -> dict[str, Any]:
+    """Dollars per 100k products of the priced first import and re-import, per service, with the
+    units they came from."""
+    prices = cost.load_prices()
+    out: dict[str, Any] = {"prices_as_of": prices["as_of"], "per_100k": {}, "usage": {}, "gb_s": {}}
+    for name, used in (("first", first), ("reimport", reimport)):
+        out["per_100k"][name] = cost.per_100k(cost.dollars(used, memory_mb, prices), products)
+        out["usage"][name] = used.as_dict()
+        out["gb_s"][name] = cost.gb_seconds(used, memory_mb)
+    out["memory_mb"] = memory_mb
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,30 +155,42 @@ def main(argv: list[str] | None = None) -> int:
 
     lanes = start_lanes([c for c in args.concurrency if c in args.lane], args.products)
     calls = DynamoDBCalls().install()
+    meter = cost.UsageMeter(memory_mb={}).install()
     from apihub_bench.stack import BenchStack
 
     stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
+    assert stack.hub is not None
+    meter.memory_mb = cost.template_memory_mb(stack.hub.functions.template)
+    meter.key_names = cost.table_key_names()
+    meter.watch_functions(stack.hub.functions)
     say(f"stack up: moto, fake supplier ({args.products} sellable products, {LATENCY_MS} ms per call), API {stack.url}")
     try:
         runs = []
         write_counts: dict[str, Any] = {}
+        usage: dict[str, cost.Usage] = {}
         for c in sorted((c for c in args.concurrency if c not in args.lane), reverse=True):
-            before = calls.snapshot()
-            row = stack.first_import(c)
+            before, used = calls.snapshot(), meter.snapshot()
+            row = stack.first_import(c, latency_for(c))
             delta = calls.snapshot() - before
+            usage[f"first_c{c}"] = meter.snapshot() - used
             runs.append(row)
             write_counts[f"first_c{c}"] = (writes(delta), dict(delta))
             say(f"C={c}: {row} ({writes(delta)} DynamoDB writes)")
-        top = max(c for c in args.concurrency if c not in args.lane)
+        main_lane = [c for c in args.concurrency if c not in args.lane]
+        top = COST_C if COST_C in main_lane else max(main_lane)
         info["first"] = write_counts[f"first_c{top}"]
 
         slug = f"bench-c{top}"
-        before = calls.snapshot()
+        before, used = calls.snapshot(), meter.snapshot()
         reimport = stack.run_import(slug, top)
         delta = calls.snapshot() - before
+        usage["reimport"] = meter.snapshot() - used
         info["reimport"] = (writes(delta), dict(delta))
         info["reimport_run"] = figures.throughput_row(top, LATENCY_MS, reimport.job["success_count"], reimport.seconds)
         say(f"re-import at C={top}: {info['reimport_run']} ({writes(delta)} writes)")
+        info["cost"] = cost_figures(usage[f"first_c{top}"], usage["reimport"], meter.memory_mb, args.products)
+        info["cost"]["concurrency"] = top
+        say(f"cost per 100k: {info['cost']['per_100k']}")
 
         from apihub_bench.reference import import_in_process
 
@@ -166,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         before = calls.snapshot()
         written, seconds = import_in_process(supplier_id, workers=10)
         delta = calls.snapshot() - before
-        info["reference"] = {"products": written, "seconds": seconds, "writes": writes(delta)}
+        info["reference"] = {"products": written, "seconds": seconds, "writes": writes(delta), "workers": 10}
         say(f"reference: {written} products in {seconds:.1f} s ({writes(delta)} writes)")
 
         assert stack.discovery_pollers is not None
@@ -189,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             seed_s = time.monotonic() - started
             info["list"][str(size)] = list_latency_ms(stack.url, token, requests=30)
             say(f"list with {size} jobs: p50 {info['list'][str(size)]} ms (seeding took {seed_s:.0f} s)")
+        info["first_request"] = coldstart.first_request_ms(runs=3, layer=layer_dir / "ApihubLayer" / "python")
+        say(f"first request after a cold start: {info['first_request']}")
         info["calls"] = dict(calls.snapshot())  # everything since the hook was installed
     except BaseException:
         for _, process, _ in lanes:
@@ -197,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stack.stop()
         calls.uninstall()
+        meter.uninstall()
     for lane in finish_lanes(lanes):
         runs.extend(lane["throughput"])
         for name, n in lane["calls"].items():

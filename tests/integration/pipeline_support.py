@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import pytest
 from apihub.models import iso
+from apihub.settings import get_settings
 
 FakeT = TypeVar("FakeT")
 # The three listings are named as apihub.jobs.modes.Listing names what discovery asks for.
@@ -403,7 +404,9 @@ class PipelineContract:
         assert job["error_log"].startswith(s.auth_error)
         assert "credentials rejected while hydrating" in job["error_log"]
         assert_no_wrong_value(job["error_log"], credentials, fake.credentials)
-        assert len(s.calls(fake)[mark:]) == 1  # no more calls to a supplier that rejected the credentials
+        # No more calls to a supplier that rejected the credentials than were already in flight
+        # (a hydrate invocation keeps up to APIHUB_HYDRATE_CALLS_IN_FLIGHT of them)
+        assert 1 <= len(s.calls(fake)[mark:]) <= get_settings().hydrate_calls_in_flight
         assert stored_products(hub, supplier["id"]) == {}
         # And once the credentials are fixed, the same import is accepted and succeeds
         res = hub.api("PATCH", f"/api/suppliers/{supplier['id']}", json_body={"auth_config": fake.credentials})

@@ -185,12 +185,13 @@ def test_a_slow_supplier_near_the_deadline_loses_nothing_and_hands_the_rest_back
         result = _invoke(hub, [message], context)
         # Then the slow call ended at the deadline: the invocation kept its reserve for the commit
         assert context.get_remaining_time_in_millis() > 10_000
-        # And the products it finished are committed, the one in flight is not failed or counted
-        assert _outcomes(job_id) == {skus[0]: "success", skus[1]: "success"}
+        # And the products it finished are committed (the others were fetched while the slow one
+        # was in flight: several calls in flight per invocation), the slow one is not failed or counted
+        assert _outcomes(job_id) == {sku: "success" for sku in skus if sku != skus[2]}
         assert result["batchItemFailures"] == []  # no receive burnt for the rest
-        # And the rest (the product in flight first) is back on the queue as a fresh message
+        # And the product in flight is back on the queue as a fresh message
         (handed_on,) = _receive(hub)
-        assert json.loads(handed_on["Body"])["skus"] == skus[2:]
+        assert json.loads(handed_on["Body"])["skus"] == [skus[2]]
         assert handed_on["Attributes"]["ApproximateReceiveCount"] == "1"
         hub.sqs.change_message_visibility(
             QueueUrl=hub.stack.queue_urls["HydrateQueue"], ReceiptHandle=handed_on["ReceiptHandle"], VisibilityTimeout=0

@@ -4,8 +4,10 @@
 How it holds under any number of Lambda workers, with almost no DynamoDB traffic per call:
 
 * A worker leases one of the supplier's ``max_concurrency`` **slots** (a conditional write on a slot
-  item) for its invocation and makes its calls one at a time, so calls in flight never exceed the
-  slot count. A crashed worker's slot frees itself when its lease (the invocation's time) ends.
+  item) for its invocation, and up to ``calls_in_flight - 1`` more if they are free at that moment
+  (never waiting for them). It keeps at most one call in flight per slot it holds (its threads wait
+  for one of its own calls to end), so calls in flight never exceed the slot count. A crashed
+  worker's slots free themselves when their lease (the invocation's time) ends.
 * Each slot carries an equal **share of the token bucket**: refill ``rate / max_concurrency`` per
   second, capacity ``max(1, burst / max_concurrency)``. The share's state is written back to the
   slot when it is released and picked up by the next holder, so over any one-second window the
@@ -32,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -44,6 +47,10 @@ DEFAULT_CONCURRENCY = 4
 PENALTY_MIN_S = 30.0
 PENALTY_FLOOR = 0.1
 PENALTY_REFRESH_S = 2.0
+# A worker waiting for a slot looks again at most this long after the last look (from 0.1 s,
+# doubling): slots change hands every batch, and a slot that waits for its next holder is a
+# supplier call not made. A look is one consistent Query (1 RRU).
+SLOT_POLL_MAX_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,14 @@ class SupplierLimiter:
         max_wait_s: float = 5.0,
         on_throttled: Callable[[float], None] | None = None,
         time_left: Callable[[], float] | None = None,
+        calls_in_flight: int = 1,
     ) -> None:
         self.supplier_id = supplier_id
+        # Slots wanted: a limiter shared by that many threads (a hydrate invocation's fetch pool).
+        self.calls_in_flight = max(1, calls_in_flight)
+        self.extra_slots: list[Slot] = []
+        self.in_flight = 0
+        self._cond = threading.Condition()
         self._time_left = time_left
         self._wait_ends_at_deadline = False
         self.limits = limits
@@ -97,12 +110,17 @@ class SupplierLimiter:
 
     # ------------------------------------------------------------------ shares
     @property
+    def held(self) -> int:
+        """Slots this worker holds (each one call in flight and one share of the bucket)."""
+        return (self.slot is not None) + len(self.extra_slots)
+
+    @property
     def share_rate(self) -> float:
-        return self.limits.rate * self.factor / self.limits.max_concurrency
+        return self.limits.rate * self.factor / self.limits.max_concurrency * max(1, self.held)
 
     @property
     def share_capacity(self) -> float:
-        return max(1.0, self.limits.burst / self.limits.max_concurrency)
+        return max(1.0, self.limits.burst / self.limits.max_concurrency) * max(1, self.held)
 
     def _refill(self, now: float) -> None:
         self.tokens = min(self.share_capacity, self.tokens + max(0.0, now - self.refilled) * self.share_rate)
@@ -114,28 +132,50 @@ class SupplierLimiter:
         return self._time_left() if self._time_left is not None else None
 
     def before_call(self) -> None:
-        left = self.time_left()
-        wait = self.max_wait_s if left is None else min(self.max_wait_s, max(0.0, left))
-        self._wait_ends_at_deadline = wait < self.max_wait_s
-        deadline = self.clock() + wait
-        if self.slot is None:
-            self._acquire_slot(deadline)
-        self._refresh_penalty()
-        now = self.clock()
-        self._refill(now)
-        if self.tokens < 1.0:
-            wait = (1.0 - self.tokens) / self.share_rate
-            if now + wait > deadline:
-                self._throttled(wait, f"supplier rate limit: next call allowed in {wait:.1f} s")
-            self.sleep(wait)
-            self._refill(self.clock())
-            self.tokens = max(self.tokens, 1.0)
-        self.tokens -= 1.0
-        self.calls += 1
+        """Wait for a slot of ours and a token (thread safe: a hydrate invocation's fetch threads
+        share one limiter). Raises ``Throttled`` or ``OutOfTime`` instead of waiting too long."""
+        with self._cond:
+            left = self.time_left()
+            wait = self.max_wait_s if left is None else min(self.max_wait_s, max(0.0, left))
+            self._wait_ends_at_deadline = wait < self.max_wait_s
+            deadline = self.clock() + wait
+            if self.slot is None:
+                self._acquire_slot(deadline)
+            if self.calls_in_flight > 1:
+                self._wait_for_own_call()
+            self._refresh_penalty()
+            now = self.clock()
+            self._refill(now)
+            token_wait = 0.0
+            if self.tokens < 1.0:
+                token_wait = (1.0 - self.tokens) / self.share_rate
+                if now + token_wait > deadline:
+                    self._throttled(token_wait, f"supplier rate limit: next call allowed in {token_wait:.1f} s")
+            # The token is taken now (the share may go below zero: a reservation), the wait made
+            # outside the lock, so other threads' calls can end meanwhile.
+            self.tokens -= 1.0
+            self.calls += 1
+            self.in_flight += 1
+        if token_wait > 0:
+            self.sleep(token_wait)
+
+    def _wait_for_own_call(self) -> None:
+        """More threads than slots: wait (until the deadline) for one of our calls to end. Calls
+        end by the deadline themselves, so this never needs the supplier's limit to throttle."""
+        while self.in_flight >= self.held:
+            left = self.time_left()
+            if left is not None and left <= 0:
+                raise OutOfTime("this invocation's deadline came while its other supplier calls were in flight")
+            self._cond.wait(timeout=None if left is None else left)
 
     def after_call(self, status: int | None, retry_after: float | None) -> None:
-        if status != 429:
-            return
+        with self._cond:
+            self.in_flight = max(0, self.in_flight - 1)
+            self._cond.notify()
+            if status == 429:
+                self._penalize(retry_after)
+
+    def _penalize(self, retry_after: float | None) -> None:
         now = self.clock()
         hold = max(retry_after or 0.0, PENALTY_MIN_S)
         within = now < self.penalty_until
@@ -150,25 +190,54 @@ class SupplierLimiter:
             self.on_throttled(self.penalty_until)
 
     def close(self) -> None:
-        if self.slot is not None:
+        """Hand every slot back, each with its part of the bucket's tokens."""
+        with self._cond:
+            if self.slot is None:
+                return
             self._refill(self.clock())
-            try:
-                self.repo.release_slot(
-                    self.supplier_id, self.slot.number, self.holder, self.tokens, int(self.refilled * 1000)
-                )
-            except ServiceBusy as exc:  # the lease runs out on its own
-                logger.warning("supplier slot not released: DynamoDB busy", extra={"reason": exc.detail})
+            slots = [self.slot, *self.extra_slots]
+            tokens = self.tokens / len(slots)
+            refilled_ms = int(self.refilled * 1000)
+
+            def release(slot: Slot) -> None:
+                try:
+                    self.repo.release_slot(self.supplier_id, slot.number, self.holder, tokens, refilled_ms)
+                except ServiceBusy as exc:  # the lease runs out on its own
+                    logger.warning("supplier slot not released: DynamoDB busy", extra={"reason": exc.detail})
+
+            if len(slots) == 1:
+                release(slots[0])
+            else:  # at once: the next worker may be waiting for them
+                with ThreadPoolExecutor(len(slots), thread_name_prefix="release") as pool:
+                    list(pool.map(release, slots))
             self.slot = None
+            self.extra_slots = []
 
     # ------------------------------------------------------------------ internals
     def _acquire_slot(self, deadline: float) -> None:
         pause = 0.1
         while True:
             now = self.clock()
+            extra: list[Slot] = []
+            slot: Slot | None = None
             try:
-                slot = self.repo.acquire_slot(
-                    self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
-                )
+                if self.calls_in_flight > 1:
+                    # Up to all it wants with one read: the first is waited for, the others taken
+                    # only if free now (a busy supplier leaves it with one).
+                    leased = self.repo.acquire_slots(
+                        self.supplier_id,
+                        self.limits.max_concurrency,
+                        self.holder,
+                        self.lease_ms,
+                        int(now * 1000),
+                        self.calls_in_flight,
+                    )
+                    if leased:
+                        slot, extra = leased[0], leased[1:]
+                else:
+                    slot = self.repo.acquire_slot(
+                        self.supplier_id, self.limits.max_concurrency, self.holder, self.lease_ms, int(now * 1000)
+                    )
             except ServiceBusy as exc:
                 self._throttled(float(exc.retry_after_s), f"supplier limiter busy: {exc.detail}")
             if slot is not None:
@@ -177,13 +246,25 @@ class SupplierLimiter:
                     self.tokens, self.refilled = self.share_capacity, now  # a fresh share starts full
                 else:
                     self.tokens, self.refilled = slot.tokens, slot.refilled_ms / 1000
+                self._add_extra_slots(extra, now)
                 return
             if now + pause > deadline:
                 self._throttled(
                     max(pause, 1.0), f"supplier concurrency limit: all {self.limits.max_concurrency} slots busy"
                 )
             self.sleep(pause)
-            pause = min(pause * 2, 1.0)
+            pause = min(pause * 2, SLOT_POLL_MAX_S)
+
+    def _add_extra_slots(self, slots: list[Slot], now: float) -> None:
+        """Slots leased beside the first: their shares join the bucket."""
+        self._refill(now)
+        for slot in slots:
+            # Its share joins the bucket: a fresh one full, a released one as its last holder left it.
+            if slot.tokens is None or slot.refilled_ms is None:
+                self.tokens += self.share_capacity / self.held
+            else:
+                self.tokens += slot.tokens
+            self.extra_slots.append(slot)
 
     def _refresh_penalty(self) -> None:
         now = self.clock()

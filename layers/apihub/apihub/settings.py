@@ -79,6 +79,10 @@ class Settings(BaseModel):
     # Hydrate commits its outcomes as soon as a transaction's worth is ready or the oldest
     # uncommitted one is this old (by the invocation's clock): a crash loses at most that much work.
     hydrate_commit_every_s: float = 20.0
+    # Supplier calls one hydrate invocation keeps in flight (a thread each), if the supplier has
+    # that many free slots (apihub.ratelimit): an invocation's memory is billed while it waits on
+    # the supplier, so waiting on several calls at once costs the same as waiting on one.
+    hydrate_calls_in_flight: int = Field(default=5, ge=1, le=32)
     # Redelivery after a transient error: base x 2^(receive - 1), capped; a supplier's Retry-After
     # and our own limiter's delays are honoured up to retry_delay_max_s (SQS's DelaySeconds limit).
     retry_backoff_base_s: int = 10

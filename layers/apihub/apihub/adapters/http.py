@@ -82,7 +82,7 @@ class HttpClient:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         total_timeout: float | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        pool_size: int = 4,
+        pool_size: int = 10,  # >= a hydrate invocation's calls in flight, so connections are reused
         allow_insecure: bool | None = None,
         guard: CallGuard | None = None,
         min_call_s: float | None = None,
@@ -132,10 +132,11 @@ class HttpClient:
         self._call_time(url)  # no waiting on the limiter for a call there is no time for
         if self.guard is not None:
             self.guard.before_call()  # its waits end by the deadline too
-        call = self._call_time(url)
         status: int | None = None
         retry_after: float | None = None
         try:
+            # Inside the try: a guard whose before_call counted this call in flight hears its end.
+            call = self._call_time(url)
             resp = self._open(pool, method, target, body, {**(headers or {}), "Host": host_header}, url, call)
             status = resp.status
             try:

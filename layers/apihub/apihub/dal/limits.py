@@ -35,6 +35,14 @@ class LimitsRepository:
     ) -> Slot | None:
         """Lease a free slot (never leased, released, or its lease expired): one read to find the
         candidates, then a conditional write per attempt. None when all are busy."""
+        slots = self.acquire_slots(supplier_id, max_concurrency, holder, lease_ms, now_ms, count=1)
+        return slots[0] if slots else None
+
+    def acquire_slots(
+        self, supplier_id: str, max_concurrency: int, holder: str, lease_ms: int, now_ms: int, count: int
+    ) -> list[Slot]:
+        """Lease up to ``count`` free slots with one read (a worker that keeps several calls in
+        flight); fewer, or none, when the others are busy."""
         pk = rate_pk(supplier_id)
         slots = call_with_retries(
             lambda: list(RateSlotItem.query(pk, RateSlotItem.sk.startswith("SLOT#"), consistent_read=True)),
@@ -48,7 +56,10 @@ class LimitsRepository:
         ]
         # Prefer slots that exist (they carry a bucket state); otherwise any order is fine.
         free.sort(key=lambda k: (k not in existing, k))
+        leased: list[Slot] = []
         for number in free:
+            if len(leased) >= count:
+                break
             item = RateSlotItem(pk, f"SLOT#{number:03d}")
             try:
                 call_with_retries(
@@ -63,12 +74,14 @@ class LimitsRepository:
                 if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
                     continue
                 raise
-            return Slot(
-                number,
-                float(item.tokens) if item.tokens is not None else None,
-                int(item.refilled_ms) if item.refilled_ms is not None else None,
+            leased.append(
+                Slot(
+                    number,
+                    float(item.tokens) if item.tokens is not None else None,
+                    int(item.refilled_ms) if item.refilled_ms is not None else None,
+                )
             )
-        return None
+        return leased
 
     def release_slot(self, supplier_id: str, number: int, holder: str, tokens: float, refilled_ms: int) -> None:
         """Hand the slot back with its bucket state, so the next holder continues from it."""

@@ -512,13 +512,25 @@ def bind_tables(settings: Settings) -> Connection:
         ChangeItem: settings.changes_table,
     }
     if _bound is None or _bound[0] != key:
+        shared = Connection(region=settings.region, host=settings.endpoint)
         for model, table in names.items():
             model.Meta.table_name = table
             model.Meta.region = settings.region
             model.Meta.host = settings.endpoint
             model._connection = None
-        _bound = (key, Connection(region=settings.region, host=settings.endpoint))
+            _share_client(model, shared)
+        _bound = (key, shared)
     return _bound[1]
+
+
+def _share_client(model: type[Model], shared: Connection) -> None:
+    """One botocore DynamoDB client per container, not one per model: PynamoDB gives every model
+    a connection of its own, each of which would build a botocore session and client on its first
+    request (tens of ms of CPU each, on the first request after a cold start). Each model keeps
+    its own table connection (its key schema and indexes); only the client underneath is shared.
+    The client is made here, on the first repository's first use, never at import."""
+    connection = model._get_connection().connection
+    connection._client = shared.client
 
 
 def reset_bindings() -> None:

@@ -44,9 +44,11 @@ def limit_calls(
     lease_s: float,
     on_throttled: Callable[[float], None] | None = None,
     time_left: Callable[[], float] | None = None,
+    calls_in_flight: int = 1,
 ) -> SupplierLimiter:
     """Put this invocation's calls through the supplier's limiter, and under its deadline
-    (``time_left``: seconds before the calls must be done); ``close()`` it when done."""
+    (``time_left``: seconds before the calls must be done); ``close()`` it when done.
+    ``calls_in_flight``: slots to hold (threads that will call through it at once)."""
     limiter = SupplierLimiter(
         adapter.supplier.id,
         Limits.from_config(adapter.supplier.protocol_config or {}),
@@ -54,6 +56,7 @@ def limit_calls(
         on_throttled=on_throttled,
         max_wait_s=get_settings().limiter_max_wait_s,
         time_left=time_left,
+        calls_in_flight=calls_in_flight,
     )
     adapter.context.guard.target = limiter
     return limiter

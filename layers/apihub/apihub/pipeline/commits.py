@@ -32,6 +32,7 @@ class JobState:
     adapter: SupplierAdapter | None = None
     limiter: SupplierLimiter | None = None
     ended: bool = False
+    failing: bool = False  # a product's verdict fails the job: start no more of its products
     outcomes: list[Outcome] = field(default_factory=list)  # not committed yet
     recorded: set[str] = field(default_factory=set)  # had an outcome before this batch
     committed: set[str] = field(default_factory=set)  # committed by this batch

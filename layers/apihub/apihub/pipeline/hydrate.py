@@ -2,7 +2,11 @@
 
 ``handle_batch`` is the hydrate function's whole work: records go closest-to-last-receive first
 through Powertools' ``BatchProcessor`` (one ``HydrateBatch.handle`` each, partial failures
-reported). Every supplier call has a deadline (the remaining time minus the commit reserve);
+reported). The batch's products are fetched by a small thread pool, up to
+``APIHUB_HYDRATE_CALLS_IN_FLIGHT`` calls at once (as many as the supplier's free slots allow),
+started as soon as the batch arrives; the main thread judges and commits each message's outcomes
+while the next ones are still being fetched, so the store's work overlaps the supplier's. Every
+supplier call has a deadline (the remaining time minus the commit reserve);
 outcomes are committed as they become ready (``pipeline.commits``); work that meets the deadline
 or our own limiter is handed on as a fresh message (no receive burnt); then completed jobs are
 finalised and retries get their backoff, recorded on the job (``pipeline.retry_timing``).
@@ -10,8 +14,10 @@ finalised and retries get their backoff, recorded on the job (``pipeline.retry_t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -29,13 +35,47 @@ from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger,
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.commits import Committer, JobState
 from apihub.pipeline.messages import HydrateMessage
-from apihub.pipeline.product_outcome import product_outcome
+from apihub.pipeline.product_outcome import Verdict, product_outcome
 from apihub.pipeline.retry_timing import NextAttempts, backoff_seconds, delay_seconds
 from apihub.settings import get_settings
 
 
 class PoisonedMessage(Exception):
     """The body is not a hydrate message: it will reach the DLQ after its receives."""
+
+
+class HandOn(Exception):
+    """Not fetched: the invocation was throttled or out of time before this product's turn."""
+
+
+class InlineFetch:
+    """A fetch made on the thread that asks for its result (``APIHUB_HYDRATE_CALLS_IN_FLIGHT`` 1:
+    one call at a time, no pool; the timing simulation runs so, its virtual clock knowing one
+    thread per invocation)."""
+
+    def __init__(self, attempt: Callable[[], Verdict]) -> None:
+        self._attempt: Callable[[], Verdict] | None = attempt
+        self._verdict: Verdict | None = None
+        self._error: BaseException | None = None
+
+    def result(self) -> Verdict:
+        if self._attempt is not None:
+            attempt, self._attempt = self._attempt, None
+            try:
+                self._verdict = attempt()
+            except BaseException as exc:  # kept and raised as a Future's result() would
+                self._error = exc
+        if self._error is not None:
+            raise self._error
+        assert self._verdict is not None
+        return self._verdict
+
+    def cancel(self) -> bool:
+        if self._attempt is None:
+            return False
+        self._attempt = None
+        self._error = CancelledError()
+        return True
 
 
 class RetryLater(Exception):
@@ -55,6 +95,11 @@ class HydrateBatch:
         self.committer = Committer(self.jobs, remaining_ms, self.settings.hydrate_commit_every_s)
         self.next_attempts = NextAttempts()
         self.hydrated = 0
+        self.finished = 0  # fetches that came back with a verdict
+        self._lock = threading.Lock()  # the counters above and each job's adapter and limiter
+        self._pool: ThreadPoolExecutor | None = None
+        self._fetches: dict[tuple[str, str], Future[Verdict] | InlineFetch] = {}
+        self._committing: set[str] = set()  # jobs with a commit in progress on some thread
         # Set once our own limiter said "wait", or the deadline came: the rest goes back on the queue.
         self.throttled_for: float | None = None
         self.out_of_time = False
@@ -101,6 +146,110 @@ class HydrateBatch:
             return True
         return bool(self.hydrated) and self.time_left() < self.settings.call_min_s
 
+    def start_fetches(self, records: list[tuple[str, int]]) -> None:
+        """Start fetching every product of the batch (``(body, receive count)`` in the order the
+        records will be handled), so the supplier works while earlier messages are committed."""
+        for body, receive_count in records:
+            try:
+                msg = self.parse(body)
+            except PoisonedMessage:
+                continue
+            state = self._state(msg.job_id)
+            if state.ended or state.item is None:
+                continue
+            done = state.done()
+            last_attempt = receive_count >= self.settings.hydrate_max_receive_count
+            for sku in msg.skus:
+                if sku not in done:
+                    self._submit(state, sku, receive_count, last_attempt)
+
+    def _submit(
+        self, state: JobState, sku: str, receive_count: int, last_attempt: bool
+    ) -> Future[Verdict] | InlineFetch:
+        """The fetch of ``sku`` for ``state``'s job, started once per batch (a SKU that two copies
+        of a message carry is fetched once). With one call in flight, no thread: the fetch runs
+        on the caller's, when its result is asked for (one product after another)."""
+        assert state.item is not None
+        key = (state.item.id, sku)
+        future = self._fetches.get(key)
+        if future is None:
+            if self.settings.hydrate_calls_in_flight == 1:
+                future = InlineFetch(partial(self._attempt, state, sku, receive_count, last_attempt))
+            else:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.settings.hydrate_calls_in_flight, thread_name_prefix="fetch")
+                future = self._pool.submit(self._attempt, state, sku, receive_count, last_attempt)
+            self._fetches[key] = future
+        return future
+
+    def _attempt(self, state: JobState, sku: str, receive_count: int, last_attempt: bool) -> Verdict:
+        """One product's fetch and verdict, on a pool thread; an outcome is added to the job's
+        pending ones (and committed if that makes a commit due) as soon as it is known, so a crash
+        loses no more than the progressive commits allow. Raises ``HandOn`` (not its turn any
+        more), ``Throttled`` or ``OutOfTime`` (handed on unspent)."""
+        with self._lock:
+            if state.ended or state.failing or self._hand_on_now():
+                raise HandOn(sku)
+            self.hydrated += 1
+        fetch = partial(self._fetch, state, sku)
+        try:
+            verdict = product_outcome(fetch, sku, receive_count, last_attempt, first=False)
+        except Throttled as exc:  # the threads still to start hand their products on at once
+            self.throttled_for = exc.retry_after
+            raise
+        except OutOfTime as exc:
+            with self._lock:
+                alone = self.finished == 0
+            if not alone:
+                self.out_of_time = True
+                raise
+            # Nothing else of this invocation ended while it ran: it had the invocation's whole
+            # time (product_outcome's "first"), so it is retried as transient and costs a receive.
+            verdict = product_outcome(partial(_raise, exc), sku, receive_count, last_attempt, first=True)
+        with self._lock:
+            self.finished += 1
+            if verdict.fail_job is not None:
+                # No more calls for a job that will fail (rejected credentials): only those
+                # already in flight are made. The main thread fails it, in message order.
+                state.failing = True
+            if verdict.outcome is None or state.ended:
+                return verdict
+            state.add(verdict.outcome, self.remaining_ms())
+        self._commit_when_due(state)
+        return verdict
+
+    def _take_if_due(self, state: JobState) -> JobState | None:
+        """``state``'s pending outcomes, moved to a commit of their own, if a commit is due and
+        none of this job is in progress (call under the lock)."""
+        if state.item is None or state.item.id in self._committing or not self.committer.ready(state):
+            return None
+        self._committing.add(state.item.id)
+        taking = JobState(item=state.item, outcomes=state.outcomes, oldest_ms=state.oldest_ms)
+        state.outcomes, state.oldest_ms = [], None
+        return taking
+
+    def _commit_when_due(self, state: JobState) -> None:
+        """Commit ``state``'s outcomes if a commit is due, outside the lock, so the other threads'
+        calls and outcomes go on meanwhile; then again if more became due while it ran (a crash
+        must not lose more than the progressive commits allow). What a commit could not commit
+        goes back to the pending outcomes."""
+        with self._lock:
+            taking = self._take_if_due(state)
+        while taking is not None:
+            assert state.item is not None
+            try:
+                self.committer.commit_ready(taking)
+            finally:
+                with self._lock:
+                    self._committing.discard(state.item.id)
+                    state.committed |= taking.committed
+                    state.ended = state.ended or taking.ended
+                    failed = bool(taking.outcomes)
+                    if failed and not state.ended:  # pending again, for the end of the batch
+                        state.outcomes = taking.outcomes + state.outcomes
+                        state.oldest_ms = taking.oldest_ms
+                    taking = None if failed or state.ended else self._take_if_due(state)
+
     def handle(self, body: str, receive_count: int, message_id: str = "") -> None:
         """Hydrate one message's refs. Raises ``RetryLater`` to have the message redelivered.
 
@@ -113,62 +262,77 @@ class HydrateBatch:
         last_attempt = receive_count >= self.settings.hydrate_max_receive_count
         retry_hint: float | None = None
         needs_retry = 0
-        done = state.done()
-        todo = [sku for sku in msg.skus if sku not in done]
-        for position, sku in enumerate(todo):
-            if self._hand_on_now():
-                self._requeue(msg.job_id, todo[position:], message_id)
-                break
-            self.hydrated += 1
+        with self._lock:
+            done = state.done()
+        todo = [sku for sku in dict.fromkeys(msg.skus) if sku not in done]
+        fetches = [self._submit(state, sku, receive_count, last_attempt) for sku in todo]
+        handed_on: list[str] = []
+        for sku, fetch in zip(todo, fetches, strict=True):
             try:
-                fetch = partial(self._fetch, state, sku)
-                verdict = product_outcome(fetch, sku, receive_count, last_attempt, first=self.hydrated == 1)
-            except (Throttled, OutOfTime) as exc:
+                verdict = fetch.result()
+            except (HandOn, Throttled, OutOfTime):
                 # Handed on unspent, the product in flight included: it burns no receive and can
                 # never be dead-lettered or failed for our own reasons.
-                if isinstance(exc, Throttled):
-                    self.throttled_for = exc.retry_after
-                self.out_of_time = isinstance(exc, OutOfTime)
-                self._requeue(msg.job_id, todo[position:], message_id)
-                break
+                handed_on.append(sku)
+                continue
+            if state.ended:
+                self._cancel(state)
+                return  # a commit found the job ended: late messages change nothing
             if verdict.fail_job is not None:
                 self._fail_job(state, verdict.fail_job)
                 return
             if verdict.outcome is None:
                 needs_retry += 1
                 retry_hint = max(retry_hint or 0, verdict.retry_hint or 0) or None
-            else:
-                state.add(verdict.outcome, self.remaining_ms())
-                self.committer.commit_ready(state)
-                if state.ended:
-                    return  # the commit found the job ended: late messages change nothing
+        if state.ended:
+            self._cancel(state)
+            return
+        if handed_on:
+            self._requeue(msg.job_id, handed_on, message_id)
         if needs_retry:
             delay = backoff_seconds(receive_count, retry_hint)
             self.next_attempts.schedule(msg.job_id, delay)
             raise RetryLater(f"{needs_retry} product(s) to retry", delay)
 
+    def _cancel(self, state: JobState) -> None:
+        """Drop the fetches of ``state``'s job that have not started (the job ended)."""
+        assert state.item is not None
+        for (job_id, _), future in self._fetches.items():
+            if job_id == state.item.id:
+                future.cancel()
+
     def _fetch(self, state: JobState, sku: str) -> Any:
         """The product (or its stock) from the supplier, through its limiter and under this invocation's deadline."""
+        adapter = self._adapter(state)
         assert state.item is not None
-        if state.adapter is None:
-            state.adapter = adapter_for(state.item.supplier_id)
-            job_id = state.item.id
-            state.limiter = limit_calls(
-                state.adapter,
-                lease_s=self.remaining_ms() / 1000 + 5,
-                on_throttled=lambda until: self.jobs.set_throttled(job_id, iso_from_epoch(until)),
-                time_left=self.time_left if self.settings.call_deadlines else None,
-            )
         ref = ProductRef(product_id=sku)
         # The job's mode says what one SKU's work reads: the product, or its stock levels (which
         # commit through the same exactly-once outcomes, into the inventory table).
         if mode_spec(state.item.discovery_mode).fetches is Fetch.inventory:
-            result: Any = state.adapter.inventory(ref)
+            result: Any = adapter.inventory(ref)
         else:
-            result = state.adapter.hydrate(ref)
+            result = adapter.hydrate(ref)
         if result.product_id != sku:
             result = result.model_copy(update={"product_id": sku})
         return result
+
+    def _adapter(self, state: JobState) -> Any:
+        """``state``'s adapter, its calls going through this invocation's limiter on this thread
+        (one limiter per job, shared by the pool's threads: it holds their supplier slots)."""
+        assert state.item is not None
+        with self._lock:
+            if state.adapter is None:
+                state.adapter = adapter_for(state.item.supplier_id)
+                job_id = state.item.id
+                state.limiter = limit_calls(
+                    state.adapter,
+                    lease_s=self.remaining_ms() / 1000 + 5,
+                    on_throttled=lambda until: self.jobs.set_throttled(job_id, iso_from_epoch(until)),
+                    time_left=self.time_left if self.settings.call_deadlines else None,
+                    calls_in_flight=self.settings.hydrate_calls_in_flight,
+                )
+        state.adapter.context.guard.target = state.limiter  # the guard is per thread
+        return state.adapter
 
     def _requeue(self, job_id: str, skus: list[str], message_id: str) -> None:
         """Hand ``skus`` on as a fresh message (no receive burnt). SQS may deliver a message twice;
@@ -191,12 +355,18 @@ class HydrateBatch:
     def _fail_job(self, state: JobState, text: str) -> None:
         assert state.item is not None
         self.jobs.fail(state.item.id, text)
-        state.ended = True
-        state.outcomes.clear()
+        with self._lock:
+            state.ended = True
+            state.outcomes.clear()
+        self._cancel(state)
 
     # ------------------------------------------------------------------ per batch
     def close(self) -> None:
-        """Release this invocation's supplier slots (call once the batch is done, even on error)."""
+        """Release this invocation's supplier slots (call once the batch is done, even on error),
+        once no fetch is in flight any more."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         for state in self.states.values():
             if state.limiter is not None:
                 state.limiter.close()
@@ -211,6 +381,10 @@ class HydrateBatch:
         self.next_attempts.record(self.jobs)
 
 
+def _raise(exc: Exception) -> Any:
+    raise exc
+
+
 def delay_redelivery(receipt_handle: str, seconds: int) -> None:
     queues.delay_retry(get_settings().hydrate_queue_url, receipt_handle, seconds)
 
@@ -222,6 +396,7 @@ def handle_batch(records: list[dict[str, Any]], context: Any) -> PartialItemFail
     # Messages closest to their last receive go first, so running low on time never costs them.
     records = sorted(records, key=lambda r: -int(r["attributes"].get("ApproximateReceiveCount", 1)))
     batch.prefetch([r["body"] for r in records])  # reads each job of the batch once
+    batch.start_fetches([(r["body"], int(r["attributes"].get("ApproximateReceiveCount", 1))) for r in records])
     delays: dict[str, int] = {}
 
     def record_handler(record: SQSRecord) -> None:

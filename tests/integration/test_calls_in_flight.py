@@ -1,0 +1,103 @@
+"""Issue 16: a hydrate invocation keeps several supplier calls in flight (a small thread pool), as
+many as the supplier's free slots allow and never more; every product is still counted once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from apihub.dal.jobs import job_pk
+from apihub.dal.tables import OutcomeItem
+from apihub.ratelimit import Limits, SupplierLimiter
+
+from apihub_fakes.demo_adapter import DemoAdapter
+from tests.integration.test_deadlines import FakeContext, _invoke, _receive
+
+
+class InFlight:
+    """Counts the supplier calls in flight at once, through the adapter's call guard as the HTTP
+    client does (``before_call`` / ``after_call`` around each call)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.now = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def patch(self, monkeypatch: Any) -> None:
+        real = DemoAdapter.hydrate
+        meter = self
+
+        def hydrate_slowly(adapter: DemoAdapter, ref: Any) -> Any:
+            adapter.context.guard.before_call()
+            with meter._lock:
+                meter.now += 1
+                meter.most = max(meter.most, meter.now)
+            try:
+                time.sleep(meter.seconds)
+                return real(adapter, ref)
+            finally:
+                with meter._lock:
+                    meter.now -= 1
+                adapter.context.guard.after_call(200, None)
+
+        monkeypatch.setattr(DemoAdapter, "hydrate", hydrate_slowly)
+
+
+def _one_batch(hub: Any, slots: int, products: int = 50) -> tuple[str, list[dict[str, Any]]]:
+    supplier = hub.add_supplier("demo", protocol_config={"products": products, "max_concurrency": slots})
+    assert hub.start_import("demo", mode="full_sellable").status == 202
+    next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction").poll_once()
+    messages = _receive(hub)
+    assert sum(len(json.loads(m["Body"])["skus"]) for m in messages) == products
+    return supplier["id"], messages
+
+
+def _outcomes(job_id: str) -> dict[str, str]:
+    items = OutcomeItem.query(job_pk(job_id), OutcomeItem.sk.startswith("PRODUCT#"), consistent_read=True)
+    return {o.sk.removeprefix("PRODUCT#"): o.status for o in items}
+
+
+def test_an_invocation_keeps_as_many_calls_in_flight_as_the_suppliers_slots(hub, monkeypatch) -> None:
+    # Given a supplier with 3 slots, one hydrate batch of 50 products (5 messages), and an
+    # invocation allowed 5 calls in flight (APIHUB_HYDRATE_CALLS_IN_FLIGHT's default)
+    _, messages = _one_batch(hub, slots=3)
+    job_id = json.loads(messages[0]["Body"])["job_id"]
+    calls = InFlight(seconds=0.05)
+    calls.patch(monkeypatch)
+    # When one invocation hydrates the batch
+    result = _invoke(hub, messages, FakeContext(150.0))
+    # Then it kept 3 calls in flight: more than one at a time, never more than the supplier allows
+    assert calls.most == 3
+    # And every product is recorded once, the job done
+    assert result["batchItemFailures"] == []
+    assert set(_outcomes(job_id).values()) == {"success"} and len(_outcomes(job_id)) == 50
+    job = hub.job(job_id)
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 50, 0)
+
+
+def test_slots_held_elsewhere_leave_an_invocation_one_call_at_a_time_without_waiting(hub, monkeypatch) -> None:
+    # Given a supplier with 3 slots, 2 of them held by another worker for the whole invocation
+    supplier_id, messages = _one_batch(hub, slots=3, products=20)
+    job_id = json.loads(messages[0]["Body"])["job_id"]
+    other = SupplierLimiter(
+        supplier_id, Limits(rate=1000, burst=1000, max_concurrency=3), lease_s=60, calls_in_flight=2
+    )
+    other.before_call()
+    assert other.held == 2
+    calls = InFlight(seconds=0.02)
+    calls.patch(monkeypatch)
+    try:
+        # When an invocation hydrates the batch
+        started = time.monotonic()
+        result = _invoke(hub, messages, FakeContext(150.0))
+        elapsed = time.monotonic() - started
+    finally:
+        other.after_call(200, None)
+        other.close()
+    # Then it made its calls one at a time, on the one free slot, and nothing was throttled
+    assert calls.most == 1
+    assert result["batchItemFailures"] == [] and len(_outcomes(job_id)) == 20
+    assert elapsed < 20  # no wait on the busy slots (the limiter would wait up to 5 s per try)
