@@ -68,7 +68,9 @@ MUTATIONS: tuple[Mutation, ...] = (
         f"{LAYER}/dal/jobs/outcomes.py",
         "                condition=JobItem.status == JobStatus.running.value,\n",
         "",
-        ("tests/integration/test_invariants.py::test_patch_to_failed_releases_lock_and_late_messages_change_nothing",),
+        (
+            "tests/integration/test_invariants.py::test_a_job_failed_while_its_batch_fetches_counts_nothing_from_that_batch",
+        ),
     ),
     Mutation(
         "a finished job never changes (PATCH answers 409)",

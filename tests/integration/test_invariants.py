@@ -133,6 +133,32 @@ def test_patch_to_failed_releases_lock_and_late_messages_change_nothing(hub) -> 
     assert hub.start_import("demo", mode="full_sellable").status == 202
 
 
+def test_a_job_failed_while_its_batch_fetches_counts_nothing_from_that_batch(hub, monkeypatch) -> None:
+    """The batch read the job as running; an operator fails it during the supplier calls. The
+    commit's own condition (the job still running) is all that keeps the outcomes out."""
+    from apihub_fakes.demo_adapter import DemoAdapter
+
+    hub.add_supplier("demo", protocol_config={"products": 4})
+    job_id = _job_id(hub.start_import("demo", mode="full_sellable"))
+    next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction").poll_once()
+    real_hydrate = DemoAdapter.hydrate
+    patched: list[int] = []
+    once = threading.Lock()  # the batch's supplier calls run on several threads
+
+    def hydrate_then_cancel(self, ref):  # type: ignore[no-untyped-def]
+        product = real_hydrate(self, ref)
+        with once:
+            if not patched:
+                patched.append(hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "failed"}).status)
+        return product
+
+    monkeypatch.setattr(DemoAdapter, "hydrate", hydrate_then_cancel)
+    hub.drain()
+    job = hub.job(job_id)
+    assert patched == [200]
+    assert (job["status"], job["success_count"], job["failed_count"], job["records_processed"]) == ("failed", 0, 0, 0)
+
+
 def test_transient_failure_on_last_receive_is_recorded_not_lost(hub) -> None:
     # Given a product whose supplier call always times out
     hub.add_supplier("demo", protocol_config={"products": 6, "flaky_skus": ["DEMO-00004"]})
