@@ -16,12 +16,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from apihub import observability
-from apihub.changes.detect import job_finished_event
 from apihub.dal.changes import ChangesRepository
+from apihub.dal.jobs.ending_items import discontinue_marker, finished_event
 from apihub.dal.jobs.items import JobItems, to_model
 from apihub.dal.jobs.keys import (
-    DISCONTINUE_PENDING,
-    DISCONTINUE_SK,
     ERROR_TEXT_MAX,
     META,
     cancel_codes,
@@ -225,10 +223,13 @@ class JobLifecycle(JobItems):
                 tw.delete(lock, condition=LockItem.pk.does_not_exist() | (LockItem.job_id == item.id))
                 ops.append("lock")
             # job.finished exists iff this transaction commits (invariant 9).
-            tw.save(changes.item(self._finished_event(item, ending)), condition=changes.put_condition())
+            tw.save(
+                changes.item(finished_event(item, ending.status.value, ending.counters, ending.completed_at)),
+                condition=changes.put_condition(),
+            )
             ops.append("change")
             if ending.discontinue:
-                tw.save(self._discontinue_marker(item, ending), condition=DiscontinueItem.pk.does_not_exist())
+                tw.save(discontinue_marker(item, ending.completed_at), condition=DiscontinueItem.pk.does_not_exist())
                 ops.append("discontinue")
             if ending.supplier_sync is not None:
                 attr, value = ending.supplier_sync
@@ -239,35 +240,6 @@ class JobLifecycle(JobItems):
                 )
                 ops.append("supplier")
             ending.ops = ops
-
-    @staticmethod
-    def _finished_event(item: JobItem, ending: Ending) -> Any:
-        success, failed = ending.counters or (int(item.success_count or 0), int(item.failed_count or 0))
-        counters = {
-            "total_products": int(item.total_products or 0),
-            "success_count": success,
-            "failed_count": failed,
-        }
-        return job_finished_event(
-            item.id, item.supplier_id, item.discovery_mode, ending.status.value, counters, ending.completed_at or ""
-        )
-
-    @staticmethod
-    def _discontinue_marker(item: JobItem, ending: Ending) -> DiscontinueItem:
-        """The pass's state: pending (in the sparse ``ByStatus`` index under ``discontinue``, where
-        the sweeper finds one whose message was lost), from the first product of the supplier."""
-        at = ending.completed_at or ""
-        return DiscontinueItem(
-            job_pk(item.id),
-            DISCONTINUE_SK,
-            job_id=item.id,
-            supplier_id=item.supplier_id,
-            job_started_at=item.started_at,
-            discontinued_at=at,
-            updated_at=at,
-            gsi_status=DISCONTINUE_PENDING,
-            gsi_sort=f"{at}#{item.id}",
-        )
 
     @staticmethod
     def _drop_optional_parts(ending: Ending, codes: list[str | None]) -> None:
