@@ -345,6 +345,10 @@ class ImportMachine(RuleBasedStateMachine):
         os.environ["APIHUB_DISCOVERY_TIME_RESERVE_MS"] = str(10**9)
         # Some examples hydrate one SKU per invocation and hand the rest on as a new message.
         os.environ["APIHUB_HYDRATE_TIME_RESERVE_MS"] = str(10**9 if short_hydrate else 15_000)
+        # One supplier call at a time: hypothesis replays an example and needs the same DynamoDB calls
+        # in the same order (the faults are drawn per call). Several calls in flight are covered by
+        # tests/integration/test_calls_in_flight.py and test_concurrent_duplicates.py.
+        os.environ["APIHUB_HYDRATE_CALLS_IN_FLIGHT"] = "1"
         reset_settings()  # clients and table bindings stay (rebuilding them costs more than an example)
         import apihub.pipeline.discover as discover
 
