@@ -14,6 +14,7 @@ COMMAND = "make bench"
 THROUGHPUT_BUDGET = 0.8  # of the supplier-bound limit, at every concurrency (issue 16)
 COLD_BUDGET_X = 1.3  # cold import, x the design card's libraries imported alone (issue 16)
 COST_BUDGETS = {"first": 0.50, "reimport": 0.15}  # USD per 100k products (issue 16)
+INVENTORY_RERUN_WRITES = 0.05  # inventory-table writes per product, unchanged inventory re-run (issue 14)
 
 
 def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
@@ -38,8 +39,27 @@ def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
         "layer_mb": mb(info["layer_bytes"]),
         "parse_ms_400_parts": info["parse"]["median_ms"],
         "discovery_100k_s": info["discovery"]["seconds"],
+        **results_freshness(info),
         "machine": info["machine"],
     }
+
+
+INVENTORY_KEYS = ("products", "ratio", "products_per_s", "limit_per_s", "rerun_writes_per_product")
+CHANGES_KEYS = ("lag_ms_p50", "lag_ms_p95", "events_per_changed_product", "events_on_unchanged_reimport")
+
+
+def results_freshness(info: dict[str, Any]) -> dict[str, Any]:
+    """Issue 14's ``inventory`` and issue 15's ``changes`` keys, from the run's figures (absent from
+    a run made before they existed)."""
+    out: dict[str, Any] = {}
+    if "inventory" in info:
+        inv = info["inventory"]
+        out["inventory"] = {k: inv[k] for k in INVENTORY_KEYS} | {
+            "live_read_added_ms_p50": inv["live_read_added_ms_p50"]
+        }
+    if "changes" in info:
+        out["changes"] = {k: info["changes"][k] for k in CHANGES_KEYS}
+    return out
 
 
 def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -85,6 +105,7 @@ def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             large <= 1.5 * small,
         )
     )
+    rows.extend(freshness_budgets(r))
     floor = r.get("cold_import_floor_ms")
     for fn, ms in r["cold_import_ms"].items():
         if floor:
@@ -101,6 +122,35 @@ def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             r["parse_ms_400_parts"] <= 50,
         )
     )
+    return rows
+
+
+def freshness_budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """The goals of issues 14 (inventory) and 15 (change feed), when the run measured them."""
+    rows = []
+    if (inv := r.get("inventory")) is not None:
+        rows.append(
+            (
+                f"inventory job ratio, {inv['products']:,} products, C=10",
+                f"{inv['ratio']:.2f}",
+                f">= {THROUGHPUT_BUDGET}",
+                inv["ratio"] >= THROUGHPUT_BUDGET,
+            )
+        )
+        w = inv["rerun_writes_per_product"]["inventory"]
+        rows.append(
+            (
+                "inventory writes per product, unchanged re-run",
+                f"{w} (all tables: {inv['rerun_writes_per_product']['all']})",
+                f"<= {INVENTORY_RERUN_WRITES}",
+                w <= INVENTORY_RERUN_WRITES,
+            )
+        )
+    if (ch := r.get("changes")) is not None:
+        per = ch["events_per_changed_product"]
+        rows.append(("change events per changed product", f"{per}", "1.0", per == 1.0))
+        quiet = ch["events_on_unchanged_reimport"]
+        rows.append(("change events, unchanged re-import", str(quiet), "0", quiet == 0))
     return rows
 
 
