@@ -179,10 +179,12 @@ def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int 
                 stack.hub.api("DELETE", f"/api/subscriptions/{sub.json['id']}")
     finally:
         deliveries.stop(timeout_s=10.0)
+        stack.stop_change_feed()
     if not lags:
         raise RuntimeError(f"change feed: no event delivered for the {repriced} changed products")
     return {
         "products": products,
+        "fake_latency_ms": FAKE_LATENCY_MS,
         "changed_products": repriced,
         "events": len(events),
         "events_by_type": _by_type(events),

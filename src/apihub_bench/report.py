@@ -290,6 +290,7 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
     )
     sm = scale_model(info, r["throughput"][0]["products"])
     vs_ref = r.get("vs_reference")
+    freshness_sections = freshness_markdown(info)
     return TEMPLATE.format(
         **locals(),
         command=COMMAND,
@@ -299,6 +300,66 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
         ref_rate=r["reference_inprocess"]["products_per_s"],
         all_line=_calls_line(info["calls"]),
     )
+
+
+def freshness_markdown(info: dict[str, Any]) -> str:
+    """The sections of issues 14 and 15 (empty for a run that did not measure them)."""
+    out = ""
+    if (inv := info.get("inventory")) is not None:
+        w = inv["rerun_writes_per_product"]
+        tables = ", ".join(f"{t} {n}" for t, n in sorted(inv["rerun_writes_by_table"].items())) or "none"
+        out += INVENTORY_SECTION.format(inv=inv, w=w, tables=tables)
+    if (ch := info.get("changes")) is not None:
+        types = ", ".join(f"{t} {n}" for t, n in sorted(ch["events_by_type"].items())) or "none"
+        out += CHANGES_SECTION.format(ch=ch, types=types)
+    return out
+
+
+INVENTORY_SECTION = """## Inventory freshness (issue 14)
+
+`apihub_bench/inventory.py`. The inventory mode over the {inv[products]:,} products the C={inv[concurrency]}
+throughput run stored (its supplier registered again with the fake's Inventory 2.0.0 endpoint, same
+fake, {inv[latency_ms]} ms a call, `max_concurrency` {inv[concurrency]}, `rate_limit_per_s` 1000, stock that never
+churns: `--stock-churn 0`, as `APIHUB_DEMO_STOCK_CHURN=0`). One `getInventoryLevels` call a product,
+so the supplier-bound limit is the throughput runs' C x 1000 / latency.
+
+* **Inventory job**: {inv[products_per_s]:.2f} products/s against a limit of {inv[limit_per_s]:.1f}:
+  ratio **{inv[ratio]:.2f}** ({inv[seconds]} s, job start to finish).
+* **Unchanged re-run** (the same job again, nothing changed at the supplier; {inv[rerun_seconds]} s):
+  **{w[inventory]}** inventory-table write requests per product (goal <= 0.05: an item is written
+  only when its content hash changes) and {w[all]} over every table (the job's own items, its
+  counters and the limiter's slot leases, as in a catalog re-import). Write requests by table:
+  {tables}.
+* **Live read**: {inv[live_reads]} sequential `GET /api/suppliers/{{id}}/products/{{pid}}/inventory?max_age_s=0`
+  over HTTP (loopback, bearer token, authorizer included), each reading the supplier: p50
+  {inv[live_read_ms_p50]} ms, **{inv[live_read_added_ms_p50]} ms** over the supplier's own {inv[latency_ms]} ms (the
+  read's lease, the supplier's credentials and slot, storing the answer). For scale, the same reads of
+  the stored copy (`max_age_s=86400`, no supplier call): p50 {inv[stored_read_ms_p50]} ms.
+
+"""
+
+CHANGES_SECTION = """## Change feed (issue 15)
+
+`apihub_bench/changes.py`. A supplier of its own (a fake with {ch[products]:,} sellable products,
+{ch[fake_latency_ms]} ms a call) imported once; then the stream triggers start as `make run` starts them
+(`apihub_local.streams`: `ChangesFunction` on the products and inventory streams,
+`DispatchChangesFunction` on the change log's), from each stream's end (as a mapping created now
+with `StartingPosition: LATEST`, so the earlier runs are not replayed and did not pay for the
+feed), with the `DeliverWebhookFunction` queue's poller, and a webhook subscription to all
+`product.*` types of that supplier points at a receiver on 127.0.0.1 (a free port, stopping by
+itself). The fake's `POST /control/change {{"reprice": N}}` changes {ch[changed_products]} products and a
+full re-import commits them.
+
+* **Lag** from a product's commit (the event's `occurred_at`, the product's write time) to its
+  webhook's receipt: p50 **{ch[lag_ms_p50]} ms**, p95 **{ch[lag_ms_p95]} ms** (max {ch[lag_ms_max]} ms). Locally each
+  stream poller waits 0.2 s when it finds nothing, and the stages run one after another (detect and
+  log, dispatch, deliver); in AWS each mapping's `MaximumBatchingWindowInSeconds` (1 s) takes its place.
+* **Events per changed product**: {ch[events]} distinct events delivered for {ch[changed_products]} changed
+  products: **{ch[events_per_changed_product]}** ({types}).
+* **Unchanged re-import**: **{ch[events_on_unchanged_reimport]}** events, counted once every stream was read to
+  its end and the webhook queue was empty.
+
+"""
 
 
 TEMPLATE = """# Benchmarks
@@ -559,7 +620,7 @@ A model, not a measurement: the per-product figures of the priced first import a
   raised in Service Quotas, which keeps 1,000 x 5 = 5,000 supplier calls in flight. SQS, KMS
   (one decrypt per supplier per invocation), and DynamoDB on-demand stay far from theirs.
 
-## Scans
+{freshness_sections}## Scans
 
 `Scan` requests during the whole run (API, discovery, hydration, listing): **{r[scans]}**. Every
 DynamoDB request the run made: {all_line}.

@@ -40,7 +40,7 @@ CONCURRENCIES = (1, 2, 5, 10, 25, 50)
 COST_C = 10  # the concurrency of the priced first import and re-import (and of the reference)
 LIST_SIZES = (100, 2000, 20000)
 INVENTORY_C = 10  # issue 14: the inventory job at C=10 (on the products the C=10 throughput run stored)
-CHANGE_PRODUCTS, CHANGED = 200, 50  # issue 15: the change feed's catalog and how many of it change
+CHANGE_PRODUCTS, CHANGED = 100, 50  # issue 15: the change feed's catalog and how many of it change
 
 _t0 = time.monotonic()
 
