@@ -149,6 +149,7 @@ def test_results_and_page_carry_the_inventory_and_change_feed_figures() -> None:
     assert set(json.loads(RESULTS.read_text())) - {"inventory", "changes"} <= set(results)
     assert results["inventory"] == {
         "products": 2000,
+        "concurrency": 10,
         "ratio": 0.82,
         "products_per_s": 41.0,
         "limit_per_s": 50.0,
