@@ -128,10 +128,15 @@ def wait_delivered(stack: BenchStack, *, timeout_s: float = 120.0) -> None:
             _before(deadline, f"{mapping.fn.logical_id} reading its stream")
             time.sleep(0.1)
     queue = stack.hub.stack.queue_urls["WebhookQueue"]
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    while any(
-        int(v) for v in stack.hub.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"].values()
-    ):
+    sqs = stack.hub.sqs
+
+    def queued() -> int:
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return sum(int(v) for v in attrs.values())
+
+    while queued():
         _before(deadline, "the webhook queue emptying")
         time.sleep(0.1)
 

@@ -357,7 +357,7 @@ full re-import commits them.
   {ch[changed_products]} changes commit within one import, a burst: each waits behind the others in every stage
   (one stream batch of up to 100 records handled in order, then their dispatch, then deliveries 5 to
   an invocation, 10 invocations at most), so the lag grows with the burst (trial runs on this machine,
-  2026-11-30: p50 about 1.0 s for 10 changes, 3.7 s for 50). Locally each
+  2026-11-30: p50 0.6 to 1.1 s for 10 changes, 1.5 to 3.7 s for 50). Locally each
   stream poller waits 0.2 s when it finds nothing, and the stages run one after another (detect and
   log, dispatch, deliver); in AWS each mapping's `MaximumBatchingWindowInSeconds` (1 s) takes its place.
 * **Events per changed product**: {ch[events]} distinct events delivered for {ch[changed_products]} changed
