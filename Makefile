@@ -79,7 +79,8 @@ verify: $(VENV)/.installed
 
 # Performance figures against the budgets of issue 7, measured on the local stack (about 10 minutes:
 # most of it is the supplier's 200 ms per call; C=1 and C=2 run in lanes beside the rest). Writes bench/results.json,
-# bench/details.json, docs/benchmarks.md and its plot. Not part of make test.
+# bench/details.json, docs/benchmarks.md and its plot. Also issue 14's inventory figures and issue 15's change feed
+# figures (about 2 minutes of the run). Not part of make test.
 bench: $(VENV)/.installed $(TOOLS)/.installed
 	PYTHONPATH=layers/apihub:src POWERTOOLS_LOG_LEVEL=WARNING $(PY) -m apihub_bench
 

@@ -24,6 +24,7 @@ class DynamoDBCalls:
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
+        self._table_writes: Counter[str] = Counter()  # write requests per table (one per table a request touches)
         self._lock = threading.Lock()
         self._original_init: Any = None
 
@@ -31,8 +32,16 @@ class DynamoDBCalls:
         with self._lock:
             self._counts[model.name] += 1
 
+    def _on_params(self, model: Any = None, params: Any = None, **_: Any) -> None:
+        # before-parameter-build sees the request's API parameters (before-call sees them serialised)
+        tables = written_tables(model.name, params or {})
+        if tables:
+            with self._lock:
+                self._table_writes.update(tables)
+
     def _hook(self, session: botocore.session.Session) -> None:
         session.register("before-call.dynamodb", self._on_call, unique_id="apihub-bench-ddb-count")
+        session.register("before-parameter-build.dynamodb", self._on_params, unique_id="apihub-bench-ddb-tables")
 
     def install(self) -> DynamoDBCalls:
         original = botocore.session.Session.__init__
@@ -56,6 +65,27 @@ class DynamoDBCalls:
     def snapshot(self) -> Counter[str]:
         with self._lock:
             return Counter(self._counts)
+
+    def table_writes(self) -> Counter[str]:
+        """Write requests per table so far (a transaction or batch counts once for each table it writes)."""
+        with self._lock:
+            return Counter(self._table_writes)
+
+
+def written_tables(operation: str, params: dict[str, Any]) -> set[str]:
+    """The tables a DynamoDB request writes (none for a read)."""
+    if operation not in WRITE_OPERATIONS:
+        return set()
+    if operation == "BatchWriteItem":
+        return set(params.get("RequestItems", {}))
+    if operation == "TransactWriteItems":
+        return {
+            action["TableName"]
+            for item in params.get("TransactItems", [])
+            for kind, action in item.items()
+            if kind != "ConditionCheck"
+        }
+    return {params["TableName"]} if "TableName" in params else set()
 
 
 def writes(counts: Counter[str]) -> int:

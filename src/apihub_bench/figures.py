@@ -39,6 +39,20 @@ def p50(samples: Sequence[float]) -> float:
     return float(statistics.median(samples))
 
 
+def percentile(samples: Sequence[float], pct: float) -> float:
+    """The ``pct``-th percentile, interpolated between the two nearest ranks (numpy's default);
+    the 50th is the median."""
+    if not samples:
+        raise ValueError("no samples")
+    if not 0 <= pct <= 100:
+        raise ValueError("pct must be between 0 and 100")
+    ordered = sorted(samples)
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+
+
 def per_product(requests: int, products: int) -> float:
     if products <= 0:
         raise ValueError("products must be > 0")

@@ -14,6 +14,7 @@ COMMAND = "make bench"
 THROUGHPUT_BUDGET = 0.8  # of the supplier-bound limit, at every concurrency (issue 16)
 COLD_BUDGET_X = 1.3  # cold import, x the design card's libraries imported alone (issue 16)
 COST_BUDGETS = {"first": 0.50, "reimport": 0.15}  # USD per 100k products (issue 16)
+INVENTORY_RERUN_WRITES = 0.05  # inventory-table writes per product, unchanged inventory re-run (issue 14)
 
 
 def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
@@ -38,8 +39,27 @@ def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
         "layer_mb": mb(info["layer_bytes"]),
         "parse_ms_400_parts": info["parse"]["median_ms"],
         "discovery_100k_s": info["discovery"]["seconds"],
+        **results_freshness(info),
         "machine": info["machine"],
     }
+
+
+INVENTORY_KEYS = ("products", "concurrency", "ratio", "products_per_s", "limit_per_s", "rerun_writes_per_product")
+CHANGES_KEYS = ("lag_ms_p50", "lag_ms_p95", "events_per_changed_product", "events_on_unchanged_reimport")
+
+
+def results_freshness(info: dict[str, Any]) -> dict[str, Any]:
+    """Issue 14's ``inventory`` and issue 15's ``changes`` keys, from the run's figures (absent from
+    a run made before they existed)."""
+    out: dict[str, Any] = {}
+    if "inventory" in info:
+        inv = info["inventory"]
+        out["inventory"] = {k: inv[k] for k in INVENTORY_KEYS} | {
+            "live_read_added_ms_p50": inv["live_read_added_ms_p50"]
+        }
+    if "changes" in info:
+        out["changes"] = {k: info["changes"][k] for k in CHANGES_KEYS}
+    return out
 
 
 def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -85,6 +105,7 @@ def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             large <= 1.5 * small,
         )
     )
+    rows.extend(freshness_budgets(r))
     floor = r.get("cold_import_floor_ms")
     for fn, ms in r["cold_import_ms"].items():
         if floor:
@@ -101,6 +122,35 @@ def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             r["parse_ms_400_parts"] <= 50,
         )
     )
+    return rows
+
+
+def freshness_budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """The goals of issues 14 (inventory) and 15 (change feed), when the run measured them."""
+    rows = []
+    if (inv := r.get("inventory")) is not None:
+        rows.append(
+            (
+                f"inventory job ratio, {inv['products']:,} products, C={inv['concurrency']}",
+                f"{inv['ratio']:.2f}",
+                f">= {THROUGHPUT_BUDGET}",
+                inv["ratio"] >= THROUGHPUT_BUDGET,
+            )
+        )
+        w = inv["rerun_writes_per_product"]["inventory"]
+        rows.append(
+            (
+                "inventory writes per product, unchanged re-run",
+                f"{w} (all tables: {inv['rerun_writes_per_product']['all']})",
+                f"<= {INVENTORY_RERUN_WRITES}",
+                w <= INVENTORY_RERUN_WRITES,
+            )
+        )
+    if (ch := r.get("changes")) is not None:
+        per = ch["events_per_changed_product"]
+        rows.append(("change events per changed product", f"{per}", "1.0", per == 1.0))
+        quiet = ch["events_on_unchanged_reimport"]
+        rows.append(("change events, unchanged re-import", str(quiet), "0", quiet == 0))
     return rows
 
 
@@ -240,6 +290,7 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
     )
     sm = scale_model(info, r["throughput"][0]["products"])
     vs_ref = r.get("vs_reference")
+    freshness_sections = freshness_markdown(info)
     return TEMPLATE.format(
         **locals(),
         command=COMMAND,
@@ -249,6 +300,72 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
         ref_rate=r["reference_inprocess"]["products_per_s"],
         all_line=_calls_line(info["calls"]),
     )
+
+
+def freshness_markdown(info: dict[str, Any]) -> str:
+    """The sections of issues 14 and 15 (empty for a run that did not measure them)."""
+    out = ""
+    if (inv := info.get("inventory")) is not None:
+        w = inv["rerun_writes_per_product"]
+        tables = ", ".join(f"{t} {n}" for t, n in sorted(inv["rerun_writes_by_table"].items())) or "none"
+        out += INVENTORY_SECTION.format(inv=inv, w=w, tables=tables)
+    if (ch := info.get("changes")) is not None:
+        types = ", ".join(f"{t} {n}" for t, n in sorted(ch["events_by_type"].items())) or "none"
+        out += CHANGES_SECTION.format(ch=ch, types=types)
+    return out
+
+
+INVENTORY_SECTION = """## Inventory freshness (issue 14)
+
+`apihub_bench/inventory.py`. The inventory mode over the {inv[products]:,} products the C={inv[concurrency]}
+throughput run stored (its supplier registered again with the fake's Inventory 2.0.0 endpoint, same
+fake, {inv[latency_ms]} ms a call, `max_concurrency` {inv[concurrency]}, `rate_limit_per_s` 1000, stock that never
+churns: `--stock-churn 0`, as `APIHUB_DEMO_STOCK_CHURN=0`). One `getInventoryLevels` call a product,
+so the supplier-bound limit is the throughput runs' C x 1000 / latency.
+
+* **Inventory job**: {inv[products_per_s]:.2f} products/s against a limit of {inv[limit_per_s]:.1f}:
+  ratio **{inv[ratio]:.2f}** ({inv[seconds]} s, job start to finish).
+* **Unchanged re-run** (the same job again, nothing changed at the supplier; {inv[rerun_seconds]} s):
+  **{w[inventory]}** inventory-table write requests per product (goal <= 0.05: an item is written
+  only when its content hash changes) and {w[all]} over every table (the job's own items, its
+  counters and the limiter's slot leases, as in a catalog re-import). Write requests by table (a
+  transaction or batch once for each table it writes): {tables}. docs/inventory.md counts items
+  instead, a transaction's one by one.
+* **Live read**: {inv[live_reads]} sequential `GET /api/suppliers/{{id}}/products/{{pid}}/inventory?max_age_s=0`
+  over HTTP (loopback, bearer token, authorizer included), each reading the supplier: p50
+  {inv[live_read_ms_p50]} ms, **{inv[live_read_added_ms_p50]} ms** over the supplier's own {inv[latency_ms]} ms (what the
+  live path does besides the call: the read's single-flight lease, the supplier's credentials and
+  slot, storing the answer). For scale, the same reads of
+  the stored copy (`max_age_s=86400`, no supplier call): p50 {inv[stored_read_ms_p50]} ms.
+
+"""
+
+CHANGES_SECTION = """## Change feed (issue 15)
+
+`apihub_bench/changes.py`. A supplier of its own (a fake with {ch[products]:,} sellable products,
+{ch[fake_latency_ms]} ms a call) imported once; then the stream triggers start as `make run` starts them
+(`apihub_local.streams`: `ChangesFunction` on the products and inventory streams,
+`DispatchChangesFunction` on the change log's), from each stream's end (as a mapping created now
+with `StartingPosition: LATEST`, so the earlier runs are not replayed and did not pay for the
+feed), with the `DeliverWebhookFunction` queue's poller, and a webhook subscription to all
+`product.*` types of that supplier points at a receiver on 127.0.0.1 (a free port, stopping by
+itself). The fake's `POST /control/change {{"reprice": N}}` changes {ch[changed_products]} products and a
+full re-import commits them.
+
+* **Lag** from a product's commit (the event's `occurred_at`, the product's write time) to its
+  webhook's receipt: p50 **{ch[lag_ms_p50]} ms**, p95 **{ch[lag_ms_p95]} ms** (max {ch[lag_ms_max]} ms). The
+  {ch[changed_products]} changes commit within one import, a burst: each waits behind the others in every stage
+  (one stream batch of up to 100 records handled in order, then their dispatch, then deliveries 5 to
+  an invocation, 10 invocations at most), so the lag grows with the burst (trial runs on this machine,
+  2026-11-30: p50 0.6 to 1.1 s for 10 changes, 1.5 to 3.7 s for 50). Locally each
+  stream poller waits 0.2 s when it finds nothing, and the stages run one after another (detect and
+  log, dispatch, deliver); in AWS each mapping's `MaximumBatchingWindowInSeconds` (1 s) takes its place.
+* **Events per changed product**: {ch[events]} distinct events delivered for {ch[changed_products]} changed
+  products: **{ch[events_per_changed_product]}** ({types}).
+* **Unchanged re-import**: **{ch[events_on_unchanged_reimport]}** events, counted once every stream was read to
+  its end and the webhook queue was empty.
+
+"""
 
 
 TEMPLATE = """# Benchmarks
@@ -509,7 +626,7 @@ A model, not a measurement: the per-product figures of the priced first import a
   raised in Service Quotas, which keeps 1,000 x 5 = 5,000 supplier calls in flight. SQS, KMS
   (one decrypt per supplier per invocation), and DynamoDB on-demand stay far from theirs.
 
-## Scans
+{freshness_sections}## Scans
 
 `Scan` requests during the whole run (API, discovery, hydration, listing): **{r[scans]}**. Every
 DynamoDB request the run made: {all_line}.

@@ -5,7 +5,10 @@ then the stack starts and the throughput runs go one after another, each a first
 same fake catalog through its own supplier (so each writes every product). The only overlap is
 ``sam build`` of the layer (it yields a size, no timing) during the C=1 run, whose one worker
 spends its time waiting on the supplier's 200 ms. The reference import, the re-import, the
-discovery fan-out and the list latencies follow, each alone.
+discovery fan-out and the list latencies follow, each alone. Between the re-import and the
+reference: issue 14's inventory job, twice, over the C=10 run's products, and issue 15's change
+feed (``freshness``; about 2.5 minutes at 2,000 products on this machine, most of it the two
+inventory jobs at the supplier's 50 calls/s).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ PRODUCTS = 2000
 CONCURRENCIES = (1, 2, 5, 10, 25, 50)
 COST_C = 10  # the concurrency of the priced first import and re-import (and of the reference)
 LIST_SIZES = (100, 2000, 20000)
+INVENTORY_C = 10  # issue 14: the inventory job at C=10 (on the products the C=10 throughput run stored)
+CHANGE_PRODUCTS, CHANGED = 100, 50  # issue 15: the change feed's catalog and how many of it change
 
 _t0 = time.monotonic()
 
@@ -116,6 +121,42 @@ def cost_figures(first: cost.Usage, reimport: cost.Usage, memory_mb: dict[str, i
     return out
 
 
+def freshness(
+    stack: Any, calls: DynamoDBCalls, info: dict[str, Any], *, concurrency: int, args: argparse.Namespace
+) -> None:
+    """Issues 14 and 15: the inventory mode on the products the ``concurrency`` throughput run
+    stored (supplier ``bench-c<C>``), at that C, then the change feed
+    (``apihub_bench.inventory``, ``apihub_bench.changes``); about two minutes together."""
+    from apihub_bench.changes import change_feed_figures
+    from apihub_bench.inventory import inventory_figures
+
+    started = time.monotonic()
+    info["inventory"] = inventory_figures(stack, calls, slug=f"bench-c{concurrency}", concurrency=concurrency)
+    say(f"inventory ({time.monotonic() - started:.0f} s): {info['inventory']}")
+    started = time.monotonic()
+    info["changes"] = change_feed_figures(stack, products=args.change_products, changed=args.changed)
+    say(f"change feed ({time.monotonic() - started:.0f} s): {info['changes']}")
+
+
+def freshness_only(args: argparse.Namespace) -> int:
+    """``--freshness-only``: the C=10 first import, then ``freshness``; prints the figures."""
+    from apihub_bench.stack import BenchStack
+
+    calls = DynamoDBCalls().install()
+    stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
+    info: dict[str, Any] = {}
+    try:
+        say(f"C={INVENTORY_C}: {stack.first_import(INVENTORY_C)}")
+        freshness(stack, calls, info, concurrency=INVENTORY_C, args=args)
+    finally:
+        stack.stop()
+        calls.uninstall()
+    from apihub_bench import report
+
+    print(json.dumps({k: report.results_freshness(info)[k] for k in ("inventory", "changes")}, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apihub_bench", description=__doc__)
     parser.add_argument("--products", type=int, default=PRODUCTS)
@@ -127,11 +168,20 @@ def main(argv: list[str] | None = None) -> int:
         "--lane", type=int, nargs="*", default=[1, 2], help="concurrencies run in lanes of their own (see lane.py)"
     )
     parser.add_argument("--no-write", action="store_true", help="print the results, write no files")
+    parser.add_argument("--change-products", type=int, default=CHANGE_PRODUCTS, help="the change feed's catalog")
+    parser.add_argument("--changed", type=int, default=CHANGED, help="products changed for the change feed's lag")
+    parser.add_argument(
+        "--freshness-only",
+        action="store_true",
+        help="only the inventory and change feed figures (and the C=10 import they read); prints them, writes nothing",
+    )
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
     args = parser.parse_args(argv)
 
     from apihub_bench import report
 
+    if args.freshness_only:
+        return freshness_only(args)
     if args.render_only:
         results = json.loads(RESULTS.read_text())
         report.plot(results, PLOT)
@@ -191,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         info["cost"] = cost_figures(usage[f"first_c{top}"], usage["reimport"], meter.memory_mb, args.products)
         info["cost"]["concurrency"] = top
         say(f"cost per 100k: {info['cost']['per_100k']}")
+        freshness(stack, calls, info, concurrency=INVENTORY_C if INVENTORY_C in main_lane else top, args=args)
 
         from apihub_bench.reference import import_in_process
 

@@ -21,6 +21,7 @@ from apihub_local.pollers import Pollers
 from apihub_local.server import LocalApi
 from apihub_local.sqs import EventSourceMapping
 from apihub_local.stack import start_functions_on_moto, stop_in_order
+from apihub_local.streams import StreamPollers
 
 TERMINAL = ("success", "partial_success", "failed")
 
@@ -55,7 +56,8 @@ class BenchStack:
     api: LocalApi | None = None
     discovery_pollers: Pollers | None = None
     fake: dict[str, Any] = field(default_factory=dict)
-    fakes: dict[int, dict[str, Any]] = field(default_factory=dict)  # by latency (ms)
+    fakes: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # by (latency ms, products)
+    stream_pollers: StreamPollers | None = None  # started by ``start_change_feed``, not before
 
     def start(self) -> BenchStack:
         self.hub, _ = start_functions_on_moto(
@@ -70,20 +72,43 @@ class BenchStack:
         self.api.start()
         return self
 
-    def add_fake(self, latency_ms: int) -> dict[str, Any]:
-        """A fake PromoStandards supplier answering after ``latency_ms`` (same catalog as the
-        others), started once per latency."""
-        if latency_ms not in self.fakes:
-            size = catalog_size_for(self.products, self.seed)
+    def add_fake(self, latency_ms: int, products: int | None = None) -> dict[str, Any]:
+        """A fake PromoStandards supplier answering after ``latency_ms`` with ``products`` sellable
+        products (default: the bench's catalog), started once per latency and size. Its stock never
+        churns (``--stock-churn 0``): an inventory re-run finds every product unchanged."""
+        products = products or self.products
+        if (latency_ms, products) not in self.fakes:
+            size = catalog_size_for(products, self.seed)
             args = ["-m", "apihub_local.children", "apihub_fakes.promostandards", "--port", "0"]
             args += ["--products", str(size), "--seed", str(self.seed), "--latency-ms", str(latency_ms)]
-            fake = start_child(f"fake PromoStandards supplier ({latency_ms} ms)", args)
+            args += ["--stock-churn", "0"]
+            fake = start_child(f"fake PromoStandards supplier ({latency_ms} ms, {products} products)", args)
             self.children.append(fake)
-            self.fakes[latency_ms] = fake.info
-        return self.fakes[latency_ms]
+            self.fakes[(latency_ms, products)] = fake.info
+        return self.fakes[(latency_ms, products)]
 
     def stop(self) -> None:
+        self.stop_change_feed()
         stop_in_order(self.api, self.discovery_pollers, self.children)
+
+    def start_change_feed(self) -> None:
+        """Start the stream triggers (``ChangesFunction``, ``DispatchChangesFunction``) as ``make
+        run`` does, but from each stream's end: like a mapping created now with ``StartingPosition:
+        LATEST``, so the earlier runs' records are not replayed (and the throughput runs before
+        it did not pay for the change feed)."""
+        from apihub_bench.changes import stream_end
+
+        assert self.hub is not None
+        for mapping in self.hub.stream_mappings:
+            mapping.position = stream_end(mapping)
+        self.stream_pollers = StreamPollers(self.hub.stream_mappings)
+        self.stream_pollers.start()
+
+    def stop_change_feed(self) -> None:
+        """Stop the stream triggers (their idle polls would load moto during the later figures)."""
+        if self.stream_pollers is not None:
+            self.stream_pollers.stop(timeout_s=5.0)
+            self.stream_pollers = None
 
     @property
     def url(self) -> str:
@@ -94,13 +119,24 @@ class BenchStack:
         assert self.hub is not None
         return next(m for m in self.hub.mappings if m.fn.logical_id == logical_id)
 
-    def add_promostandards_supplier(self, slug: str, *, slots: int = 64, latency_ms: int | None = None) -> None:
+    def add_promostandards_supplier(
+        self,
+        slug: str,
+        *,
+        slots: int = 64,
+        latency_ms: int | None = None,
+        products: int | None = None,
+        inventory: bool = False,
+    ) -> None:
         """The fake supplier with Product Data only (pricing and media switched off), so a product
         costs exactly one supplier call; ``slots`` calls in flight at most (its ``max_concurrency``)
-        and a rate limit that never binds."""
+        and a rate limit that never binds. With ``inventory`` its Inventory endpoint too (one call
+        a product in the inventory mode). Registering a slug again updates that supplier."""
         assert self.hub is not None
-        fake = self.add_fake(latency_ms or self.latency_ms)
+        fake = self.add_fake(latency_ms or self.latency_ms, products)
         endpoints = {"product_data": fake["endpoints"]["product_data"], "pricing": "", "media": ""}
+        if inventory:
+            endpoints["inventory"] = fake["endpoints"]["inventory"]
         body = {
             "name": f"Bench {slug}",
             "slug": slug,
@@ -140,10 +176,16 @@ class BenchStack:
         return max(1, math.ceil(concurrency / get_settings().hydrate_calls_in_flight))
 
     def run_import(
-        self, slug: str, concurrency: int, *, latency_ms: int | None = None, timeout_s: float = 900.0
+        self,
+        slug: str,
+        concurrency: int,
+        *,
+        latency_ms: int | None = None,
+        timeout_s: float = 900.0,
+        mode: str = "full_sellable",
     ) -> ImportRun:
-        """A full_sellable import of ``concurrency`` supplier calls in flight (the hydrate mapping's
-        ``MaximumConcurrency`` is ``invocations_for(concurrency)``)."""
+        """An import (``mode``, full_sellable by default) of ``concurrency`` supplier calls in
+        flight (the hydrate mapping's ``MaximumConcurrency`` is ``invocations_for(concurrency)``)."""
         from apihub.models import parse_iso
 
         assert self.hub is not None
@@ -153,7 +195,7 @@ class BenchStack:
         pollers.start()
         try:
             began = time.monotonic()
-            res = self.hub.start_import(slug, mode="full_sellable")
+            res = self.hub.start_import(slug, mode=mode)
             if res.status != 202:
                 raise RuntimeError(f"import {slug}: HTTP {res.status} {res.json}")
             job_id = res.json["sync_job_id"]

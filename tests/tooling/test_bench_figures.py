@@ -38,3 +38,17 @@ def test_p50_is_the_median() -> None:
 def test_per_product_and_megabytes() -> None:
     assert per_product(260, 2000) == 0.13
     assert mb(45_123_456) == 45.1
+
+
+def test_percentile_interpolates_between_the_nearest_ranks() -> None:
+    from apihub_bench.figures import percentile
+
+    samples = [float(n) for n in range(1, 21)]  # 1..20
+    assert percentile(samples, 50) == p50(samples) == 10.5
+    assert percentile(samples, 95) == pytest.approx(19.05)
+    assert percentile([7.0], 95) == 7.0
+    assert percentile(samples, 100) == 20.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile(samples, 101)
