@@ -20,7 +20,21 @@ from typer.testing import CliRunner
 
 from apihub_cli import display, main
 
-NOW = datetime.now(UTC)
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+class _FrozenClock(datetime):
+    """The CLI's ``datetime``, stopped at NOW: the stub's times are built from NOW at import, and a
+    test may run minutes later (pytest-xdist on a busy machine)."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]  # a clock, not a constructor
+        return NOW
+
+
+@pytest.fixture(autouse=True)
+def _frozen_cli_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(main, "datetime", _FrozenClock)
 
 
 def stamp(delta: timedelta) -> str:
@@ -289,7 +303,7 @@ def test_inventory_changed_sends_the_time_back_from_now_and_follows_every_page(a
     since = {query["changed_since"][0] for query in calls}
     assert len(since) == 1
     sent = display.parse_time(since.pop())
-    assert sent is not None and abs((datetime.now(UTC) - sent) - timedelta(hours=1)) < timedelta(minutes=1)
+    assert sent == NOW - timedelta(hours=1)
     assert [query.get("next_token") for query in calls] == [None, ["2"], ["4"]]
 
 
