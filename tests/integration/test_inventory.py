@@ -247,8 +247,10 @@ def test_only_changed_stock_is_written_and_listed_by_changed_since(stock_hub, co
         query={"changed_since": "2000-01-01T00:00:00Z", "next_token": token},
     )
     assert other.status == 400 and "next_token" in other.json["detail"]
-    bad = hub.api("GET", "/api/suppliers/stock/inventory", query={"changed_since": "yesterday"})
-    assert bad.status == 422 and "changed_since" in str(bad.json)
+    # Not a date and time: a word, a bare number (pydantic would read 0 as the epoch), a date, month 13
+    for value in ("yesterday", "0", "0.5", "2000-01-01", "2000-13-01T00:00:00Z"):
+        bad = hub.api("GET", "/api/suppliers/stock/inventory", query={"changed_since": value})
+        assert bad.status == 422 and "changed_since" in str(bad.json), (value, bad.json)
 
 
 # ------------------------------------------------------------------ reading: 404s and 422s
