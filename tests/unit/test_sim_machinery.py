@@ -243,8 +243,9 @@ def test_the_timing_comes_from_the_template() -> None:
 
 
 def test_parameter_overrides_follow_the_templates_own_rules() -> None:
-    timing = TemplateTiming.read(with_parameters(HydrateMaxConcurrency=2, StallMinutes=45))
-    assert timing.source_for("HydrateFunction").max_concurrency == 2 and timing.stall_minutes == 45
+    stall = Template().data["Parameters"]["StallMinutes"]["MinValue"] + 15
+    timing = TemplateTiming.read(with_parameters(HydrateMaxConcurrency=2, StallMinutes=stall))
+    assert timing.source_for("HydrateFunction").max_concurrency == 2 and timing.stall_minutes == stall
     with pytest.raises(ValueError, match="HydrateMaxConcurrency: must be at least"):
         with_parameters(HydrateMaxConcurrency=1)
     with pytest.raises(ValueError, match="not a parameter"):
