@@ -35,6 +35,7 @@ browser: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 template: $(TOOLS)/.installed
 	$(TOOLS)/bin/cfn-lint template.yaml
@@ -60,7 +61,8 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest -n 2 -q -m "not slow and not verify"
 
 # The long runs (docs/reliability.md): 500+ hypothesis examples of the pipeline state machine, the
-# slow fault-injection variants, and every test marked `verify` or `slow`. Each suite records its
+# slow fault-injection variants, every test marked `verify` or `slow`, and the mutation suite
+# (each invariant's guard removed must fail its test: src/apihub_verify/mutations.py). Each suite records its
 # figures in $(VERIFY_DIR) (apihub_verify.record); the report is written even when a run fails.
 VERIFY_DIR := build/verify
 PBT_EXAMPLES ?= 500
@@ -71,6 +73,7 @@ verify: $(VENV)/.installed
 		$(PY) -m pytest -n 2 -q tests/integration/test_pipeline_properties.py || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m pytest -n 2 -q -m "slow or verify" || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(MAKE) --no-print-directory checkov || status=1; \
+	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m apihub_verify.mutations || status=1; \
 	$(PY) -m apihub_verify.report --dir $(VERIFY_DIR) --out docs/reliability.md --command "make verify" || status=1; \
 	exit $$status
 
@@ -81,4 +84,4 @@ bench: $(VENV)/.installed $(TOOLS)/.installed
 	PYTHONPATH=layers/apihub:src POWERTOOLS_LOG_LEVEL=WARNING $(PY) -m apihub_bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache .mypy_cache

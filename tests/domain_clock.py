@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+
+
+class Clock:
+    """The time the domain sees (``utcnow`` in the modules that stamp jobs); tests move ``now``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 def patch_domain_clock(monkeypatch: pytest.MonkeyPatch, clock: object) -> None:
@@ -13,9 +25,22 @@ def patch_domain_clock(monkeypatch: pytest.MonkeyPatch, clock: object) -> None:
 
     from apihub import models
 
-    for name in ("apihub.jobs.service", "apihub.jobs.sweeper", "apihub.dal.suppliers", "apihub.dal.jobs"):
+    for name in (
+        "apihub.jobs.service",
+        "apihub.jobs.sweeper",
+        "apihub.dal.suppliers",
+        "apihub.dal.jobs",
+        "apihub.pipeline.retry_timing",
+    ):
         importlib.import_module(name)
     real = models.utcnow
     for name, module in list(sys.modules.items()):
         if name.startswith("apihub.") and getattr(module, "utcnow", None) is real:
             monkeypatch.setattr(module, "utcnow", clock)
+
+
+def controlled_clock(monkeypatch: pytest.MonkeyPatch, start: datetime) -> Clock:
+    """A ``Clock`` at ``start`` that every domain module sees for the rest of the test."""
+    clock = Clock(start)
+    patch_domain_clock(monkeypatch, clock)
+    return clock

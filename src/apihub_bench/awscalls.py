@@ -43,14 +43,14 @@ class DynamoDBCalls:
             hook(session)
 
         self._original_init = original
-        botocore.session.Session.__init__ = init  # type: ignore[method-assign]
+        botocore.session.Session.__init__ = init  # type: ignore[method-assign,assignment]  # a deliberate monkeypatch
         if boto3.DEFAULT_SESSION is not None:  # created before us: hook it too
             hook(boto3.DEFAULT_SESSION._session)
         return self
 
     def uninstall(self) -> None:
         if self._original_init is not None:
-            botocore.session.Session.__init__ = self._original_init  # type: ignore[method-assign]
+            botocore.session.Session.__init__ = self._original_init  # type: ignore[method-assign]  # undoes the patch
             self._original_init = None
 
     def snapshot(self) -> Counter[str]:

@@ -18,8 +18,10 @@ def seed_jobs(count: int, start_index: int, *, supplier_id: str, supplier_name: 
 
     The first one goes through ``JobsRepository.store_without_lock`` (which also moves the jobs
     epoch back); the rest are the same items written with BatchWriteItem, 25 per request, which is
-    the fast way to seed and writes exactly what ``store_without_lock`` would."""
+    the fast way to seed and writes exactly what ``store_without_lock`` would, and the epoch is
+    moved back to the oldest of them (before, jobs of older months were never listed)."""
     from apihub.dal.jobs import JobsRepository
+    from apihub.dal.jobs.items import new_item
     from apihub.dal.tables import JobItem
     from apihub.models import DiscoveryMode, JobStatus, SyncJob
 
@@ -47,7 +49,9 @@ def seed_jobs(count: int, start_index: int, *, supplier_id: str, supplier_name: 
         indexes = range(1, count)
     with JobItem.batch_write() as batch:
         for i in indexes:
-            batch.save(repo._new_item(job(i)))  # the item store_without_lock writes, batched
+            batch.save(new_item(job(i)))  # the item store_without_lock writes, batched
+    if len(indexes):  # the oldest batched job's month too: the all-jobs listing walks back to it
+        repo.note_month(job(indexes[-1]).started_at)
 
 
 def list_latency_ms(url: str, token: str, *, requests: int, warmup: int = 3) -> float:

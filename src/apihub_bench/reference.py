@@ -26,7 +26,7 @@ def import_in_process(supplier_id: str, workers: int = 10) -> tuple[int, float]:
 
             shared = adapter_for(supplier_id)
             local.adapter = build_adapter(shared.supplier, shared.context)  # own HTTP client per thread
-        return local.adapter  # type: ignore[no-any-return]
+        return local.adapter
 
     def hydrate_and_put(sku: str) -> None:
         product = adapter().hydrate(ProductRef(product_id=sku))

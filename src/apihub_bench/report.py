@@ -240,7 +240,7 @@ Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy rec
   whose index hash key matches (a map rebuilt after any write, each list sorted once in moto's
   order), and a first page without a range condition on just the `limit + 1` items it can return;
   paging, `LastEvaluatedKey` and range conditions behave as before
-  (`tests/integration/test_moto_index_queries.py`). The second `make bench` run of 2026-11-27,
+  (`tests/tooling/test_moto_index_queries.py`). The second `make bench` run of 2026-11-27,
   with the map but not yet the sorting and trimming, still measured 82.8 ms vs 170.5 ms (2.1x).
   DynamoDB never had this cost: a Query reads only the page it returns.
 * **Wall time**: 2,000 products at 200 ms per call is 400 s at C=1 and 200 s at C=2 even at the

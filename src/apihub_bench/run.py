@@ -66,7 +66,7 @@ def parse_ms() -> dict[str, Any]:
     if sys.platform.startswith("linux"):
         cmd = ["taskset", "-c", "0", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def start_lanes(concurrencies: list[int], products: int) -> list[tuple[int, subprocess.Popen[bytes], Path]]:
@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         info["reference"] = {"products": written, "seconds": seconds, "writes": writes(delta)}
         say(f"reference: {written} products in {seconds:.1f} s ({writes(delta)} writes)")
 
-        stack.discovery_pollers.stop(timeout_s=5.0)  # type: ignore[union-attr]
+        assert stack.discovery_pollers is not None
+        stack.discovery_pollers.stop(timeout_s=5.0)
         stack.discovery_pollers = None
         from apihub_bench.discovery import discovery_fan_out
 

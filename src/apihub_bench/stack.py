@@ -19,6 +19,7 @@ from apihub_local.harness import UNBOUND_LIMITS, Harness
 from apihub_local.pollers import Pollers
 from apihub_local.server import LocalApi
 from apihub_local.sqs import EventSourceMapping
+from apihub_local.stack import start_functions_on_moto, stop_in_order
 
 TERMINAL = ("success", "partial_success", "failed")
 
@@ -55,17 +56,11 @@ class BenchStack:
     fake: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> BenchStack:
-        from apihub_local.stack import _local_process_environment
-
-        _local_process_environment()
-        moto = start_child("moto server", ["-m", "apihub_local.moto_server", "--port", "0"])
-        self.children.append(moto)
-        self.hub = Harness(
-            endpoint=moto.info["endpoint"],
+        self.hub, _ = start_functions_on_moto(
+            self.children,
             timeout_scale=1.0,
             environment={"APIHUB_ALLOW_INSECURE_URLS": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"},
         )
-        self.hub.functions.preload()
         size = catalog_size_for(self.products, self.seed)
         args = ["-m", "apihub_local.children", "apihub_fakes.promostandards", "--port", "0"]
         args += ["--products", str(size), "--seed", str(self.seed), "--latency-ms", str(self.latency_ms)]
@@ -79,13 +74,7 @@ class BenchStack:
         return self
 
     def stop(self) -> None:
-        if self.api is not None:
-            self.api.stop()
-        if self.discovery_pollers is not None:
-            self.discovery_pollers.stop(timeout_s=5.0)
-        for child in reversed(self.children):
-            child.stop()
-        self.children.clear()
+        stop_in_order(self.api, self.discovery_pollers, self.children)
 
     @property
     def url(self) -> str:

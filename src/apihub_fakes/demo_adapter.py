@@ -12,13 +12,14 @@ page size, default 1000), ``modified_every`` / ``closeout_every`` (delta and clo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages
+from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages, unsupported_listing
 from apihub.adapters.registry import register_adapter
 from apihub.errors import AuthError, ProductError, TransientError
-from apihub.models import DiscoveryMode, PriceBreak, PriceGroup, Product, ProductImage, ProductPart, ProductRef
+from apihub.jobs.modes import Listing
+from apihub.models import PriceBreak, PriceGroup, Product, ProductImage, ProductPart, ProductRef
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 COLORS = ("Black", "White", "Navy", "Red")
@@ -59,17 +60,19 @@ class DemoAdapter(SupplierAdapter):
 
     def discover(self, request: DiscoveryRequest, cursor: str | None = None) -> Iterator[DiscoveryPage]:
         self._check_auth()
-        if request.mode is DiscoveryMode.explicit_list:
+        if request.listing is Listing.given:
             yield from explicit_pages(request)
             return
-        indexes = range(1, self._count() + 1)
-        if request.mode is DiscoveryMode.delta:
+        indexes: Sequence[int] = range(1, self._count() + 1)
+        if request.listing is Listing.changed:
             since = request.since or EPOCH
-            indexes = [i for i in indexes if self._modified_at(i) > since]  # type: ignore[assignment]
-        elif request.mode is DiscoveryMode.closeouts:
-            indexes = [i for i in indexes if self._is_closeout(i)]  # type: ignore[assignment]
-        elif request.mode is DiscoveryMode.first_n:
-            indexes = list(indexes)[: request.limit or 20]  # type: ignore[assignment]
+            indexes = [i for i in indexes if self._modified_at(i) > since]
+        elif request.listing is Listing.closeouts:
+            indexes = [i for i in indexes if self._is_closeout(i)]
+        elif request.listing is not Listing.sellable:
+            raise unsupported_listing(self, request)
+        if request.limit is not None:
+            indexes = list(indexes)[: request.limit]
         page_size = int(self._cfg.get("page_size", 1000))
         start = int(cursor or 0)
         all_refs = [ProductRef(product_id=demo_sku(i)) for i in indexes]

@@ -122,7 +122,7 @@ def _response(request: Any, status: int, payload: dict[str, Any], query_error: s
     }
     if query_error:  # SQS's JSON protocol also names the query-protocol code in this header
         headers["x-amzn-query-error"] = query_error
-    return AWSResponse(request.url, status, headers, _Body(body))
+    return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]  # botocore wraps any mapping in a HeadersDict; its stubs ask for HTTPHeaders
 
 
 class AwsFaults:
@@ -173,7 +173,7 @@ class AwsFaults:
 
     # ------------------------------------------------------------------ botocore handlers
     def _before_send(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
-        _, service, operation = event_name.split(".", 2)
+        _event, service, operation = event_name.split(".", 2)
         with self._lock:
             self.attempts[operation] += 1
         kind = self._roll(service, operation)
@@ -243,7 +243,7 @@ class AwsFaults:
         if not context.pop(_STASH + "_all", False):
             return None
         failed = context.pop(_STASH)
-        http = AWSResponse("", 200, {}, _Body(b"{}"))
+        http = AWSResponse("", 200, {}, _Body(b"{}"))  # type: ignore[arg-type]  # botocore wraps any mapping in a HeadersDict; its stubs ask for HTTPHeaders
         return http, {"Successful": [], "Failed": failed, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
     def _add_failed_entries(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -298,7 +298,7 @@ def apihub_clients() -> list[Any]:
     from apihub.dal.tables import ALL_MODELS, bind_tables
     from apihub.settings import get_settings
 
-    clients = [bind_tables(get_settings()).client]
+    clients: list[Any] = [bind_tables(get_settings()).client]
     clients += [model._get_connection().connection.client for model in ALL_MODELS]
     clients.append(client("sqs"))
     unique: dict[int, Any] = {id(c): c for c in clients}

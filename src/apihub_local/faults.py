@@ -55,7 +55,7 @@ def crash_fanout_once_per_job() -> None:
         )
         raise SimulatedFanoutCrash(f"simulated crash half way through fan-out of job {job_id}")
 
-    queues.send_hydrate_batch = send_hydrate_batch  # type: ignore[assignment]
+    queues.send_hydrate_batch = send_hydrate_batch
 
 
 def scale_retry_backoff(scale: float) -> None:
@@ -66,4 +66,4 @@ def scale_retry_backoff(scale: float) -> None:
     def delay_retry(queue_url: str, receipt_handle: str, seconds: int) -> None:
         original(queue_url, receipt_handle, math.ceil(seconds * scale) if seconds > 0 else 0)
 
-    queues.delay_retry = delay_retry  # type: ignore[assignment]
+    queues.delay_retry = delay_retry

@@ -133,7 +133,7 @@ class Harness:
         body = {"name": fields.pop("name", slug.title()), "slug": slug, "adapter_class": adapter, **fields}
         res = self.api("POST", "/api/suppliers", json_body=body)
         assert res.status in (200, 201), res.json
-        return res.json  # type: ignore[no-any-return]
+        return res.json
 
     def start_import(self, supplier: str, **body: Any) -> ApiResult:
         return self.api("POST", f"/api/suppliers/{supplier}/import", json_body=body)
@@ -144,7 +144,7 @@ class Harness:
     def job(self, job_id: str) -> dict[str, Any]:
         res = self.api("GET", f"/api/sync-jobs/{job_id}")
         assert res.status == 200, res.json
-        return res.json  # type: ignore[no-any-return]
+        return res.json
 
     def run_import(self, supplier: str, **body: Any) -> dict[str, Any]:
         res = self.start_import(supplier, **body)

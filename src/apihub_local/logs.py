@@ -96,10 +96,11 @@ def install(json_logs: bool = False) -> None:
         return
     service = logging.getLogger("apihub")  # Powertools' logger for service "apihub"
     service.propagate = False  # its handler prints; the root handler would print it again
-    for handler in service.handlers:
+    for service_handler in service.handlers:
         # Powertools keeps using the handler's formatter (append_keys & co), so it stays; the
         # handler re-renders what that formatter produced.
-        if not getattr(handler, "_apihub_compact", False):
-            compact = CompactFormatter(handler.formatter, color)
-            handler.format = types.MethodType(lambda self, record, c=compact: c.format(record), handler)  # type: ignore[method-assign]
-            handler._apihub_compact = True  # type: ignore[attr-defined]
+        if not getattr(service_handler, "_apihub_compact", False):
+            compact = CompactFormatter(service_handler.formatter, color)
+            render = types.MethodType(lambda self, record, c=compact: c.format(record), service_handler)
+            service_handler.format = render  # type: ignore[method-assign]  # patched on this instance only
+            service_handler._apihub_compact = True  # type: ignore[attr-defined]  # marks a handler already patched

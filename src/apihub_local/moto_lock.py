@@ -27,7 +27,7 @@ def serialize_in_process_moto() -> None:
         with _LOCK:
             return original(self, *args, **kwargs)
 
-    BotocoreStubber.__call__ = locked  # type: ignore[method-assign]
+    BotocoreStubber.__call__ = locked  # type: ignore[method-assign]  # a deliberate monkeypatch
     _patched = True
 
 

@@ -39,7 +39,7 @@ def speed_up_transactions() -> None:
 
     # moto's module calls ``copy.deepcopy``: give it a ``copy`` whose deepcopy skips tables while a
     # transaction runs, and behaves exactly like the real one otherwise.
-    ddb_models.copy = types.SimpleNamespace(deepcopy=deepcopy_skipping_tables, copy=_copy.copy)  # type: ignore[attr-defined]
+    ddb_models.copy = types.SimpleNamespace(deepcopy=deepcopy_skipping_tables, copy=_copy.copy)  # type: ignore[attr-defined,assignment]  # a stand-in for the copy module moto imports
     original = ddb_models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -56,7 +56,7 @@ def speed_up_transactions() -> None:
         finally:
             _local.in_transaction = False
 
-    ddb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    ddb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]  # a deliberate monkeypatch
     _patched = True
 
 
@@ -113,9 +113,9 @@ def speed_up_sqs_sends() -> None:
             if not self.fifo_queue:
                 return {}
             return {"ContentBasedDeduplication": str(bool(self.content_based_deduplication)).lower()}
-        return full.fget(self)  # type: ignore[no-any-return]
+        return full.fget(self)  # type: ignore[attr-defined]  # read on the class, the property object; mypy sees its getter
 
-    sqs_models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    sqs_models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]  # a deliberate monkeypatch
     original = sqs_models.SQSBackend.send_message
 
     def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -125,7 +125,7 @@ def speed_up_sqs_sends() -> None:
         finally:
             _local.sending = False
 
-    sqs_models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    sqs_models.SQSBackend.send_message = send_message  # type: ignore[method-assign]  # a deliberate monkeypatch
     _sqs_patched = True
 
 
@@ -148,7 +148,7 @@ def speed_up_sqs_receives() -> None:
         retention_period = int(self.get_queue(queue_name).message_retention_period)
         return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
 
-    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]  # a deliberate monkeypatch
     _receive_patched = True
 
 
@@ -165,8 +165,8 @@ def cache_moto_module_list() -> None:
     def list_of_moto_modules() -> tuple[str, ...]:
         return modules
 
-    list_of_moto_modules._apihub_cached = True  # type: ignore[attr-defined]
-    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+    list_of_moto_modules._apihub_cached = True  # type: ignore[attr-defined]  # marks moto's list as cached
+    backends.list_of_moto_modules = list_of_moto_modules
 
 
 _index_patched = False
@@ -203,7 +203,7 @@ def speed_up_index_queries() -> None:
             finally:
                 state["generation"] += 1
 
-        wrapper.__wrapped__ = method  # type: ignore[attr-defined]
+        wrapper.__wrapped__ = method  # type: ignore[attr-defined]  # as functools.wraps sets it, and nothing else of it
         return wrapper
 
     for name, member in list(vars(backend_cls).items()):
@@ -243,8 +243,8 @@ def speed_up_index_queries() -> None:
     def items_for_this_query(self: Any) -> list[Any]:
         override = getattr(_local, "index_candidates", None)
         if override is not None and override[0] is self:
-            return override[1]  # type: ignore[no-any-return]
-        return all_items(self)  # type: ignore[no-any-return]
+            return override[1]
+        return all_items(self)
 
     def patched_query(self: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
@@ -273,9 +273,9 @@ def speed_up_index_queries() -> None:
         override = getattr(_local, "index_candidates", None)
         if override is not None and override[0] is self:
             return items  # moto filtered our pre-sorted candidates, keeping their order
-        return sorted_items(self, hash_attrs, range_attrs, items)  # type: ignore[no-any-return]
+        return sorted_items(self, hash_attrs, range_attrs, items)
 
-    Table.sorted_items = sorted_unless_presorted  # type: ignore[method-assign]
-    Table.all_items = items_for_this_query  # type: ignore[method-assign]
-    Table.query = patched_query  # type: ignore[method-assign]
+    Table.sorted_items = sorted_unless_presorted  # type: ignore[method-assign,assignment]  # a deliberate monkeypatch
+    Table.all_items = items_for_this_query  # type: ignore[method-assign]  # a deliberate monkeypatch
+    Table.query = patched_query  # type: ignore[method-assign]  # a deliberate monkeypatch
     _index_patched = True

@@ -110,7 +110,7 @@ def router_state_per_thread() -> None:
     )
     for name, slot in slots.items():
         type.__setattr__(BaseRouter, name, slot)
-    BaseRouter.__class__ = meta
+    BaseRouter.__class__ = meta  # type: ignore[method-assign]  # a metaclass swap; mypy sees __class__ as a method
 
 
 def current_function() -> str | None:

@@ -16,9 +16,12 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apihub_local.children import Child, start_child
+
+if TYPE_CHECKING:
+    from apihub_local.harness import Harness
 
 log_name = "apihub.local"
 
@@ -117,6 +120,34 @@ def _local_process_environment() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
+def start_functions_on_moto(children: list[Child], **harness: Any) -> tuple[Harness, str]:
+    """What every in-process stack (``make run``, ``make bench``) starts with: this process pointed
+    at moto only, a moto server child process (appended to ``children``, so it stops with them), the
+    template's resources and functions on it (a ``Harness`` built with ``harness``), every function
+    imported up front so no first invocation pays for it. Returns the harness and moto's endpoint."""
+    from apihub_local.harness import Harness
+
+    _local_process_environment()
+    moto = start_child("moto server", ["-m", "apihub_local.moto_server", "--port", "0"])
+    children.append(moto)
+    endpoint = str(moto.info["endpoint"])
+    hub = Harness(endpoint=endpoint, **harness)
+    hub.functions.preload()
+    return hub, endpoint
+
+
+def stop_in_order(api: Any, pollers: Any, children: list[Child]) -> None:
+    """Stop an in-process stack in the reverse order of starting: no new requests, no new batches
+    (in-flight ones finish or are abandoned after 5 s), then the child processes."""
+    if api is not None:
+        api.stop()
+    if pollers is not None:
+        pollers.stop(timeout_s=5.0)
+    for child in reversed(children):
+        child.stop()
+    children.clear()
+
+
 class LocalStack:
     """Starts everything (``start``), runs until stopped (``stop``, or a signal in ``run``)."""
 
@@ -136,28 +167,22 @@ class LocalStack:
         from apihub_cli import config
         from apihub_local import logs
         from apihub_local.demo import start_demo_suppliers
-        from apihub_local.harness import Harness
         from apihub_local.pollers import Pollers
         from apihub_local.server import LocalApi
 
         knobs = self.knobs
         _check_port_free(knobs.port)
-        _local_process_environment()
-        moto = start_child("moto server", ["-m", "apihub_local.moto_server", "--port", "0"])
-        self.children.append(moto)
-        endpoint = moto.info["endpoint"]
-
         overrides = {"APIHUB_ALLOW_INSECURE_URLS": "true"}  # the fakes are http:// on loopback
         if os.environ.get("POWERTOOLS_LOG_LEVEL"):
             overrides["POWERTOOLS_LOG_LEVEL"] = os.environ["POWERTOOLS_LOG_LEVEL"]
-        self.hub = hub = Harness(
-            endpoint=endpoint,
+        hub, endpoint = start_functions_on_moto(
+            self.children,
             timeout_scale=knobs.time_scale,
             environment=overrides,
             duplicate=knobs.duplicate_delivery,
             crash_rate=knobs.crash_rate,
         )
-        hub.functions.preload()
+        self.hub = hub
         from apihub_local import faults
 
         if knobs.crash_fanout:
@@ -264,13 +289,7 @@ class LocalStack:
         from apihub_cli import config
 
         self._stopped.set()
-        if self.api is not None:
-            self.api.stop()
-        if self.pollers is not None:
-            self.pollers.stop(timeout_s=5.0)
-        for child in reversed(self.children):
-            child.stop()
-        self.children.clear()
+        stop_in_order(self.api, self.pollers, self.children)
         if self.aws_faults is not None:
             from apihub_local.aws_faults import uninstall
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +72,7 @@ class InvocationStats:
     invocations: Counter[str] = field(default_factory=Counter)
     timeouts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
-    busy_s: Counter[str] = field(default_factory=Counter)
+    busy_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     longest_s: dict[str, float] = field(default_factory=dict)
 
 

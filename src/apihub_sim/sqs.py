@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from apihub_sim.kernel import Kernel
 
@@ -197,7 +197,10 @@ def _answer(request: Any, status: int, payload: dict[str, Any], query_error: str
     }
     if query_error:
         headers["x-amzn-query-error"] = query_error
-    return AWSResponse(request.url, status, headers, _Body(body))
+    http_headers = HTTPHeaders()
+    for name, value in headers.items():
+        http_headers[name] = value
+    return AWSResponse(request.url, status, http_headers, _Body(body))
 
 
 def _md5(text: str) -> str:

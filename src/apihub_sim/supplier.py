@@ -166,4 +166,4 @@ def _out_of_time(message: str) -> Exception:
     out_of_time = getattr(errors, "OutOfTime", None)
     if out_of_time is None:  # a layer without per-call deadlines cannot get here (no time_left)
         return TransientError(message)
-    return out_of_time(message)  # type: ignore[no-any-return]
+    return out_of_time(message)  # type: ignore[no-any-return]  # looked up by name (getattr): mypy sees Any

@@ -73,12 +73,13 @@ def _one_botocore_session() -> Iterator[None]:
     import pynamodb.connection.base as pynamodb_base
 
     shared = botocore.session.get_session()
-    original = pynamodb_base.get_session
-    pynamodb_base.get_session = lambda: shared
+    # PynamoDB's module takes get_session from botocore without re-exporting it: patched by name.
+    original = getattr(pynamodb_base, "get_session")  # noqa: B009
+    setattr(pynamodb_base, "get_session", lambda *_args: shared)  # noqa: B010
     try:
         yield
     finally:
-        pynamodb_base.get_session = original
+        setattr(pynamodb_base, "get_session", original)  # noqa: B010
 
 
 _ITEM_OPERATIONS = frozenset(
@@ -111,11 +112,11 @@ def _raw_dynamodb_responses() -> Iterator[None]:
             return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
         return original(self, context)
 
-    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]  # a deliberate patch of moto, undone below
     try:
         yield
     finally:
-        ActionResult.execute_result = original  # type: ignore[method-assign]
+        ActionResult.execute_result = original  # type: ignore[method-assign]  # the patch undone
 
 
 class Simulation:

@@ -91,8 +91,10 @@ def render(
             if part.get("requests"):
                 detail.append(f"{int(part['requests']):,} requests")
             detail.append(f"{int(part.get('failures') or 0)} failures")
-            notes = "; ".join(part.get("notes") or [])
-            lines.append(f"- `{part.get('part', name)}`: {', '.join(detail)}" + (f" ({notes})" if notes else ""))
+            part_notes = "; ".join(part.get("notes") or [])
+            lines.append(
+                f"- `{part.get('part', name)}`: {', '.join(detail)}" + (f" ({part_notes})" if part_notes else "")
+            )
         if s["commands"] and s["commands"] != [command]:
             lines += ["", "Produced by: " + ", ".join(f"`{c}`" for c in s["commands"])]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,19 @@ class RunningStack:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
+    def group_gone(self, within_s: float) -> bool:
+        """Whether every process of the stack's group (stack, moto server, fakes) has exited within
+        ``within_s`` seconds."""
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
     def stop(self) -> None:
         """Kill the whole process group (stack, moto server, fakes) and reap the leader."""
         try:
@@ -79,18 +93,25 @@ class RunningStack:
             self.process.wait(15)
         except subprocess.TimeoutExpired:
             pass
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
+        if self.group_gone(within_s=15):
+            return
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(5)
 
 
-def start_stack(tmp: Path, command: list[str], **knobs: str) -> RunningStack:
+@contextmanager
+def running_stack(tmp: Path, command: list[str] | None = None, **knobs: str) -> Iterator[RunningStack]:
+    """The local stack, started by ``command`` (default ``python -m apihub_local``) with the
+    environment ``knobs`` (``APIHUB_DEMO_PRODUCTS="20"``, ...) and its state in ``tmp``, for the
+    ``with`` block; stopped (its whole process group) when the block ends."""
+    stack = _start_stack(tmp, command or [str(VENV_BIN / "python"), "-m", "apihub_local"], knobs)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _start_stack(tmp: Path, command: list[str], knobs: dict[str, str]) -> RunningStack:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("APIHUB_", "AWS_"))},
@@ -126,28 +147,21 @@ def start_stack(tmp: Path, command: list[str], **knobs: str) -> RunningStack:
 @pytest.fixture
 def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RunningStack]]:
     """``stack_factory(command=None, **env)``: a running stack, stopped at the end of the test."""
-    started: list[RunningStack] = []
+    with ExitStack() as started:
 
-    def factory(command: list[str] | None = None, **knobs: str) -> RunningStack:
-        stack = start_stack(
-            tmp_path_factory.mktemp("stack"), command or [str(VENV_BIN / "python"), "-m", "apihub_local"], **knobs
-        )
-        started.append(stack)
-        return stack
+        def factory(command: list[str] | None = None, **knobs: str) -> RunningStack:
+            return started.enter_context(running_stack(tmp_path_factory.mktemp("stack"), command, **knobs))
 
-    yield factory
-    for stack in started:
-        stack.stop()
+        yield factory
 
 
 @pytest.fixture(scope="module")
 def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """One stack for a module, started exactly as the README says: ``make run``."""
-    stack = start_stack(
+    with running_stack(
         tmp_path_factory.mktemp("stack"),
         ["make", "--no-print-directory", "run"],
         APIHUB_DEMO_PRODUCTS="60",
         APIHUB_DEMO_FAIL_RATE="0.1",
-    )
-    yield stack
-    stack.stop()
+    ) as stack:
+        yield stack

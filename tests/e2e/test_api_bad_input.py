@@ -4,6 +4,7 @@ SKUs (stored and reported as sent). Each gets a clear 4xx naming the problem, or
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from urllib.parse import quote
@@ -109,10 +110,11 @@ def test_a_10000_sku_explicit_list_is_accepted_and_the_job_runs(stack) -> None:
         "POST", "/api/suppliers/demo/import", json={"mode": "explicit_list", "explicit_list": [*skus, "X"]}
     )
     assert too_many.status_code == 422 and _detail(too_many).startswith("explicit_list: ")
+    long_skus = [f"{i:04d}" + "y" * 252 for i in range(1000)]
     too_big = stack.api(
-        "POST", "/api/suppliers/demo/import", json={"mode": "explicit_list", "explicit_list": ["y" * 256] * 1000}
+        "POST", "/api/suppliers/demo/import", json={"mode": "explicit_list", "explicit_list": long_skus}
     )
-    assert too_big.status_code == 422 and "bytes of SKUs in total" in _detail(too_big)
+    assert too_big.status_code == 422 and "bytes stored as JSON" in _detail(too_big)
 
 
 def test_unicode_skus_are_imported_and_reported_exactly_as_sent(stack) -> None:
@@ -129,3 +131,23 @@ def test_unicode_skus_are_imported_and_reported_exactly_as_sent(stack) -> None:
     # And a unicode product id in a path is a JSON 404, not an error
     res = stack.api("GET", f"/api/suppliers/demo/products/{quote(skus[1])}")
     assert res.status_code == 404 and _detail(res) == "Product not found"
+
+
+def test_a_next_token_the_stack_did_not_issue_for_that_list_is_a_400(stack) -> None:
+    # Given a job with three errors, on the stack as `make run` starts it (its cursor key on moto)
+    skus = ["NOT-IN-CATALOG-1", "NOT-IN-CATALOG-2", "NOT-IN-CATALOG-3"]
+    res = stack.api("POST", "/api/suppliers/demo-rest/import", json={"mode": "explicit_list", "explicit_list": skus})
+    assert res.status_code == 202, res.text
+    job = _wait(stack, res.json()["sync_job_id"], lambda j: j["completed_at"] is not None)
+    path = f"/api/sync-jobs/{job['id']}/errors"
+    token = stack.api("GET", path, params={"limit": 1}).headers["X-Next-Token"]
+    # When the cursor is made up, altered, or sent to another list
+    made_up = base64.urlsafe_b64encode(json.dumps({"k": {"bogus": {"S": "x"}}}).encode()).decode()
+    version, payload, mac = token.split(".")
+    altered = f"{version}.{payload}.{'A' if mac[0] != 'A' else 'B'}{mac[1:]}"  # the MAC's first six bits
+    for bad_path, bad in ((path, made_up), (path, altered), ("/api/sync-jobs", token)):
+        res = stack.api("GET", bad_path, params={"limit": 1, "next_token": bad})
+        # Then it is a 400 naming next_token
+        assert res.status_code == 400 and _detail(res).startswith("next_token: "), res.text
+    # And the real one pages on
+    assert stack.api("GET", path, params={"limit": 1, "next_token": token}).status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import json
 import pkgutil
 from dataclasses import replace
@@ -14,6 +15,7 @@ import pytest
 from apihub.api.app import ENDPOINTS, endpoint_for
 from apihub.api.catalog import BY_KEY, BY_NAME, READ, ROUTES, Route
 from apihub.dal.tables import JOB_LIST_INDEXES, JobItem, OutcomeItem, ProductItem, SupplierItem, TokenItem
+from apihub.jobs.modes import MODES, SCHEDULED_MODES
 
 from apihub_local.template import FunctionDef, HttpRoute, Template
 
@@ -339,7 +341,7 @@ def test_the_layer_alone_knows_only_the_real_adapters(built_layer: Path) -> None
         "from apihub.adapters.registry import is_known, known_adapters\n"
         "from apihub.errors import InvalidInput\n"
         "from apihub.models import SupplierIn\n"
-        "from apihub.suppliers import validate_supplier\n"
+        "from apihub.supplier_rules import validate_supplier\n"
         "try:\n"
         "    validate_supplier(SupplierIn(name='d', slug='d', adapter_class='DemoAdapter'))\n"
         "    refused = None\n"
@@ -370,23 +372,21 @@ def _schedule_events(logical_id: str) -> dict[str, dict]:
     return {name: e["Properties"] for name, e in events.items() if e["Type"] == "ScheduleV2"}
 
 
-def test_scheduled_imports_use_cron_parameters_and_name_their_mode() -> None:
-    import json
-
+def test_scheduled_imports_are_exactly_the_mode_rows_that_have_a_schedule() -> None:
+    # The rows of apihub.jobs.modes name each schedule's template parameter and default; the
+    # template declares one scheduler event per such row, and none for a mode without one.
     defaults = TPL.parameter_defaults()
     schedules = _schedule_events("SchedulerFunction")
     by_mode = {json.loads(p["Input"])["mode"]: p for p in schedules.values()}
-    assert set(by_mode) == {"full_sellable", "delta", "closeouts"}
-    expected = {
-        "full_sellable": ("FullSellableSchedule", "cron(0 1 ? * SUN *)"),  # weekly, Sunday 01:00 UTC
-        "delta": ("DeltaSchedule", "cron(0 2 * * ? *)"),  # daily
-        "closeouts": ("CloseoutsSchedule", "cron(0 3 1 * ? *)"),  # monthly
-    }
-    for mode, (param, default) in expected.items():
+    rows = {spec.mode.value: spec.schedule for spec in MODES.values() if spec.schedule is not None}
+    assert set(by_mode) == set(rows) == {m.value for m in SCHEDULED_MODES}
+    operations_doc = (ROOT / "docs" / "operations.md").read_text()
+    for mode, schedule in rows.items():
         props = by_mode[mode]
-        assert props["ScheduleExpression"] == {"Ref": param}
-        assert defaults[param] == default
+        assert props["ScheduleExpression"] == {"Ref": schedule.parameter}
+        assert defaults[schedule.parameter] == schedule.default
         assert props["ScheduleExpressionTimezone"] == "UTC"
+        assert f"| `{schedule.parameter}` | `{schedule.default}`" in operations_doc, f"docs/operations.md: {mode}"
     assert FUNCTIONS["SchedulerFunction"].folder == "scheduler"
 
 
@@ -396,7 +396,7 @@ def test_sweeper_runs_on_its_own_schedule_with_the_stall_limit() -> None:
     assert sweep["ScheduleExpression"] == {"Ref": "SweeperSchedule"}
     assert defaults["SweeperSchedule"] == "rate(5 minutes)"
     env = TPL.resources["SweeperFunction"]["Properties"]["Environment"]["Variables"]
-    assert env["APIHUB_STALL_MINUTES"] == {"Ref": "StallMinutes"} and defaults["StallMinutes"] == 30
+    assert env["APIHUB_STALL_MINUTES"] == {"Ref": "StallMinutes"}  # its bounds: tests/infrastructure/test_timing.py
     assert FUNCTIONS["SweeperFunction"].folder == "sweeper"
 
 
@@ -449,3 +449,28 @@ def test_alarms_cover_dlqs_hydrate_error_rate_failed_and_swept_jobs_and_notify_a
 
 def test_tracing_is_active_for_every_function() -> None:
     assert TPL.globals["Tracing"] == "Active"
+
+
+def test_every_function_that_pages_may_read_the_cursor_key_and_decrypt_it_through_secrets_manager_only() -> None:
+    # The routes that take next_token, from the handlers' own signatures
+    paging = {
+        route.name for route in ROUTES if "next_token" in inspect.signature(endpoint_for(route).handler).parameters
+    }
+    assert paging == {"list_sync_jobs", "list_sync_job_errors", "list_products"}
+    secret = TPL.resources["CursorSecret"]["Properties"]
+    assert secret["KmsKeyId"] == {"Ref": "SecretsKey"} and secret["GenerateSecretString"]["PasswordLength"] >= 32
+    assert TPL.globals["Environment"]["Variables"]["APIHUB_CURSOR_SECRET_ARN"] == {"Ref": "CursorSecret"}
+    for fn in FUNCTIONS.values():
+        policies = TPL.resources[fn.logical_id]["Properties"].get("Policies", [])
+        reads = {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "CursorSecret"}}} in policies
+        decrypts = [s for s in _policy_statements(policies) if s["Action"] == "kms:Decrypt"]
+        # Only the functions that page read the key (a function that reads one page for itself never seals it)
+        assert reads == (fn.folder in paging), fn.logical_id
+        if fn.folder in paging:
+            (decrypt,) = decrypts
+            assert decrypt["Resource"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}, fn.logical_id
+            # Through Secrets Manager, for this secret only: not a way to decrypt supplier credentials
+            assert decrypt["Condition"]["StringEquals"] == {
+                "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
+                "kms:EncryptionContext:SecretARN": {"Ref": "CursorSecret"},
+            }, fn.logical_id

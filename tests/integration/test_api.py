@@ -8,7 +8,17 @@ from datetime import timedelta
 import pytest
 from apihub.dal.jobs import JobsRepository
 from apihub.jobs.service import new_job
-from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, Supplier, iso, utcnow
+from apihub.models import (
+    MAX_LIST_BYTES,
+    MAX_SKU_BYTES,
+    DiscoveryMode,
+    DiscoveryParams,
+    JobStatus,
+    Supplier,
+    iso,
+    stored_list_bytes,
+    utcnow,
+)
 
 
 def _seed_jobs(hub, supplier: dict, count: int, *, mode=DiscoveryMode.first_n, status=JobStatus.pending) -> list[str]:
@@ -94,7 +104,7 @@ def test_list_uses_queries_never_scans(hub, monkeypatch) -> None:
         ("GET", "/api/sync-jobs", {"limit": "0"}, None, 422, "limit"),
         ("GET", "/api/sync-jobs", {"limit": "10001"}, None, 422, "limit"),
         ("GET", "/api/sync-jobs", {"job_type": "import:everything"}, None, 422, "job_type"),
-        ("GET", "/api/sync-jobs", {"next_token": "!!!"}, None, 422, "next_token"),
+        ("GET", "/api/sync-jobs", {"next_token": "!!!"}, None, 400, "next_token"),
         ("POST", "/api/suppliers/demo/import", None, "{not json", 422, "body"),
         ("POST", "/api/suppliers/demo/import", None, json.dumps({"mode": "explicit_list"}), 422, "explicit_list"),
         ("POST", "/api/suppliers/demo/import", None, json.dumps({"limit": 10001}), 422, "limit"),
@@ -219,6 +229,192 @@ def test_supplier_upsert_by_slug_updates_and_reactivates(hub) -> None:
     assert (again.json["id"], again.json["name"], again.json["is_active"]) == (first["id"], "Acme 2", True)
     assert hub.api("DELETE", f"/api/suppliers/{first['id']}").status == 204
     assert hub.api("GET", "/api/suppliers/acme").status == 404
+
+
+# ------------------------------------------------------------------------------------------ size limits
+
+EMOJI = "\N{GRINNING FACE}"  # 4 bytes of UTF-8, 12 as the job item's JSON stores it
+
+
+def _longest_sku(i: int) -> str:
+    """A SKU of exactly MAX_SKU_BYTES bytes, of characters the job item's JSON escapes (3x the bytes)."""
+    sku = f"{i:04d}" + EMOJI * ((MAX_SKU_BYTES - 4) // 4)
+    assert len(sku.encode()) == MAX_SKU_BYTES
+    return sku
+
+
+def _dynamodb_item_bytes(value: dict) -> int:
+    """An item's size as DynamoDB counts it against 400 KB: names plus values, in bytes."""
+
+    def size(v: dict) -> int:
+        ((kind, inner),) = v.items()
+        if kind == "S":
+            return len(inner.encode())
+        if kind == "B":
+            return len(inner)
+        if kind == "N":
+            return len(inner.lstrip("-").replace(".", "")) // 2 + 2
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind in ("SS", "NS", "BS"):
+            return sum(size({kind[0]: x}) for x in inner)
+        if kind == "L":
+            return 3 + sum(1 + size(x) for x in inner)
+        return 3 + sum(len(k.encode()) + 1 + size(x) for k, x in inner.items())  # M
+
+    return sum(len(name.encode()) + size(v) for name, v in value.items())
+
+
+def test_an_explicit_list_sku_longer_than_its_keys_allow_is_a_422_naming_it(hub) -> None:
+    hub.add_supplier("demo", protocol_config={"products": 3})
+    # Given a list whose fourth SKU is 256 emoji: 256 characters, but 1,024 bytes
+    res = hub.start_import("demo", mode="explicit_list", explicit_list=["A", "B", "C", EMOJI * 256])
+    # Then it is refused, naming the SKU and the rule in bytes
+    assert res.status == 422, res.json
+    assert res.json["detail"] == f"explicit_list.3: at most {MAX_SKU_BYTES} bytes in UTF-8 (got 1024)"
+
+
+def test_an_explicit_list_at_the_cap_of_the_longest_skus_is_stored_under_400_kb(hub) -> None:
+    supplier = hub.add_supplier("demo", protocol_config={"products": 3})
+    # Given as many of the longest SKUs, escaped when stored, as the list cap admits
+    skus: list[str] = []
+    while stored_list_bytes([*skus, _longest_sku(len(skus))]) <= MAX_LIST_BYTES:
+        skus.append(_longest_sku(len(skus)))
+    # Then one more is a 422 naming the list and the rule
+    res = hub.start_import("demo", mode="explicit_list", explicit_list=[*skus, _longest_sku(len(skus))])
+    assert res.status == 422 and res.json["detail"].startswith(f"explicit_list: at most {MAX_LIST_BYTES} bytes")
+    # And the list at the cap is accepted, kept whole on the job item, which stays well under 400 KB
+    res = hub.start_import("demo", mode="explicit_list", explicit_list=skus)
+    assert res.status == 202, res.json
+    job_id = res.json["sync_job_id"]
+    assert hub.job(job_id)["params"]["explicit_list"] == skus
+    from apihub.dal.clients import client
+    from apihub.settings import get_settings
+
+    stored = client("dynamodb").get_item(
+        TableName=get_settings().jobs_table, Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "META"}}
+    )
+    assert stored["Item"]["supplier_id"]["S"] == supplier["id"]
+    assert MAX_LIST_BYTES < _dynamodb_item_bytes(stored["Item"]) < 250 * 1024
+
+
+def _seed_failures(job_id: str, skus: list[str]) -> None:
+    """Failed outcome items, as hydrate records them, for ``job_id``."""
+    from apihub.dal.tables import OutcomeItem
+
+    now = iso(utcnow()) or ""
+    with OutcomeItem.batch_write() as batch:
+        for sku in skus:
+            batch.save(
+                OutcomeItem(
+                    f"JOB#{job_id}",
+                    f"PRODUCT#{sku}",
+                    status="failed",
+                    error="ProductError: 130",
+                    err_job=job_id,
+                    recorded_at=now,
+                )
+            )
+
+
+@pytest.mark.parametrize("past", ["count", "bytes"])
+def test_a_failed_only_retry_past_the_list_cap_is_a_422_and_starts_nothing(hub, monkeypatch, past: str) -> None:
+    # Given a finished job with more failures than one explicit list may hold: past the count (lowered
+    # here, as paging 10,001 errors through moto's index takes minutes), or past the bytes
+    if past == "count":
+        import apihub.jobs.service
+        import apihub.models
+
+        for module in (apihub.models, apihub.jobs.service):
+            monkeypatch.setattr(module, "MAX_LIST_SKUS", 5)
+        failures, rule = [f"SKU-{i:05d}" for i in range(6)], "at most 5 SKUs"
+    else:
+        failures, rule = [_longest_sku(i) for i in range(300)], f"at most {MAX_LIST_BYTES} bytes stored as JSON"
+    supplier = hub.add_supplier("demo", protocol_config={"products": 3})
+    (job_id,) = _seed_jobs(hub, supplier, 1, status=JobStatus.partial_success)
+    _seed_failures(job_id, failures)
+    # When its failures are retried
+    res = hub.api("POST", f"/api/sync-jobs/{job_id}/retry", query={"failed_only": "true"})
+    # Then it is a 422 naming failed_only and the cap (as POST .../import answers), not a 500
+    assert res.status == 422, res.json
+    assert res.json["detail"].startswith("failed_only: ") and rule in res.json["detail"]
+    # And no job was started (nor its lock taken: an explicit list import goes ahead)
+    jobs = hub.api("GET", "/api/sync-jobs", query={"supplier_id": supplier["id"]}).json
+    assert [j["id"] for j in jobs] == [job_id]
+    assert hub.start_import("demo", mode="explicit_list", explicit_list=failures[:3]).status == 202
+
+
+# ------------------------------------------------------------------------------------------ supplier writes
+
+SYNCED_AT = "2026-01-02T03:04:05.000Z"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "/api/suppliers/acme", {"name": "Acme Renamed"}),
+        ("POST", "/api/suppliers", {"name": "Acme Renamed", "slug": "acme", "adapter_class": "DemoAdapter"}),
+    ],
+    ids=["patch", "upsert"],
+)
+def test_a_supplier_write_keeps_the_sync_fields_a_finalise_wrote_meanwhile(
+    hub, monkeypatch, method: str, path: str, body: dict
+) -> None:
+    # Regression: PATCH and upsert read the supplier and saved the whole item back, so a finalise
+    # between the two lost last_full_sync and product_count (the next delta asked for everything)
+    hub.add_supplier("acme", protocol_config={"products": 3})
+    from apihub.dal.suppliers import SuppliersRepository
+    from apihub.dal.tables import SupplierItem
+
+    read = SuppliersRepository._item
+
+    def read_then_finalise(self, ref: str) -> SupplierItem:
+        item = read(self, ref)
+        # Given a finalise (and a hydrate batch) write the supplier just after the request read it
+        SupplierItem(item.id).update(
+            actions=[SupplierItem.last_full_sync.set(SYNCED_AT), SupplierItem.product_count.add(7)]
+        )
+        return item
+
+    monkeypatch.setattr(SuppliersRepository, "_item", read_then_finalise)
+    res = hub.api(method, path, json_body=body)
+    monkeypatch.undo()
+    # Then the write changed what it was asked to, and kept what the finalise wrote
+    assert res.status == 200, res.json
+    stored = hub.api("GET", "/api/suppliers/acme").json
+    for supplier in (res.json, stored):
+        assert (supplier["name"], supplier["last_full_sync"], supplier["product_count"]) == (
+            "Acme Renamed",
+            SYNCED_AT,
+            7,
+        )
+
+
+def test_an_adapter_config_merge_never_undoes_a_patch_that_came_in_between(hub, monkeypatch) -> None:
+    supplier = hub.add_supplier("acme", protocol_config={"products": 3})
+    from apihub.dal.suppliers import SuppliersRepository
+    from apihub.dal.tables import SupplierItem
+
+    get = SupplierItem.get.__func__
+    patched: list[int] = []
+
+    def get_then_patch(cls, *args, **kwargs) -> SupplierItem:
+        item = get(cls, *args, **kwargs)
+        if not patched:
+            patched.append(1)
+            # Given a PATCH lands between the merge's read and its write
+            config = {**item.protocol_config, "page_size": 7}
+            assert hub.api("PATCH", "/api/suppliers/acme", json_body={"protocol_config": config}).status == 200
+        return item
+
+    monkeypatch.setattr(SupplierItem, "get", classmethod(get_then_patch))
+    # When the adapter stores its directory cache
+    stored = SuppliersRepository().update_protocol_config(supplier["id"], {"directory_cache": {"code": "X"}})
+    monkeypatch.undo()
+    # Then the PATCH is kept and the cache merged over it
+    config = hub.api("GET", "/api/suppliers/acme").json["protocol_config"]
+    assert (config["page_size"], config["directory_cache"]) == (7, {"code": "X"})
+    assert stored is True
 
 
 # ------------------------------------------------------------------------------------------ auth

@@ -23,7 +23,6 @@ from apihub_verify import record
 
 SUITE = "simulation"
 TITLE = "Virtual-clock simulation: the template's timing, real handlers (apihub_sim, moto)"
-ISSUE_12 = "issue 12: {} - fixed on branch timing"
 
 
 def _violations(figures: SimFigures, *, want: str = "success") -> list[str]:
@@ -87,44 +86,18 @@ def _check(part: str, figures: SimFigures) -> None:
 # ------------------------------------------------------------------ make test sizes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=ISSUE_12.format(
-        "an invocation of 5 x 10 products at 25 s each runs into the 120 s Timeout before its one commit, "
-        "every receive; the sweeper fails the job while its messages are in flight"
-    ),
-)
 def test_a_slow_supplier_near_the_read_timeout_ends_in_success() -> None:
     _check("slow-supplier-fast", slow_supplier("fast"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=ISSUE_12.format(
-        "a 429 halves the limiter's rate, the limiter's Throttled is taken for an adapter bug and fails "
-        "products on their last receive"
-    ),
-)
 def test_a_supplier_answering_429_retry_after_900_for_a_while_ends_in_success() -> None:
     _check("retry-after-900-fast", retry_after_900("fast"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=ISSUE_12.format("the sweeper fails a job whose messages wait behind another import's"),
-)
 def test_an_import_queued_behind_a_big_one_is_not_swept() -> None:
     _check("queued-behind-fast", queued_behind_big_import("fast"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=ISSUE_12.format("the sweeper fails the job while its discovery message waits out its visibility"),
-)
 def test_a_discovery_that_fails_twice_then_succeeds_is_not_swept() -> None:
     _check("discovery-fails-twice-fast", discovery_fails_twice("fast"))
 
@@ -139,25 +112,21 @@ def test_an_import_under_aws_faults_loses_and_double_counts_nothing() -> None:
 
 
 @pytest.mark.verify
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=ISSUE_12.format("see the fast variant"))
 def test_verify_a_slow_supplier_near_the_read_timeout() -> None:
     _check("slow-supplier", slow_supplier("verify"))
 
 
 @pytest.mark.verify
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=ISSUE_12.format("see the fast variant"))
 def test_verify_a_supplier_answering_429_retry_after_900() -> None:
     _check("retry-after-900", retry_after_900("verify"))
 
 
 @pytest.mark.verify
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=ISSUE_12.format("see the fast variant"))
 def test_verify_an_import_queued_behind_a_50000_product_import() -> None:
     _check("queued-behind-50000", queued_behind_big_import("verify"))
 
 
 @pytest.mark.verify
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=ISSUE_12.format("see the fast variant"))
 def test_verify_a_discovery_that_fails_twice_then_succeeds() -> None:
     _check("discovery-fails-twice", discovery_fails_twice("verify"))
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from apihub.dal.jobs import JobsRepository
-from apihub.jobs.sweeper import stall_message, sweep_stalled
+from apihub.jobs.modes import MODES
+from apihub.jobs.sweeper import QueuedWork, stall_message, sweep_stalled
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, SyncJob, iso
 
 from apihub_local.template import Template
-from tests.domain_clock import patch_domain_clock
+from tests.domain_clock import Clock, controlled_clock
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -52,21 +53,9 @@ def cron_fires(expression: str, at: datetime) -> bool:
     )
 
 
-class Clock:
-    """The time the domain sees (``utcnow`` in the modules that stamp jobs)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime.now(UTC))
-    patch_domain_clock(monkeypatch, c)
-    return c
+    return controlled_clock(monkeypatch, datetime.now(UTC))
 
 
 def _seed_job(supplier: dict[str, Any], status: JobStatus, started: datetime, updated: datetime | None = None) -> str:
@@ -119,11 +108,7 @@ def test_a_simulated_week_of_schedules_starts_exactly_the_enabled_imports(hub, c
 
     # When the week passes, minute by minute where any of the template's schedules could fire
     params = Template().parameter_defaults()
-    schedules = {
-        "full_sellable": params["FullSellableSchedule"],
-        "delta": params["DeltaSchedule"],
-        "closeouts": params["CloseoutsSchedule"],
-    }
+    schedules = {spec.mode.value: params[spec.schedule.parameter] for spec in MODES.values() if spec.schedule}
     ticks: list[tuple[datetime, str]] = []
     at = week_start
     while at < week_start + timedelta(days=7):
@@ -186,8 +171,11 @@ def test_sweeper_fails_idle_jobs_with_the_exact_text_releases_locks_and_leaves_t
     old_failed = _seed_job(supplier, JobStatus.failed, now - timedelta(days=2))
     before = {j: hub.job(j) for j in (busy_running, young_pending, old_success, old_failed)}
 
-    # When the sweeper runs with a 30-minute limit
-    swept = sweep_stalled(now, stall_minutes=30)
+    # When the sweeper runs with a 30-minute limit, the queues holding nothing for them (the pending
+    # job's discovery message stays queued here only to show that late messages change nothing;
+    # tests/integration/test_stall.py has the queued work that does keep a job alive)
+    nothing_queued = QueuedWork(held=lambda url: 0)
+    swept = sweep_stalled(now, stall_minutes=30, queued=nothing_queued)
 
     # Then exactly the idle jobs failed, with the exact error text naming their last progress
     assert {s.job_id for s in swept} == {stalled_id, idle_running}
@@ -203,7 +191,7 @@ def test_sweeper_fails_idle_jobs_with_the_exact_text_releases_locks_and_leaves_t
     # And the stalled job's late discovery message changes nothing
     hub.drain()
     assert hub.job(stalled_id)["status"] == "failed"
-    assert sweep_stalled(now, stall_minutes=30) == []  # a second sweep finds nothing
+    assert sweep_stalled(now, stall_minutes=30, queued=nothing_queued) == []  # a second sweep finds nothing
 
 
 def test_sweeper_spares_a_job_that_progressed_after_it_was_read(hub) -> None:

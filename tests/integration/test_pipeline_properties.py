@@ -4,16 +4,19 @@ Hypothesis interleaves, for one import of a small DemoAdapter catalog: discovery
 invocation, so discovery continues itself through the queue), hydrate batches made of any subset
 and order of the queued messages, duplicate deliveries, crashes before and after each write (the
 invocation dies: nothing is acknowledged and the message comes back with one more receive), lost
-acknowledgements after a complete invocation, poisoned bodies, credentials revoked mid-import,
-PATCH to failed, and sweeper runs on a controllable clock. Queue traffic goes through a model of
+acknowledgements after a complete invocation, poisoned bodies, messages lost for good (every
+receive crashed), credentials revoked mid-import, PATCH to failed, and sweeper runs on a
+controllable clock. Queue traffic goes through a model of
 SQS (receive counts, redrive to a DLQ after the template's maxReceiveCount); the functions are the
 template's handlers, invoked with SQS events.
 
 After every step: the job's counters equal its outcome items (each SKU once), success + failed <=
 total, the products table holds exactly the successes, a terminal job never changes and holds no
-lock. At the end (every queued message delivered, the last receive of a message always completes):
-the job is terminal without the sweeper's help, exactly one caller ended it, and if it was
-finalised, success + failed == total with every SKU counted once and the right status.
+lock. The sweeper fails the job exactly when the rule of ``apihub.jobs.sweeper`` says (quiet past
+the limit, not complete, nothing left in its queue) and finalises it when it is complete. At the end
+(every queued message delivered, the last receive of a message always completes): the job is
+terminal, without the sweeper's help unless a message was lost, exactly one caller ended it, and if
+it was finalised, success + failed == total with every SKU counted once and the right status.
 
 ``APIHUB_PBT_EXAMPLES`` sets the number of examples (``make test``: a few, derandomized;
 ``make verify``: 500 and more, with the figures recorded through ``apihub_verify``).
@@ -69,7 +72,7 @@ CRASH_POINTS = (
     "queue:after_send",  # hydrate messages sent (fan-out or a hand-on), the step not recorded
     "hydrate:before_commit",  # a batch hydrated, then dropped before its transaction
     "hydrate:after_commit",  # outcomes committed, the invocation dies before finalising/acking
-    "finalize:before",  # the last batch committed, then death before try_finalize
+    "finalise:before",  # the last batch committed, then death before finalise.if_complete
 )
 
 
@@ -104,10 +107,11 @@ class World:
 
     messages: dict[str, Message] = field(default_factory=dict)
     dlq: list[Message] = field(default_factory=list)
+    lost: list[Message] = field(default_factory=list)
     crash_at: str | None = None
     crashed: bool = False
     terminations: list[tuple[str, str, str | None]] = field(default_factory=list)  # (job, status, error_log)
-    finalizations: list[str] = field(default_factory=list)
+    finalisations: list[str] = field(default_factory=list)
 
     def add(self, queue: str, body: str) -> None:
         mid = str(uuid.uuid4())
@@ -140,6 +144,12 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
     monkeypatch.setattr(queues, "send_hydrate_batch", send_hydrate_batch)
     monkeypatch.setattr(queues, "delay_retry", lambda *a, **k: None)  # backoff: the model picks the order
 
+    def messages_held(queue_url: str) -> int:
+        queue = "hydrate" if queue_url == get_settings().hydrate_queue_url else "discovery"
+        return sum(1 for m in WORLD.messages.values() if m.queue == queue)
+
+    monkeypatch.setattr(queues, "messages_held", messages_held)
+
     def around(name: str, before: str | None, after: str | None) -> None:
         original = getattr(JobsRepository, name)
 
@@ -153,7 +163,7 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
 
         monkeypatch.setattr(JobsRepository, name, wrapper)
 
-    around("put_ref_chunk", "discover:before_chunk", None)
+    around("record_listing", "discover:before_chunk", "discover:after_state")
     around("update_discovery", "discover:before_state", "discover:after_state")
     around("record_outcomes", "hydrate:before_commit", "hydrate:after_commit")
 
@@ -161,10 +171,10 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
     original_end = JobsRepository.end
 
     def finalise_if_complete(jobs: JobsRepository, job_id: str) -> Any:
-        WORLD.hit("finalize:before")
+        WORLD.hit("finalise:before")
         result = original_finalise(jobs, job_id)
         if result is not None:
-            WORLD.finalizations.append(job_id)
+            WORLD.finalisations.append(job_id)
         return result
 
     def end(self: JobsRepository, item: JobItem, ending: Ending) -> bool:
@@ -181,7 +191,8 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
         "apihub.dal.jobs.listing",
         "apihub.dal.jobs.discovery",
     )
-    for module in (*clocked, "apihub.dal.jobs.outcomes", "apihub.jobs.sweeper", "apihub.dal.suppliers"):
+    timed = ("apihub.dal.jobs.outcomes", "apihub.jobs.sweeper", "apihub.dal.suppliers", "apihub.pipeline.retry_timing")
+    for module in (*clocked, *timed):
         monkeypatch.setattr(f"{module}.utcnow", clock)
 
 
@@ -223,6 +234,10 @@ def _wipe_tables() -> None:
         for start in range(0, len(keys), 25):
             chunk = keys[start : start + 25]
             client.batch_write_item(RequestItems={table: [{"DeleteRequest": {"Key": k}} for k in chunk]})
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 class ImportMachine(RuleBasedStateMachine):
@@ -358,7 +373,7 @@ class ImportMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         mode=st.sampled_from(["ok", "ok", "ok", "crash", "lost_ack", "twice"]),
-        point=st.sampled_from(["hydrate:before_commit", "hydrate:after_commit", "finalize:before", "queue:after_send"]),
+        point=st.sampled_from(["hydrate:before_commit", "hydrate:after_commit", "finalise:before", "queue:after_send"]),
     )
     def hydrate_batch(self, data: Any, mode: str, point: str) -> None:
         queued = self._queued("hydrate")
@@ -382,7 +397,7 @@ class ImportMachine(RuleBasedStateMachine):
             self._deliver(queued[:1])
 
     @precondition(lambda self: any(m.queue == "hydrate" for m in WORLD.messages.values()))
-    @rule(point=st.sampled_from([*CRASH_POINTS[4:6], "finalize:before", "lost_ack"]))
+    @rule(point=st.sampled_from([*CRASH_POINTS[4:6], "finalise:before", "lost_ack"]))
     def hydrate_all_then_the_last_batch_dies(self, point: str) -> None:
         """Work through the queued hydrate messages; the batch that may complete the job dies (or
         loses its acknowledgement), the case where only a redelivery is left to finish the job."""
@@ -404,6 +419,7 @@ class ImportMachine(RuleBasedStateMachine):
             + ["sweeper runs"] * 4
             + ["SQS duplicates a message"] * 6
             + ["poisoned message"] * 3
+            + ["a message is lost"] * 2
             + ["another import"] * 3
             + ["PATCH to failed", "credentials revoked"]
         ),
@@ -421,10 +437,17 @@ class ImportMachine(RuleBasedStateMachine):
             WORLD.add("hydrate", body)
             self.poisoned.append(body)
             FIGURES["poisoned messages"] += 1
+        elif action == "a message is lost" and WORLD.messages:
+            # Every receive of it crashed: the redrive policy moved it to the DLQ, its work never done.
+            lost = data.draw(st.sampled_from(list(WORLD.messages.values())), label="lost")
+            WORLD.lost.append(WORLD.messages.pop(lost.id))
+            if lost.body in self.poisoned:
+                self.poisoned.remove(lost.body)  # in the DLQ, but not one the model expects there
+            FIGURES["messages lost"] += 1
         elif action == "another import":
             self.another_import_while_running()
-        elif action == "SQS duplicates a message":
-            pass  # nothing queued to duplicate
+        elif action in ("SQS duplicates a message", "a message is lost"):
+            pass  # nothing queued
         elif action == "PATCH to failed":
             self.patch_to_failed()
         else:
@@ -459,13 +482,28 @@ class ImportMachine(RuleBasedStateMachine):
         FIGURES["credentials revoked"] += 1
 
     def sweeper_runs(self) -> None:
+        """The sweeper's rule, judged from outside: quiet past the limit (no progress, no attempt
+        due), not complete, and nothing left in the queue its work lives in -> failed as stalled;
+        quiet and complete -> finalised; anything else -> untouched."""
         item = self.repo.get_item(self.job_id)
         now = self.clock()
-        idle = datetime.fromisoformat(item.updated_at.replace("Z", "+00:00")) < now - timedelta(minutes=30)
+        times = [_parse(item.updated_at), _parse(item.next_attempt_at) if item.next_attempt_at else None]
+        quiet = max(t for t in times if t is not None) < now - timedelta(minutes=30)
+        active = item.status in ("pending", "running")
+        total, done = int(item.total_products or 0), int(item.success_count) + int(item.failed_count)
+        complete = bool(item.discovery_complete) and done >= total
+        queue = "hydrate" if item.discovery_complete else "discovery"
+        waiting = any(m.queue == queue for m in WORLD.messages.values())
+        finalised_before = WORLD.finalisations.count(self.job_id)
         swept = sweep_stalled(now, stall_minutes=30)
         FIGURES["sweeper runs"] += 1
-        expected = item.status in ("pending", "running") and idle
+        expected = active and quiet and not complete and not waiting
         assert [s.job_id for s in swept] == ([self.job_id] if expected else [])
+        if active and quiet and complete:
+            assert WORLD.finalisations.count(self.job_id) == finalised_before + 1
+            FIGURES["complete jobs finalised by the sweeper"] += 1
+        if active and quiet and not complete and waiting:
+            FIGURES["idle jobs spared: work still queued"] += 1
         if expected:
             self.swept = True
             FIGURES["stalled jobs swept"] += 1
@@ -537,10 +575,15 @@ class ImportMachine(RuleBasedStateMachine):
         assert not WORLD.messages, "queues did not drain"
         self.counters_match_outcomes_and_products()
         item = self.repo.get_item(self.job_id)
-        # Every job ends without the sweeper when no worker is lost for good.
+        if WORLD.lost and item.status in ("pending", "running"):
+            # A worker lost for good: the sweeper ends the job once it is quiet and nothing is queued.
+            self.clock.now += timedelta(hours=2)
+            self.sweeper_runs()
+            item = self.repo.get_item(self.job_id)
+        # Every job ends; without the sweeper when no worker is lost for good.
         assert item.status not in ("pending", "running"), (item.status, item.discovery, item.attribute_values)
         assert sorted(m.body for m in WORLD.dlq) == sorted(self.poisoned)  # the poisoned bodies, and only them
-        finalised = WORLD.finalizations.count(self.job_id)
+        finalised = WORLD.finalisations.count(self.job_id)
         (_, status, error_log) = next(t for t in WORLD.terminations if t[0] == self.job_id)
         outcomes = self._outcomes()
         supplier = SupplierItem.get(self.supplier_id, consistent_read=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from apihub.errors import InvalidInput, ProductError
+from apihub.errors import InvalidCursor, ProductError
 from apihub.models import DiscoveryMode, ImportRequest, JobStatus, Product, ProductPart, iso, parse_iso
-from apihub.pagination import decode_cursor, encode_cursor
+from apihub.pagination import PAGE_BUDGET_BYTES, KeyString, Position, decode_cursor, encode_cursor, fit_page
 from pydantic import ValidationError
 
 
@@ -42,13 +44,64 @@ def test_iso_round_trip_is_utc_with_z() -> None:
     assert iso(parse_iso("2026-01-02T03:04:05")) == "2026-01-02T03:04:05.000Z"  # no zone: UTC
 
 
-def test_cursor_round_trip_and_garbage() -> None:
-    state = {"i": "ByStatus", "k": {"pk": {"S": "JOB#1"}}}
-    assert decode_cursor(encode_cursor(state)) == state
-    assert encode_cursor(None) is None and decode_cursor(None) is None
-    for bad in ("!!!", "bm90IGpzb24", "WzFd"):  # invalid base64, not JSON, a list
-        with pytest.raises(InvalidInput):
-            decode_cursor(bad)
+class _Spot(Position):
+    b: KeyString
+    k: tuple[KeyString, KeyString] | None = None
+
+
+@pytest.fixture
+def cursor_key(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The signing key, without AWS: the test changes ``key[0]`` to sign with another one."""
+    key = [b"k" * 64]
+    monkeypatch.setattr("apihub.dal.cursor_key.cursor_key", lambda: key[0])
+    return key
+
+
+def test_cursor_round_trip_and_garbage(cursor_key: list[bytes]) -> None:
+    spot = _Spot(b="JOBS#2026-01", k=("JOB#1", "META"))
+    token = encode_cursor(spot, "sync-jobs?status=failed")
+    assert decode_cursor(token, "sync-jobs?status=failed", _Spot) == spot
+    assert encode_cursor(None, "x") is None and decode_cursor(None, "x", _Spot) is None
+    # Garbage, and the unsigned base64 JSON tokens of before (issue 12 finding 7)
+    for bad in ("!!!", "bm90IGpzb24", "WzFd", "eyJrIjogeyJib2d1cyI6IHsiUyI6ICJ4In19fQ", "v1..", "v1.e30.!!!"):
+        with pytest.raises(InvalidCursor, match=r"^next_token: "):
+            decode_cursor(bad, "sync-jobs?status=failed", _Spot)
+
+
+def test_a_cursor_is_bound_to_its_scope_and_key_and_checked_for_shape(cursor_key: list[bytes]) -> None:
+    token = encode_cursor(_Spot(b="JOBS#2026-01"), "sync-jobs?status=failed")
+    assert token is not None
+    # Another list (other filters), a changed payload, another key: each a 400 naming next_token
+    with pytest.raises(InvalidCursor, match=r"^next_token: not issued for this list"):
+        decode_cursor(token, "sync-jobs?status=success", _Spot)
+    version, payload, mac = token.split(".")
+    tampered = f"{version}.{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{mac}"
+    with pytest.raises(InvalidCursor, match=r"^next_token: "):
+        decode_cursor(tampered, "sync-jobs?status=failed", _Spot)
+    cursor_key[0] = b"another key"
+    with pytest.raises(InvalidCursor, match=r"^next_token: not issued for this list"):
+        decode_cursor(token, "sync-jobs?status=failed", _Spot)
+    # A correctly signed token of another shape never reaches DynamoDB: unknown fields, wrong types
+    for stale in ({"b": "JOBS#2026-01", "k": {"pk": {"S": "JOB#1"}}}, {"b": "x", "extra": 1}, {"b": ""}):
+
+        class Stale(Position):
+            model_config = {"extra": "allow"}
+
+        signed = encode_cursor(Stale(**stale), "sync-jobs")
+        with pytest.raises(InvalidCursor, match=r"^next_token: no longer valid"):
+            decode_cursor(signed, "sync-jobs", _Spot)
+
+
+def test_fit_page_keeps_a_page_under_the_budget_as_lambda_counts_it() -> None:
+    item = {"sku": "S", "error": '"\\' * 300}  # quotes and backslashes: escaped twice in the envelope
+    body = json.dumps([item] * 1000, separators=(",", ":"))
+    envelope = json.dumps({"statusCode": 200, "body": body})
+    sent = fit_page([item] * 1000, budget=100_000)
+    assert 0 < sent < 1000
+    page = json.dumps({"statusCode": 200, "body": json.dumps([item] * sent, separators=(",", ":"))})
+    assert len(page) <= 100_000 < len(envelope)
+    assert fit_page([item] * 3) == 3 and PAGE_BUDGET_BYTES == 5 * 1024 * 1024
+    assert fit_page([{"x": "y" * 200_000}] * 2, budget=1000) == 1  # always one, so a list always moves on
 
 
 def test_adapter_error_text_names_the_class() -> None:

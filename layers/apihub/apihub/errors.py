@@ -52,6 +52,20 @@ class InvalidTransition(Conflict):
     """A job status change the state machine does not allow (e.g. any change to a terminal job)."""
 
 
+class ConcurrentChange(Conflict):
+    """A write that kept losing to concurrent writes of the same item; the caller may try again."""
+
+
+class BadRequest(ApihubError):
+    """A request the API cannot act on at all (e.g. a cursor it did not issue for this list)."""
+
+    status_code = 400
+
+
+class InvalidCursor(BadRequest):
+    """``next_token`` was not issued by this stack for this list and its filters (or was altered)."""
+
+
 class InvalidInput(ApihubError):
     """Semantically invalid input that the schema could not catch; the message names the field and the rule."""
 
@@ -103,6 +117,11 @@ class TransientError(AdapterError):
         self.retry_after = retry_after
 
 
+class DiscoveryError(AdapterError):
+    """The supplier's listing cannot be trusted to end (a page that repeats what came before, or one
+    past the page cap). Raised by discovery, not by an adapter; fatal for the whole job."""
+
+
 class Throttled(Exception):
     """Our own per-supplier limiter says wait. Deliberately not an ``AdapterError``: adapters that
     turn supplier errors into notes must let it through, and it never fails a product."""
@@ -110,3 +129,10 @@ class Throttled(Exception):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OutOfTime(Exception):
+    """This invocation's deadline (its remaining time minus the reserve its commit needs) ends
+    before a supplier call could: the work goes back on the queue unspent. Not an ``AdapterError``,
+    for the same reason as ``Throttled``: adapters that turn supplier errors into notes must let it
+    through, and it never fails a product."""

@@ -9,16 +9,31 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+
+from apihub.jobs.modes import (
+    SCHEDULED_MODES,
+    Param,
+    describe_modes,
+    describe_schedules,
+    mode_spec,
+    modes_taking,
+)
+
+# DiscoveryMode, the public enum, is declared beside its rows (the one list of modes) and used from here
+# (`X as X`: an explicit re-export for strict mypy).
+from apihub.jobs.modes import DiscoveryMode as DiscoveryMode
 
 
 class ApihubModel(BaseModel):
@@ -69,18 +84,6 @@ class JobStatus(str, Enum):
 TERMINAL_STATUSES = frozenset({JobStatus.success, JobStatus.partial_success, JobStatus.failed})
 
 
-class DiscoveryMode(str, Enum):
-    full_sellable = "full_sellable"
-    delta = "delta"
-    first_n = "first_n"
-    explicit_list = "explicit_list"
-    closeouts = "closeouts"
-
-    @property
-    def job_type(self) -> str:
-        return f"import:{self.value}"
-
-
 JOB_TYPES = tuple(m.job_type for m in DiscoveryMode)
 
 
@@ -125,12 +128,70 @@ class ProductImage(ApihubModel):
     is_primary: bool = False
 
 
+# --------------------------------------------------------------------------------------------------
+# Size limits, in the unit DynamoDB counts (bytes of UTF-8); docs/decisions.md explains each figure
+# --------------------------------------------------------------------------------------------------
+
+MAX_SKU_BYTES = 256
+"""A SKU (product id) in UTF-8. It is part of sort keys (``PRODUCT#<sku>`` in the jobs table and
+``product_id`` in the products table, 1,024 bytes each) and 1,000 SKUs share one discovery ref-chunk
+item (400 KB): 256 bytes leaves room in both, and is PromoStandards' 64-character productId at
+4 bytes a character."""
+
+MAX_LIST_SKUS = 10_000
+MAX_LIST_BYTES = 200_000
+"""Every SKU list the API takes or builds (``explicit_list``, a ``failed_only`` retry) is kept on the
+job item, as JSON: at most ``MAX_LIST_SKUS`` SKUs and ``MAX_LIST_BYTES`` bytes stored. The bytes are
+what bound the item (400 KB with the job's error sample); a count alone could not, since a 256-byte
+SKU stores as 258 to 1,538 bytes of JSON depending on its characters (escapes: 12 bytes an emoji)."""
+
+
+def sku_problem(sku: str) -> str | None:
+    """Why ``sku`` cannot be a product id (the rule, for a 422), or None when it can."""
+    if not sku:
+        return "must not be empty"
+    try:
+        size = len(sku.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no lone surrogates)"
+    if size > MAX_SKU_BYTES:
+        return f"at most {MAX_SKU_BYTES} bytes in UTF-8 (got {size})"
+    return None
+
+
+def stored_list_bytes(skus: list[str]) -> int:
+    """The bytes a SKU list takes on the job item: ``params`` is a JSON attribute (``json.dumps``)."""
+    return len(json.dumps(skus).encode("utf-8"))
+
+
+def sku_list_problem(skus: list[str]) -> str | None:
+    """Why ``skus`` (each already a valid SKU) cannot be one job's list, or None when it can."""
+    if len(skus) > MAX_LIST_SKUS:
+        return f"at most {MAX_LIST_SKUS} SKUs (got {len(skus)})"
+    size = stored_list_bytes(skus)
+    if size > MAX_LIST_BYTES:
+        return f"at most {MAX_LIST_BYTES} bytes stored as JSON (got {size})"
+    return None
+
+
+def _valid_sku(value: str) -> str:
+    problem = sku_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# pydantic counts characters: max_length states the schema's bound (never more bytes than characters),
+# the validator the byte rule.
+Sku = Annotated[str, Field(min_length=1, max_length=MAX_SKU_BYTES), AfterValidator(_valid_sku)]
+
+
 class ProductRef(ApihubModel):
     """What discovery yields: enough to hydrate one product later."""
 
     model_config = ConfigDict(frozen=True)
 
-    product_id: str = Field(min_length=1, max_length=256)
+    product_id: Sku
 
 
 class Product(ApihubModel):
@@ -213,6 +274,18 @@ class SyncJob(ApihubModel):
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
+def _scheduled_modes_only(value: dict[str, bool] | None) -> dict[str, bool] | None:
+    # A key no schedule reads (a typo, first_n) would be stored and quietly never run.
+    unknown = sorted(set(value or ()) - {m.value for m in SCHEDULED_MODES})
+    if unknown:
+        scheduled = ", ".join(m.value for m in SCHEDULED_MODES)
+        raise ValueError(f"{', '.join(unknown)}: not a scheduled mode (scheduled modes: {scheduled})")
+    return value
+
+
+Schedules = Annotated[dict[str, StrictBool], AfterValidator(_scheduled_modes_only)]
+
+
 class SupplierIn(ApihubModel):
     """Body of ``POST /api/suppliers``; an existing slug is updated and re-activated."""
 
@@ -228,7 +301,7 @@ class SupplierIn(ApihubModel):
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     # Strict: the schema says boolean, so 0/1 or "true" are refused rather than quietly converted.
     is_active: StrictBool = True
-    schedules: dict[str, StrictBool] = Field(default_factory=dict)
+    schedules: Schedules = Field(default_factory=dict, description=describe_schedules())
 
 
 class SupplierPatch(ApihubModel):
@@ -246,7 +319,7 @@ class SupplierPatch(ApihubModel):
     auth_config: dict[str, str] | None = None
     protocol_config: dict[str, Any] | None = None
     is_active: StrictBool | SkipJsonSchema[None] = None
-    schedules: dict[str, StrictBool] | None = None
+    schedules: Schedules | None = Field(default=None, description=describe_schedules())
 
     @field_validator("name", "protocol", "is_active", mode="before")
     @classmethod
@@ -286,37 +359,40 @@ class Supplier(ApihubModel):
 # Imports
 # --------------------------------------------------------------------------------------------------
 
-MAX_EXPLICIT = 10_000
-# The list is kept on the job item (for retries), which DynamoDB caps at 400 KB together with the
-# job's sample of errors: 10,000 SKUs of up to 17 characters fit.
-MAX_EXPLICIT_BYTES = 200_000
-
 
 class ImportRequest(ApihubModel):
     """Body of ``POST /api/suppliers/{id}/import``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: DiscoveryMode = DiscoveryMode.first_n
-    limit: StrictInt = Field(default=20, ge=1, le=MAX_EXPLICIT)
-    explicit_list: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
-        default=None, min_length=1, max_length=MAX_EXPLICIT
-    )
+    mode: DiscoveryMode = Field(default=DiscoveryMode.first_n, description=describe_modes())
+    # first_n takes as many products as an explicit list may name.
+    limit: StrictInt = Field(default=20, ge=1, le=MAX_LIST_SKUS)
+    explicit_list: list[Sku] | None = Field(default=None, min_length=1, max_length=MAX_LIST_SKUS)
 
     @field_validator("explicit_list")
     @classmethod
     def _explicit_list_fits(cls, value: list[str] | None) -> list[str] | None:
-        size = sum(len(sku.encode("utf-8", "surrogatepass")) + 3 for sku in value or ())  # as JSON: "sku",
-        if size > MAX_EXPLICIT_BYTES:
-            raise ValueError(
-                f"at most {MAX_EXPLICIT_BYTES} bytes of SKUs in total (got {size}); split the list into several imports"
-            )
+        problem = sku_list_problem(list(dict.fromkeys(value))) if value else None  # stored de-duplicated
+        if problem:
+            raise ValueError(f"{problem}; split the list into several imports")
+        return value
+
+    @field_validator("limit", "explicit_list")
+    @classmethod
+    def _taken_by_the_mode(cls, value: Any, info: ValidationInfo) -> Any:
+        mode = info.data.get("mode")  # absent when mode itself was invalid
+        field = str(info.field_name)  # always set in a field validator; None only in a model validator
+        if mode is not None and value is not None and mode_spec(mode).params()[field] is Param.refused:
+            takers = " or ".join(m.value for m in modes_taking(field))
+            raise ValueError(f"only with mode {takers}; leave it out with mode {mode.value}")
         return value
 
     @model_validator(mode="after")
-    def _explicit_list_needed(self) -> ImportRequest:
-        if self.mode is DiscoveryMode.explicit_list and not self.explicit_list:
-            raise ValueError("explicit_list is required when mode is explicit_list (1-10000 SKUs)")
+    def _required_by_the_mode(self) -> ImportRequest:
+        for name, use in mode_spec(self.mode).params().items():
+            if use is Param.required and not getattr(self, name):
+                raise ValueError(f"{name} is required when mode is {self.mode.value}")
         return self
 
 

@@ -19,6 +19,9 @@ How it holds under any number of Lambda workers, with almost no DynamoDB traffic
 * The limiter's own table being busy (``ServiceBusy`` from ``dal.limits`` once its retries ran out)
   is waited out the same way when reading (slots, penalty); storing a penalty or handing a slot
   back is best effort (the worker still slows down itself; an unreturned lease expires).
+* No wait outlives the invocation's deadline (``time_left``): a wait that would raises
+  ``OutOfTime`` (the work goes back on the queue at once), and the HTTP client clamps every call
+  to the time left (``apihub.adapters.deadline``).
 
 Written by hand: no library offers a DynamoDB-backed distributed limiter with leases.
 """
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from apihub.dal.limits import LimitsRepository, Slot
-from apihub.errors import ServiceBusy, Throttled
+from apihub.errors import OutOfTime, ServiceBusy, Throttled
 from apihub.observability import logger
 
 DEFAULT_RATE = 5.0
@@ -71,8 +74,11 @@ class SupplierLimiter:
         sleep: Callable[[float], None] = time.sleep,
         max_wait_s: float = 5.0,
         on_throttled: Callable[[float], None] | None = None,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         self.supplier_id = supplier_id
+        self._time_left = time_left
+        self._wait_ends_at_deadline = False
         self.limits = limits
         self.lease_ms = int(lease_s * 1000)
         self.repo = repo or LimitsRepository()
@@ -103,8 +109,15 @@ class SupplierLimiter:
         self.refilled = now
 
     # ------------------------------------------------------------------ CallGuard
+    def time_left(self) -> float | None:
+        """Seconds before this invocation's supplier calls must be done (None: no deadline)."""
+        return self._time_left() if self._time_left is not None else None
+
     def before_call(self) -> None:
-        deadline = self.clock() + self.max_wait_s
+        left = self.time_left()
+        wait = self.max_wait_s if left is None else min(self.max_wait_s, max(0.0, left))
+        self._wait_ends_at_deadline = wait < self.max_wait_s
+        deadline = self.clock() + wait
         if self.slot is None:
             self._acquire_slot(deadline)
         self._refresh_penalty()
@@ -190,6 +203,9 @@ class SupplierLimiter:
             self.factor = 1.0
 
     def _throttled(self, retry_after: float, message: str) -> NoReturn:
+        if self._wait_ends_at_deadline and retry_after <= self.max_wait_s:
+            # Not the supplier's limit: this invocation's time. The next one can wait for it.
+            raise OutOfTime(f"{message}; this invocation's deadline comes first")
         if self.on_throttled:
             self.on_throttled(self.clock() + retry_after)
         raise Throttled(message, retry_after=retry_after)
@@ -218,3 +234,6 @@ class GuardProxy:
     def after_call(self, status: int | None, retry_after: float | None) -> None:
         if self.target is not None:
             self.target.after_call(status, retry_after)
+
+    def time_left(self) -> float | None:
+        return self.target.time_left() if self.target is not None else None

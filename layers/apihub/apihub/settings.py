@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 ENV_PREFIX = "APIHUB_"
 
@@ -30,6 +30,11 @@ class Settings(BaseModel):
     discovery_queue_url: str = ""
     hydrate_queue_url: str = ""
     kms_key_id: str = ""
+    # Secrets Manager secret whose value signs pagination cursors (apihub.dal.cursor_key).
+    cursor_secret_arn: str = ""
+    # S3 bucket for product bodies too big for a DynamoDB item (apihub.dal.bodies). Empty: none, so
+    # such a product fails with "stored item too large".
+    bodies_bucket: str = ""
 
     # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
     hydrate_refs_per_message: int = 10
@@ -37,10 +42,30 @@ class Settings(BaseModel):
     discovery_max_receive_count: int = 3
     # Errors kept on the job item itself (the full list is behind /errors).
     job_errors_cap: int = 100
-    # Leave this much of an invocation for bookkeeping before continuing in a fresh one.
+    # Timing (docs/architecture.md, "Time"; tests/infrastructure/test_timing.py checks these against
+    # the template). An invocation keeps this much of its time for bookkeeping: its supplier calls
+    # must end that long before it does (their deadline), and no page or product starts after it.
     discovery_time_reserve_ms: int = 30_000
+    # Pages one job's listing may take (across invocations) before it fails: a supplier that pages
+    # without end would otherwise keep the job, and its lock, alive forever.
+    discovery_max_pages: int = 10_000
     hydrate_time_reserve_ms: int = 15_000
-    stall_minutes: int = 30
+    # No supplier call (and no product) is started with less time than this before the deadline.
+    call_min_s: float = 1.0
+    # Supplier calls are clamped to the deadline. Off only in the time-scaled local stack, whose
+    # functions' deadlines shrink while its suppliers' answers do not (docs/local-stack.md).
+    call_deadlines: bool = True
+    # Hydrate commits its outcomes as soon as a transaction's worth is ready or the oldest
+    # uncommitted one is this old (by the invocation's clock): a crash loses at most that much work.
+    hydrate_commit_every_s: float = 20.0
+    # Redelivery after a transient error: base x 2^(receive - 1), capped; a supplier's Retry-After
+    # and our own limiter's delays are honoured up to retry_delay_max_s (SQS's DelaySeconds limit).
+    retry_backoff_base_s: int = 10
+    retry_backoff_max_s: int = 300
+    retry_delay_max_s: int = Field(default=900, ge=1, le=900)
+    # The sweeper fails a job only after this long without progress or a due attempt, and only if
+    # nothing it depends on is still queued; at least the longest retry path of one message.
+    stall_minutes: int = 90
     # How long a worker waits for a supplier slot or token before handing its work back.
     limiter_max_wait_s: float = 5.0
     # Contention on DynamoDB/SQS (apihub.dal.retries): full-jitter backoff from base to cap, at most

@@ -7,13 +7,10 @@ The private key is the one passed with ``--private-key`` (default: ``DEFAULT_CRE
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import signal
 import sys
-import threading
 
 from apihub_fakes.fourover.server import DEFAULT_CREDENTIALS, FakeFourOver
+from apihub_fakes.http import serve_until_stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,13 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with fake:
-        print(json.dumps({"base_url": fake.base_url, "api_key": args.api_key, "products": args.products}), flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            done.wait()
-    return 0
+    return serve_until_stopped(
+        fake, lambda: {"base_url": fake.base_url, "api_key": args.api_key, "products": args.products}
+    )
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from apihub_fakes.fourover.catalog import FakeCatalog, generate_catalog
+from apihub_fakes.http import LOOPBACK, FakeHandler, FakeServer, FaultCountdown
 
 PRODUCTS = "/printproducts/products"
 DEFAULT_PER_PAGE = 20
@@ -90,8 +90,25 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return _json(status, {"status_code": status, "message": message}, headers)
 
 
-class FakeFourOver:
+class _Handler(FakeHandler):
+    server_version = "FakeFourOver/1.0"
+
+    def _serve(self) -> None:
+        arrived = time.monotonic()
+        self.read_body()
+        reply, product_id = self.fake.handle(self.command, self.path, self.headers)
+        parts = urlsplit(self.path)
+        self.fake.record(LoggedRequest(self.command, parts.path, parts.query, arrived, reply.status, product_id))
+        self.reply(reply.status, reply.body, "application/json", reply.headers)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+
+class FakeFourOver(FakeServer):
     """The fake supplier. Use ``running_fake_fourover(...)`` or ``with FakeFourOver(...) as fake``."""
+
+    handler = _Handler
+    thread_name = "fake-4over"
 
     def __init__(
         self,
@@ -106,11 +123,11 @@ class FakeFourOver:
         max_skew_s: float = 300,
         clock: Callable[[], float] = time.time,
         path_prefix: str = "",
-        host: str = "127.0.0.1",
+        host: str = LOOPBACK,
         port: int = 0,
     ) -> None:
+        super().__init__(host=host, port=port, latency_ms=latency_ms)
         self.catalog: FakeCatalog = generate_catalog(products, seed)
-        self.latency_ms = latency_ms
         self.bad_credentials = bad_credentials
         self.max_skew_s = max_skew_s
         self.path_prefix = "/" + path_prefix.strip("/") if path_prefix.strip("/") else ""
@@ -118,21 +135,15 @@ class FakeFourOver:
         self._clock = clock
         self._lock = threading.Lock()
         self._faults: dict[str, Fault] = {k: as_fault(v) for k, v in (faults or {}).items()}
-        self._fired: dict[str, int] = {}
+        self._fired = FaultCountdown()
         self._list_fault = as_fault(list_fault) if list_fault is not None else None
         self._log: list[LoggedRequest] = []
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self), bind_and_activate=True)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread: threading.Thread | None = None
 
     # ---- public surface ------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.path_prefix}"
+        return f"{self.origin}{self.path_prefix}"
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -151,35 +162,13 @@ class FakeFourOver:
     def set_fault(self, product_id: str, fault: FaultLike | None) -> None:
         """Add, replace or (with None) remove the fault for one product while running."""
         with self._lock:
-            self._fired.pop(product_id, None)
+            self._fired.reset(product_id)
             if fault is None:
                 self._faults.pop(product_id, None)
             else:
                 self._faults[product_id] = as_fault(fault)
 
-    def start(self) -> FakeFourOver:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-4over", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers sleeping in latency or "slow" faults
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-        self._server.server_close()
-
-    def __enter__(self) -> FakeFourOver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # ---- request handling (called from handler threads) -----------------------------------------
-
-    def _pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self._stopping.wait(seconds)
 
     def _verify(self, method: str, raw_path: str, headers: Mapping[str, str]) -> str | None:
         """None when the request is signed with our keys inside the time window, else why not."""
@@ -211,18 +200,13 @@ class FakeFourOver:
             fault = self._list_fault if key == "__list__" else self._faults.get(key)
             if fault is None or (key != "__list__" and resource not in fault.resources):
                 return None
-            if fault.times is not None:
-                fired = self._fired.get(key, 0)
-                if fired >= fault.times:
-                    return None
-                self._fired[key] = fired + 1
-            return fault
+            return fault if self._fired.fires(key, fault.times) else None
 
     def _apply(self, fault: Fault | None, ok: Callable[[], _Reply]) -> _Reply:
         if fault is None:
             return ok()
         if fault.kind == "slow":
-            self._pause(fault.delay_s)
+            self.pause(fault.delay_s)
             return ok()
         if fault.kind == "malformed":
             body = ok().body  # a truncated document: what a half-written response looks like
@@ -233,7 +217,7 @@ class FakeFourOver:
 
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> tuple[_Reply, str | None]:
         """Answer one request: (reply, product id it concerned)."""
-        self._pause(self.latency_ms / 1000)
+        self.pause_for_latency()
         parts = urlsplit(target)
         raw_path = parts.path
         why = self._verify(method, raw_path, headers)
@@ -302,45 +286,8 @@ class FakeFourOver:
         )
 
 
-def _handler_for(fake: FakeFourOver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body leave in one write (flushed by the base class after each request); otherwise
-        # Nagle and delayed ACKs add ~40 ms to every keep-alive call.
-        wbufsize = -1
-        disable_nagle_algorithm = True
-        server_version = "FakeFourOver/1.0"
-
-        def _serve(self) -> None:
-            arrived = time.monotonic()
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)  # keep the connection usable for the next request
-            reply, product_id = fake.handle(self.command, self.path, self.headers)  # type: ignore[arg-type]
-            parts = urlsplit(self.path)
-            fake.record(LoggedRequest(self.command, parts.path, parts.query, arrived, reply.status, product_id))
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply.body)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silent: tests read ``request_log`` instead (and headers carry signatures)."""
-
-    return Handler
-
-
 @contextmanager
 def running_fake_fourover(**kwargs: Any) -> Iterator[FakeFourOver]:
     """Start a fake on a free loopback port for the ``with`` block; see ``FakeFourOver`` for the knobs."""
-    fake = FakeFourOver(**kwargs)
-    fake.start()
-    try:
+    with FakeFourOver(**kwargs) as fake:
         yield fake
-    finally:
-        fake.stop()

@@ -7,11 +7,9 @@ then serves until SIGINT/SIGTERM or ``--lifetime`` seconds.
 from __future__ import annotations
 
 import argparse
-import json
-import signal
 import sys
-from typing import Any
 
+from apihub_fakes.http import serve_until_stopped
 from apihub_fakes.promostandards.server import DEFAULT_COMPANY_CODE, FakePromoStandards
 
 
@@ -50,23 +48,17 @@ def main(argv: list[str] | None = None) -> int:
         lifetime_s=args.lifetime,
     )
 
-    def stop(signum: int, frame: Any) -> None:
-        fake.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    fake.start()
-    info = {
-        "base_url": fake.base_url,
-        "endpoints": fake.endpoints,
-        "credentials": fake.credentials,
-        "directory_url": fake.directory_url,
-        "company_code": fake.company_code,
-        "products": len(fake.catalog),
-    }
-    print(json.dumps(info), flush=True)
-    fake.wait()
-    return 0
+    return serve_until_stopped(
+        fake,
+        lambda: {
+            "base_url": fake.base_url,
+            "endpoints": fake.endpoints,
+            "credentials": fake.credentials,
+            "directory_url": fake.directory_url,
+            "company_code": fake.company_code,
+            "products": len(fake.catalog),
+        },
+    )
 
 
 if __name__ == "__main__":

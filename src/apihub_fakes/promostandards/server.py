@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +36,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
 
+from apihub_fakes.http import FakeHandler, FakeServer, FaultCountdown
 from apihub_fakes.promostandards import responses as r
 from apihub_fakes.promostandards.catalog import Catalog, generate_catalog
 
@@ -78,8 +78,41 @@ def _fields(request: Element) -> dict[str, str]:
     return {_local(child.tag): (child.text or "").strip() for child in request}
 
 
-class FakePromoStandards:
+class _Handler(FakeHandler):
+    timeout = 10  # idle keep-alive connections end by themselves after the server stops
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.query.lower() == "wsdl" and url.path in WSDL_FILES:
+            self._static(WSDL_FILES[url.path])
+        elif url.path.startswith("/wsdl/"):
+            self._static(url.path.removeprefix("/wsdl/"))
+        elif url.path.startswith("/directory/companies/") and url.path.endswith("/endpoints"):
+            code = url.path.removeprefix("/directory/companies/").removesuffix("/endpoints")
+            self.reply(200, json.dumps(self.fake.directory_answer(code)).encode(), "application/json")
+        else:
+            self.reply(404, b"not found", "text/plain")
+
+    def do_POST(self) -> None:
+        reply = self.fake.answer(urlsplit(self.path).path, self.read_body())
+        if self.fake.stopping:
+            return  # shutting down: do not answer a slow call
+        self.reply(reply.status, reply.body, "text/xml; charset=utf-8")
+
+    def _static(self, relative: str) -> None:
+        root = WSDL_DIR.resolve()
+        target = (root / relative).resolve()
+        if root not in target.parents or not target.is_file():
+            self.reply(404, b"not found", "text/plain")
+            return
+        self.reply(200, target.read_bytes(), "text/xml; charset=utf-8")
+
+
+class FakePromoStandards(FakeServer):
     """The fake supplier. Use ``with FakePromoStandards(...) as fake`` or ``running_fake_promostandards``."""
+
+    handler = _Handler
+    thread_name = "fake-promostandards"
 
     def __init__(
         self,
@@ -97,6 +130,7 @@ class FakePromoStandards:
         lifetime_s: float | None = None,
         revoke_after: int | None = None,
     ) -> None:
+        super().__init__(port=port, latency_ms=latency_ms, lifetime_s=lifetime_s)
         self.revoke_after = revoke_after
         self._answered = 0
         self.catalog: Catalog = generate_catalog(products=products, seed=seed)
@@ -105,76 +139,25 @@ class FakePromoStandards:
             if fault not in PRODUCT_FAULTS:
                 raise ValueError(f"unknown fault '{fault}' for {sku}; expected one of {sorted(PRODUCT_FAULTS)}")
         self.fault_times = dict(fault_times or {})
-        self._fired: dict[str, int] = {}
+        self._fired = FaultCountdown()
         self.fail_operations = dict(fail_operations or {})
         for operation, fault in self.fail_operations.items():
             if fault not in OPERATION_FAULTS:
                 raise ValueError(f"unknown fault '{fault}' for {operation}; expected one of {sorted(OPERATION_FAULTS)}")
-        self.latency_ms = latency_ms
         self.slow_ms = slow_ms
         self.company_code = company_code
         self.credentials = {"id": "fake-account", "password": f"fake-secret-{seed}"}
         self.record = record
-        self.lifetime_s = lifetime_s
         self.calls: list[Call] = []
         self.replies: list[Reply] = []
         self.directory_calls = 0
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._requested_port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._timer: threading.Timer | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> FakePromoStandards:
-        server = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # type: ignore[attr-defined]
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-promostandards", daemon=True
-        )
-        self._thread.start()
-        if self.lifetime_s is not None:
-            self._timer = threading.Timer(self.lifetime_s, self.stop)
-            self._timer.daemon = True
-            self._timer.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; slow replies in flight are woken up and abandoned."""
-        self._stopping.set()
-        if self._timer is not None:
-            self._timer.cancel()
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-    def wait(self) -> None:
-        """Block until ``stop`` (the lifetime timer, a signal handler) ends the server."""
-        self._stopping.wait()
-
-    def __enter__(self) -> FakePromoStandards:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ addresses
 
     @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("fake PromoStandards supplier is not running")
-        return int(self._server.server_address[1])
-
-    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -199,11 +182,6 @@ class FakePromoStandards:
 
     # ------------------------------------------------------------------ answering
 
-    def pause(self, milliseconds: int) -> None:
-        """Wait, but wake up at once when the server stops (no stray sleeping threads)."""
-        if milliseconds > 0:
-            self._stopping.wait(milliseconds / 1000)
-
     def answer(self, path: str, body: bytes) -> Reply:
         try:
             root = fromstring(body)
@@ -223,7 +201,7 @@ class FakePromoStandards:
         return reply
 
     def _dispatch(self, path: str, operation: str, fields: dict[str, str], product_id: str | None) -> Reply:
-        self.pause(self.latency_ms)
+        self.pause_for_latency()
         routes = {
             "/productdata": {"getProductSellable", "getProductDateModified", "getProductCloseOut", "getProduct"},
             "/pricing": {"getConfigurationAndPricing"},
@@ -238,7 +216,7 @@ class FakePromoStandards:
         if fault is None and product_id is not None:
             fault = self._product_fault(product_id)
         if fault == "slow":
-            self.pause(self.slow_ms)
+            self.pause(self.slow_ms / 1000)
         elif fault == "http500" or (fault == "pricing_error" and path == "/pricing"):
             return Reply(operation, 500, r.soap_fault("Server", "simulated server failure"), False)
         elif fault == "malformed":
@@ -248,14 +226,8 @@ class FakePromoStandards:
 
     def _product_fault(self, product_id: str) -> str | None:
         fault = self.fault_skus.get(product_id)
-        limit = self.fault_times.get(product_id)
-        if fault is None or limit is None:
-            return fault
-        with self._lock:
-            fired = self._fired.get(product_id, 0)
-            if fired >= limit:
-                return None
-            self._fired[product_id] = fired + 1
+        if fault is None or not self._fired.fires(product_id, self.fault_times.get(product_id)):
+            return None
         return fault
 
     def _auth_error(self, path: str, operation: str, fields: dict[str, str]) -> Reply | None:
@@ -347,85 +319,9 @@ class FakePromoStandards:
         ]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # idle keep-alive connections end by themselves after the server stops
-    # Headers and body leave in one write (flushed after each request): otherwise Nagle and delayed
-    # ACKs add ~40 ms to every keep-alive call.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests and the local stack do not want one line per request."""
-
-    @property
-    def fake(self) -> FakePromoStandards:
-        return self.server.fake  # type: ignore[no-any-return]
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        if url.query.lower() == "wsdl" and url.path in WSDL_FILES:
-            self._static(WSDL_FILES[url.path])
-        elif url.path.startswith("/wsdl/"):
-            self._static(url.path.removeprefix("/wsdl/"))
-        elif url.path.startswith("/directory/companies/") and url.path.endswith("/endpoints"):
-            code = url.path.removeprefix("/directory/companies/").removesuffix("/endpoints")
-            self._send(200, json.dumps(self.fake.directory_answer(code)).encode(), "application/json")
-        else:
-            self._send(404, b"not found", "text/plain")
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        reply = self.fake.answer(urlsplit(self.path).path, body)
-        if self.fake._stopping.is_set():
-            return  # shutting down: do not answer a slow call
-        self._send(reply.status, reply.body, "text/xml; charset=utf-8")
-
-    def _static(self, relative: str) -> None:
-        root = WSDL_DIR.resolve()
-        target = (root / relative).resolve()
-        if root not in target.parents or not target.is_file():
-            self._send(404, b"not found", "text/plain")
-            return
-        self._send(200, target.read_bytes(), "text/xml; charset=utf-8")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (e.g. its read timeout fired on a slow reply)
-
-
 @contextmanager
-def running_fake_promostandards(
-    products: int = 100,
-    seed: int = 1,
-    *,
-    fault_skus: dict[str, str] | None = None,
-    fault_times: dict[str, int] | None = None,
-    fail_operations: dict[str, str] | None = None,
-    latency_ms: int = 0,
-    slow_ms: int = 3000,
-    company_code: str = DEFAULT_COMPANY_CODE,
-    record: bool = False,
-) -> Iterator[FakePromoStandards]:
-    """Start the fake on a free loopback port for the ``with`` block; it stops on exit."""
-    fake = FakePromoStandards(
-        products,
-        seed,
-        fault_skus=fault_skus,
-        fault_times=fault_times,
-        fail_operations=fail_operations,
-        latency_ms=latency_ms,
-        slow_ms=slow_ms,
-        company_code=company_code,
-        record=record,
-    )
-    with fake:
+def running_fake_promostandards(products: int = 100, seed: int = 1, **knobs: Any) -> Iterator[FakePromoStandards]:
+    """Start the fake on a free loopback port for the ``with`` block; it stops on exit (see
+    ``FakePromoStandards`` for the knobs)."""
+    with FakePromoStandards(products, seed, **knobs) as fake:
         yield fake

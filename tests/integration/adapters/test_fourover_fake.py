@@ -2,20 +2,15 @@
 
 import hashlib
 import hmac
-import json
-import os
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import urllib3
 
 from apihub_fakes.fourover import DEFAULT_CREDENTIALS, generate_catalog, running_fake_fourover
+from apihub_local.children import start_child
 
-ROOT = Path(__file__).resolve().parents[3]
 PATH = "/printproducts/products"
 
 
@@ -129,18 +124,13 @@ def test_fake_stops_when_the_block_ends():
 
 
 def test_runs_as_a_process_for_the_local_stack():
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "layers/apihub")])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "apihub_fakes.fourover", "--port", "0", "--products", "4", "--seed", "9"],
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
+    # Started as the local stack starts it: one JSON line once listening, then serving until SIGTERM
+    child = start_child("fake 4Over", ["-m", "apihub_fakes.fourover", "--port", "0", "--products", "4", "--seed", "9"])
     try:
-        info = json.loads(proc.stdout.readline())
+        info = child.info
         assert info["api_key"] == DEFAULT_CREDENTIALS["api_key"]
         resp = _get(f"{info['base_url']}{PATH}", _signed(DEFAULT_CREDENTIALS, "GET", PATH, int(time.time())))
         assert [e["product_uuid"] for e in resp.json()["entities"]] == generate_catalog(4, seed=9).ids()
     finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
+        child.stop(grace_s=10)
+    assert child.process.returncode == 0

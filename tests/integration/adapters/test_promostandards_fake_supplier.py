@@ -4,14 +4,8 @@ hydration, per-SKU faults, bad credentials, directory lookup, and XSD-valid repl
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import select
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import urllib3
@@ -31,8 +25,8 @@ from apihub_fakes.promostandards import (
     ss6030_get_product_response,
 )
 from apihub_fakes.promostandards.responses import media_images
+from apihub_local.children import start_child
 
-REPO = Path(__file__).resolve().parents[3]
 FAULTS = {
     "PSF00003": "130",
     "PSF00004": "malformed",
@@ -421,25 +415,19 @@ def test_same_seed_gives_the_same_catalog_and_latency_applies():
 
 
 def test_fake_runs_as_a_process_and_stops_on_sigterm():
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "layers/apihub")])}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "apihub_fakes.promostandards", "--port", "0", "--products", "6", "--lifetime", "60"],
-        stdout=subprocess.PIPE,
-        env=env,
-        cwd=REPO,
-    )
+    # Started as the local stack starts it: one JSON line once listening, then serving until SIGTERM
+    args = ["-m", "apihub_fakes.promostandards", "--port", "0", "--products", "6", "--lifetime", "60"]
+    child = start_child("fake PromoStandards supplier", args, ready_timeout_s=20)
     try:
-        ready, _, _ = select.select([process.stdout], [], [], 20)
-        assert ready, "the fake did not report its address within 20 s"
-        info = json.loads(process.stdout.readline())
+        info = child.info
         assert info["base_url"].startswith("http://127.0.0.1:")
         adapter = PromoStandardsAdapter(
             make_supplier({"endpoints": info["endpoints"]}), AdapterContext(credentials=info["credentials"])
         )
         assert len(discovered(adapter, DiscoveryMode.first_n, limit=3)) == 3
     finally:
-        process.terminate()
-    assert process.wait(timeout=20) == 0
+        child.stop(grace_s=20)
+    assert child.process.returncode == 0
 
 
 @pytest.mark.parametrize(("fault", "error"), [("http500", TransientError), ("malformed", ProductError)])

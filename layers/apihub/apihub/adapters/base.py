@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from apihub.adapters.http import DEFAULT_MAX_BYTES, HttpClient
+from apihub.errors import ProductError
+from apihub.jobs.modes import Listing, mode_spec
 from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
 
 
@@ -22,10 +24,17 @@ class DiscoveryPage:
 
 @dataclass(frozen=True)
 class DiscoveryRequest:
+    """What to list. Adapters switch on ``listing`` (the mode's row says which), never on ``mode``;
+    ``limit`` caps the distinct refs when set."""
+
     mode: DiscoveryMode
     limit: int | None = None
     explicit_list: list[str] | None = None
     since: datetime | None = None
+
+    @property
+    def listing(self) -> Listing:
+        return mode_spec(self.mode).listing
 
 
 @dataclass
@@ -36,7 +45,7 @@ class AdapterContext:
     settings: dict[str, Any] = field(default_factory=dict)
     # Adapters never write storage themselves; when one learns something worth keeping on the
     # supplier (e.g. a refreshed endpoint cache) it hands a partial ``protocol_config`` update here.
-    on_config_update: Callable[[dict[str, Any]], None] | None = None
+    on_config_update: Callable[[dict[str, Any]], object] | None = None  # what it returns is ignored
     # Consulted around every supplier call; the pipeline points it at the per-supplier limiter.
     guard: Any = None
 
@@ -49,6 +58,9 @@ class SupplierAdapter(abc.ABC):
     """
 
     name: ClassVar[str]
+    # The most supplier calls one ``hydrate`` makes: one product's worst case in time is this many
+    # calls x (connect + read timeout) + as many limiter waits (tests/infrastructure/test_timing.py).
+    calls_per_product: ClassVar[int] = 1
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         self.supplier = supplier
@@ -74,6 +86,15 @@ class SupplierAdapter(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (called once per invocation)."""
+
+
+def unsupported_listing(adapter: SupplierAdapter, request: DiscoveryRequest) -> ProductError:
+    """The error for a listing an adapter has no call for: the job fails saying so, rather than
+    quietly listing something else (a new mode's row names the adapters that support it)."""
+    return ProductError(
+        f"{type(adapter).__name__} cannot list '{request.listing.value}' (mode {request.mode.value})",
+        code="unsupported_mode",
+    )
 
 
 def explicit_pages(request: DiscoveryRequest) -> Iterator[DiscoveryPage]:

@@ -11,12 +11,13 @@ import base64
 import binascii
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict
 
 from apihub.api.catalog import BY_NAME, ROUTES, Route
@@ -24,6 +25,10 @@ from apihub.auth import is_public, role_allows
 from apihub.dal.retries import AWS_ERRORS, RetryPolicy, retryable_reason
 from apihub.errors import ApihubError, ServiceBusy
 from apihub.models import ApihubModel
+
+if TYPE_CHECKING:  # type checking only: the OpenAPI models cost 60-150 ms to import (build_openapi)
+    from aws_lambda_powertools.event_handler.openapi.models import SecurityScheme
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 # ---------------------------------------------------------------- error bodies (declared in the OpenAPI schema)
 
@@ -56,6 +61,7 @@ class GatewayOrErrorBody(ApihubModel):
 
 
 ERROR_DESCRIPTIONS = {
+    400: ("next_token was not issued for this list and its filters", ErrorBody),
     401: ("Missing, unknown, expired or revoked token", ErrorBody),
     403: ("The token's role may not call this route", GatewayOrErrorBody),
     404: ("Not found", ErrorBody),
@@ -85,9 +91,9 @@ class Endpoint:
     def module(self) -> str:
         return self.handler.__module__
 
-    def responses(self, public: bool) -> dict[int, dict[str, Any]]:
+    def responses(self, public: bool) -> dict[int, OpenAPIResponse]:
         """The OpenAPI responses: every status the route can answer, each with its body shape."""
-        out: dict[int, dict[str, Any]] = {}
+        out: dict[int, OpenAPIResponse] = {}
         for code in (self.status_code, *self.also):
             if code == 204:
                 out[code] = {"description": "No content", "content": {}}
@@ -150,7 +156,7 @@ def endpoint_for(route: Route) -> Endpoint:
     return ep
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
@@ -201,7 +207,7 @@ def _error(status: int, detail: str, kind: str | None = None, headers: dict[str,
     }
 
 
-def _body_problem(event: dict[str, Any]) -> dict[str, Any] | None:
+def _body_problem(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """A clear 4xx for a body the JSON validation cannot judge (or would crash on), else ``None``."""
     raw = event.get("body")
     method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
@@ -229,7 +235,7 @@ def _body_problem(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def gate(event: dict[str, Any]) -> dict[str, Any] | None:
+def gate(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The caller and the body, judged before anything else: 401 for an unauthenticated caller, 403 for a
     role the route does not allow, a clear 4xx for a body nobody should parse; ``None`` to go on."""
     method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
@@ -252,7 +258,7 @@ class ApihubResolver(APIGatewayHttpResolver):
     before any middleware runs, so an anonymous caller would otherwise learn the schema's 422s (and a
     body that breaks its parser would be a 500) instead of getting a 401."""
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         return gate(event) or super().resolve(event, context)
 
 
@@ -266,22 +272,21 @@ def build_app(*routes: Route) -> APIGatewayHttpResolver:
             ep.method,
             summary=ep.summary or None,
             status_code=ep.status_code,
-            responses=ep.responses(route.public),  # type: ignore[arg-type]
+            responses=ep.responses(route.public),
             security=None if route.public else [{"bearerAuth": []}, {"cookieAuth": []}],
         )(ep.handler)
 
-    @app.exception_handler(RequestValidationError)
-    def _validation(exc: RequestValidationError) -> Response:
+    # Registered by calling app.exception_handler rather than as decorators: Powertools leaves it
+    # unannotated, and as a decorator it would make each handler untyped.
+    def _validation(exc: RequestValidationError) -> Response[Any]:
         summary, problems = _describe_validation(exc)
         return json_response(422, {"detail": summary, "errors": problems})
 
-    @app.exception_handler(ApihubError)
-    def _domain(exc: ApihubError) -> Response:
+    def _domain(exc: ApihubError) -> Response[Any]:
         headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, ServiceBusy) else None
         return json_response(exc.status_code, {"detail": exc.detail}, headers)
 
-    @app.exception_handler(list(AWS_ERRORS))
-    def _contention(exc: Exception) -> Response:
+    def _contention(exc: Exception) -> Response[Any]:
         # Contention that reached a route without passing through ``call_with_retries`` (botocore's
         # own retries ran out) is still a 503 with Retry-After, never a 500. Any other AWS error
         # goes on to Lambda as before.
@@ -291,8 +296,12 @@ def build_app(*routes: Route) -> APIGatewayHttpResolver:
         busy = ServiceBusy(f"AWS is busy ({reason}); try again", RetryPolicy.from_settings().retry_after_s)
         return _domain(busy)
 
+    app.exception_handler(RequestValidationError)(_validation)
+    app.exception_handler(ApihubError)(_domain)
+    app.exception_handler(list(AWS_ERRORS))(_contention)
+
     @app.not_found
-    def _not_found(_: Exception) -> Response:
+    def _not_found(_: Exception) -> Response[Any]:
         return json_response(404, {"detail": "Not found"})
 
     return app
@@ -308,15 +317,18 @@ def build_openapi() -> str:
     # Powertools' OpenAPI spec models cost 60-150 ms to import: only the openapi function pays it.
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
-    security_schemes = {
+    security_schemes: dict[str, SecurityScheme] = {
         "bearerAuth": HTTPBearer(description="Authorization: Bearer <token>"),
-        "cookieAuth": APIKey(name="auth_token", **{"in": APIKeyIn.cookie}, description="Cookie auth_token=<token>"),
+        # `in` is a Python keyword: the field goes in by its alias.
+        "cookieAuth": APIKey.model_validate(
+            {"name": "auth_token", "in": APIKeyIn.cookie, "description": "Cookie auth_token=<token>"}
+        ),
     }
     return build_app(*ROUTES).get_openapi_json_schema(
         title="apihub",
         version="1.0.0",
         description="Supplier catalog imports as sync jobs",
-        security_schemes=security_schemes,  # type: ignore[arg-type]
+        security_schemes=security_schemes,
     )
 
 

@@ -52,3 +52,18 @@ def delay_retry(queue_url: str, receipt_handle: str, seconds: int) -> None:
     client("sqs").change_message_visibility(
         QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(seconds, 43_200))
     )
+
+
+def messages_held(queue_url: str) -> int:
+    """Messages the queue still holds: waiting, in flight (received, not yet deleted) and delayed.
+    SQS's counts are approximate and lag by up to a minute; the sweeper reads them only for jobs
+    already idle for its whole stall limit."""
+    attrs = client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return sum(int(value) for value in attrs.values())

@@ -88,7 +88,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int, rng: Callable[[], float] = random.random) -> float:
         """The pause before retry number ``retry`` (1 for the first): ``uniform(0, min(cap, base * 2**(retry-1)))``."""
-        return rng() * min(self.cap_s, self.base_s * 2 ** (retry - 1))
+        return rng() * min(self.cap_s, self.base_s * 2.0 ** (retry - 1))
 
     @property
     def retry_after_s(self) -> int:

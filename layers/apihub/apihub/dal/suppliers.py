@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method here: signatures after it name builtins.list
 import re
 import uuid
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from apihub.dal import crypto
 from apihub.dal.tables import SupplierItem, bind_tables
-from apihub.errors import SupplierNotFound
+from apihub.errors import ConcurrentChange, SupplierNotFound
 from apihub.models import Protocol, Supplier, SupplierIn, SupplierPatch, iso, utcnow
 from apihub.settings import Settings, get_settings
 
+# How often a write that a read decided is tried again after losing to a concurrent write.
+CONFLICT_ATTEMPTS = 5
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -74,52 +78,139 @@ class SuppliersRepository:
         return [to_model(items[i]) for i in ids if i in items]
 
     def upsert(self, body: SupplierIn) -> tuple[Supplier, bool]:
-        """Create, or update and re-activate the supplier with this slug. Returns (supplier, created)."""
+        """Create, or update and re-activate the supplier with this slug. Returns (supplier, created).
+
+        An update writes the settings only (one ``UpdateItem``): the sync fields and ``product_count``,
+        which finalise and hydrate write meanwhile, stay as they are."""
         now = iso(utcnow()) or ""
-        try:
-            item = self._item(body.slug)
-            created = False
-        except SupplierNotFound:
-            item = SupplierItem(str(uuid.uuid4()), created_at=now, product_count=0)
-            created = True
-        item.name = body.name
-        item.slug = body.slug
-        item.protocol = body.protocol.value
-        item.promostandards_code = body.promostandards_code
-        item.base_url = body.base_url
-        item.adapter_class = body.adapter_class
-        item.protocol_config = body.protocol_config
-        item.schedules = body.schedules
-        item.is_active = True if not created else body.is_active
-        item.updated_at = now
-        if body.auth_config is not None:
-            self._set_credentials(item, body.auth_config)
-        item.save()
-        return to_model(item), created
+        for _ in range(CONFLICT_ATTEMPTS):
+            try:
+                found = self._item(body.slug)
+            except SupplierNotFound:
+                return self._create(body, now), True
+            actions = [
+                *_settings_actions(body.model_dump(exclude={"slug", "auth_config", "is_active"})),
+                SupplierItem.is_active.set(True),
+                *self._credential_actions(found.id, body.auth_config),
+            ]
+            try:
+                return self._update(found.id, actions, now), False
+            except SupplierNotFound:
+                continue  # deleted since we looked it up: look again (and create it)
+        raise ConcurrentChange(f"supplier '{body.slug}' was changed concurrently; try again")
 
     def patch(self, ref: str, patch: SupplierPatch) -> Supplier:
-        item = self._item(ref)
+        """Write the given fields only (one ``UpdateItem``), so a concurrent finalise keeps its sync fields."""
+        supplier_id = self._item(ref).id
         fields = patch.model_dump(exclude_unset=True)
-        for name, value in fields.items():
-            if name == "auth_config":
-                if value is not None:
-                    self._set_credentials(item, value)
-                continue
-            if name == "protocol" and value is not None:
-                value = Protocol(value).value
-            setattr(item, name, value if value is not None or name not in ("protocol_config", "schedules") else {})
-        item.updated_at = iso(utcnow())
-        item.save()
-        return to_model(item)
+        credentials = fields.pop("auth_config", None)  # null keeps the stored credentials
+        actions = [*_settings_actions(fields), *self._credential_actions(supplier_id, credentials)]
+        return self._update(supplier_id, actions, iso(utcnow()) or "")
 
-    def update_protocol_config(self, supplier_id: str, changes: dict[str, Any]) -> None:
-        """Merge adapter-maintained state (e.g. a directory cache) into ``protocol_config``."""
-        item = SupplierItem.get(supplier_id, consistent_read=True)
-        item.update(actions=[SupplierItem.protocol_config.set({**(item.protocol_config or {}), **changes})])
+    def update_protocol_config(self, supplier_id: str, changes: dict[str, Any]) -> bool:
+        """Merge adapter-maintained state (e.g. a directory cache) into ``protocol_config``.
+
+        The merge is decided by a read, so it is written only if no settings write came in between
+        (the version is unchanged); otherwise it is merged again over the newer settings. False when
+        it could not be stored (the supplier is gone, or kept changing): the state is a cache, the
+        adapter works it out again next time."""
+        for _ in range(CONFLICT_ATTEMPTS):
+            try:
+                item = SupplierItem.get(supplier_id, consistent_read=True)
+            except DoesNotExist:
+                return False
+            unchanged = (
+                SupplierItem.version.does_not_exist()
+                if item.version is None
+                else SupplierItem.version == int(item.version)
+            )
+            try:
+                SupplierItem(supplier_id).update(
+                    actions=[
+                        SupplierItem.protocol_config.set({**(item.protocol_config or {}), **changes}),
+                        SupplierItem.version.add(1),
+                    ],
+                    condition=SupplierItem.id.exists() & unchanged,
+                )
+                return True
+            except UpdateError as exc:
+                if not _condition_failed(exc):
+                    raise
+        return False
 
     def delete(self, ref: str) -> None:
         self._item(ref).delete()
 
-    def _set_credentials(self, item: SupplierItem, credentials: dict[str, str]) -> None:
-        item.auth_config_ciphertext = crypto.encrypt_credentials(item.id, credentials)
-        item.auth_config_keys = sorted(credentials)
+    def _create(self, body: SupplierIn, now: str) -> Supplier:
+        item = SupplierItem(
+            str(uuid.uuid4()),
+            name=body.name,
+            slug=body.slug,
+            protocol=body.protocol.value,
+            promostandards_code=body.promostandards_code,
+            base_url=body.base_url,
+            adapter_class=body.adapter_class,
+            protocol_config=body.protocol_config,
+            schedules=body.schedules,
+            is_active=body.is_active,
+            created_at=now,
+            updated_at=now,
+            product_count=0,
+            version=1,
+        )
+        if body.auth_config is not None:
+            item.auth_config_ciphertext = crypto.encrypt_credentials(item.id, body.auth_config)
+            item.auth_config_keys = sorted(body.auth_config)
+        item.save(condition=SupplierItem.id.does_not_exist())  # a fresh uuid: never overwrites
+        return to_model(item)
+
+    def _update(self, supplier_id: str, actions: builtins.list[Action], now: str) -> Supplier:
+        """Apply ``actions`` (plus ``updated_at`` and the version) to an existing supplier; the result
+        is the whole item as stored after the write."""
+        item = SupplierItem(supplier_id)
+        try:
+            item.update(
+                actions=[*actions, SupplierItem.updated_at.set(now), SupplierItem.version.add(1)],
+                # UpdateItem would otherwise create a stub of a supplier deleted since it was read.
+                condition=SupplierItem.id.exists(),
+            )
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                raise SupplierNotFound(supplier_id) from None
+            raise
+        return to_model(item)
+
+    @staticmethod
+    def _credential_actions(supplier_id: str, credentials: dict[str, str] | None) -> builtins.list[Action]:
+        if credentials is None:
+            return []
+        return [
+            SupplierItem.auth_config_ciphertext.set(crypto.encrypt_credentials(supplier_id, credentials)),
+            SupplierItem.auth_config_keys.set(sorted(credentials)),
+        ]
+
+
+# Settings a write may name. The sync fields and product_count are not among them: only the pipeline writes them.
+_NULLABLE = ("promostandards_code", "base_url", "adapter_class")
+_EMPTY_WHEN_NULL = ("protocol_config", "schedules")
+_REQUIRED = ("name", "protocol", "is_active")
+
+
+def _settings_actions(fields: dict[str, Any]) -> list[Action]:
+    """One action per given setting; DynamoDB stores no nulls, so a null optional setting is removed."""
+    actions: list[Action] = []
+    for name, value in fields.items():
+        attr = getattr(SupplierItem, name)
+        if name in _NULLABLE:
+            actions.append(attr.remove() if value is None else attr.set(value))
+        elif name in _EMPTY_WHEN_NULL:
+            actions.append(attr.set(value or {}))
+        elif name in _REQUIRED:
+            actions.append(attr.set(Protocol(value).value if name == "protocol" else value))
+        else:
+            raise ValueError(f"not a supplier setting: {name}")
+    return actions
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -6,6 +6,8 @@ import time, so tests and the local stack can point them anywhere.
 
 from __future__ import annotations
 
+from typing import cast
+
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -41,15 +43,24 @@ JOB_LIST_INDEXES: dict[frozenset[str], tuple[str, str]] = {
 }
 JOB_SORT_KEY = "gsi_sort"
 
+# The casts on ListAttribute below: PynamoDB types a list's elements as the attribute class named by
+# `of` (UnicodeAttribute), not the value it holds (str); a raw MapAttribute element reads as a dict
+# (pynamodb/PynamoDB#1246).
 
-def _job_index(index_name: str, hash_attr: str) -> GlobalSecondaryIndex:
+
+def _job_index(index_name: str, hash_attr: str) -> GlobalSecondaryIndex[JobItem]:
     meta = type("Meta", (), {"index_name": index_name, "projection": KeysOnlyProjection()})
     attrs = {
         "Meta": meta,
         hash_attr: UnicodeAttribute(hash_key=True),
         JOB_SORT_KEY: UnicodeAttribute(range_key=True),
     }
-    return type(f"{index_name}Index", (GlobalSecondaryIndex,), attrs)()  # type: ignore[return-value]
+    # The attribute names are data (JOB_LIST_INDEXES), so the class is built with type(), which mypy
+    # types as a bare `type`: the cast names the class it builds.
+    index_class = cast(
+        "type[GlobalSecondaryIndex[JobItem]]", type(f"{index_name}Index", (GlobalSecondaryIndex,), attrs)
+    )
+    return index_class()
 
 
 class JobErrorsIndex(GlobalSecondaryIndex["OutcomeItem"]):
@@ -84,7 +95,7 @@ class JobItem(_JobsBase):
     success_count = NumberAttribute(default=0)
     failed_count = NumberAttribute(default=0)
     records_processed = NumberAttribute(null=True)
-    errors = ListAttribute(of=MapAttribute, default=list)
+    errors = cast("ListAttribute[dict[str, str]]", ListAttribute(of=MapAttribute, default=list))  # {sku, error}
     errors_truncated = BooleanAttribute(default=False)
     error_log = UnicodeAttribute(null=True)
     started_at = UnicodeAttribute()
@@ -97,6 +108,9 @@ class JobItem(_JobsBase):
     discovery_version = NumberAttribute(default=0)
     discovery_complete = BooleanAttribute(default=False)
     throttled_until = UnicodeAttribute(null=True)
+    # When work already scheduled for the job is next attempted (a redelivery's backoff, a
+    # Retry-After, a delayed hand-on): the sweeper counts idleness from it (only ever moves later).
+    next_attempt_at = UnicodeAttribute(null=True)
     # Index keys (sparse: only job items carry them).
     gsi_sort = UnicodeAttribute()
     gsi_all = UnicodeAttribute()
@@ -168,7 +182,7 @@ class HandoffItem(_JobsBase):
 class RefsChunkItem(_JobsBase):
     """``PK=JOB#<id>, SK=REFS#<n>``: discovered SKUs persisted so fan-out can resume after a restart."""
 
-    skus = ListAttribute(of=UnicodeAttribute)
+    skus = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -208,7 +222,7 @@ class SupplierItem(Model):
     base_url = UnicodeAttribute(null=True)
     adapter_class = UnicodeAttribute(null=True)
     auth_config_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
-    auth_config_keys = ListAttribute(of=UnicodeAttribute, null=True)
+    auth_config_keys = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, null=True))
     protocol_config = JSONAttribute(default=dict)
     is_active = BooleanAttribute(default=True)
     schedules = JSONAttribute(default=dict)
@@ -217,6 +231,10 @@ class SupplierItem(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     product_count = NumberAttribute(default=0)
+    # Bumped by every write of the settings above; a write decided by a read (a merge into
+    # protocol_config) is conditional on it. The sync fields and product_count belong to the pipeline
+    # (finalise, hydrate): settings writes never name them, so they cannot undo them.
+    version = NumberAttribute(null=True)
     by_slug = SupplierSlugIndex()
     all_suppliers = SupplierListIndex()
 
@@ -228,7 +246,10 @@ class ProductItem(Model):
     supplier_id = UnicodeAttribute(hash_key=True)
     product_id = UnicodeAttribute(range_key=True)
     content_hash = UnicodeAttribute()
-    data = BinaryAttribute(legacy_encoding=False)  # zlib-compressed canonical JSON
+    # zlib-compressed canonical JSON; or, for a body too big for an item, its S3 key in ``body_ref``
+    # (apihub.dal.bodies). Exactly one of the two is set.
+    data = BinaryAttribute(legacy_encoding=False, null=True)
+    body_ref = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
     last_job_id = UnicodeAttribute(null=True)
 
@@ -258,7 +279,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ProductItem,
     TokenItem,
 )
-_bound: tuple | None = None
+_bound: tuple[tuple[str | None, ...], Connection] | None = None
 
 
 def bind_tables(settings: Settings) -> Connection:
@@ -300,5 +321,6 @@ def reset_bindings() -> None:
     """Forget bound connections (tests start a fresh AWS stand-in for each case)."""
     global _bound
     _bound = None
-    for model in (*ALL_MODELS, _JobsBase):
+    models: tuple[type[Model], ...] = (*ALL_MODELS, _JobsBase)
+    for model in models:
         model._connection = None

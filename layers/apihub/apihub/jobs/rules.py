@@ -8,18 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from apihub.errors import InvalidInput, InvalidTransition
+from apihub.jobs.modes import mode_spec
 from apihub.models import DiscoveryMode, JobStatus
 
 # PATCH: from a non-terminal status, where a job may go (DESIGN.md status rules).
 PATCH_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.pending: frozenset({JobStatus.pending, JobStatus.running, JobStatus.failed}),
     JobStatus.running: frozenset({JobStatus.running, JobStatus.success, JobStatus.partial_success, JobStatus.failed}),
-}
-
-# The supplier field a successful (or partially successful) import of a mode moves to its start time.
-SUPPLIER_SYNC_FIELDS: dict[DiscoveryMode, str] = {
-    DiscoveryMode.full_sellable: "last_full_sync",
-    DiscoveryMode.delta: "last_delta_sync",
 }
 
 
@@ -38,8 +33,8 @@ def is_complete(total: int, success: int, failed: int, discovery_complete: bool)
 
 
 def supplier_sync(mode: DiscoveryMode, final: JobStatus, started_at: str) -> tuple[str, str] | None:
-    """(supplier field, value) a finished import sets, or None when it sets nothing."""
-    field = SUPPLIER_SYNC_FIELDS.get(mode)
+    """(supplier field, value) a finished import sets (its mode's row in ``jobs.modes``), or None."""
+    field = mode_spec(mode).sets_supplier_field
     if field is None or final not in (JobStatus.success, JobStatus.partial_success):
         return None
     return field, started_at

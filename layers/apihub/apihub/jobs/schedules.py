@@ -1,6 +1,7 @@
-"""Scheduled imports: on each tick of a schedule (weekly ``full_sellable``, daily ``delta``, monthly
-``closeouts``, see template.yaml), start that mode's import for every active supplier that enables it
-in its ``schedules`` setting (e.g. ``{"full_sellable": true, "delta": true}``).
+"""Scheduled imports: on each tick of a schedule (the modes whose row in ``apihub.jobs.modes`` has one:
+weekly ``full_sellable``, daily ``delta``, monthly ``closeouts``; the expressions are template.yaml
+parameters), start that mode's import for every active supplier that enables it in its ``schedules``
+setting (e.g. ``{"full_sellable": true, "delta": true}``).
 
 An import of the same supplier and mode that is still running is skipped with a log line: the next
 tick picks the supplier up again. One supplier's problem of any kind (no adapter, DynamoDB or SQS
@@ -16,10 +17,9 @@ from datetime import datetime
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import ApihubError, ImportAlreadyRunning
 from apihub.jobs import service
+from apihub.jobs.modes import SCHEDULED_MODES
 from apihub.models import DiscoveryMode, ImportRequest
 from apihub.observability import logger
-
-SCHEDULED_MODES = (DiscoveryMode.full_sellable, DiscoveryMode.delta, DiscoveryMode.closeouts)
 
 
 @dataclass

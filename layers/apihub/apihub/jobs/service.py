@@ -10,9 +10,11 @@ from apihub.adapters.registry import is_known
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.errors import ServiceUnavailable, SupplierNotImportable
+from apihub.errors import InvalidInput, ServiceUnavailable, SupplierNotImportable
 from apihub.jobs import rules
+from apihub.jobs.modes import ModeSpec, Param, mode_spec
 from apihub.models import (
+    MAX_LIST_SKUS,
     DiscoveryMode,
     DiscoveryParams,
     ImportAccepted,
@@ -21,6 +23,8 @@ from apihub.models import (
     Supplier,
     SyncJob,
     iso,
+    sku_list_problem,
+    sku_problem,
     utcnow,
 )
 from apihub.pipeline.messages import DiscoveryMessage
@@ -70,15 +74,26 @@ def new_job(
     )
 
 
+def _check_supported(supplier: Supplier, mode: DiscoveryMode) -> ModeSpec:
+    """The mode's row, when the supplier's adapter supports the mode (422 naming ``mode`` otherwise)."""
+    spec = mode_spec(mode)
+    if not spec.supports(supplier.adapter_class):
+        raise InvalidInput(
+            f"mode: {mode.value} is not supported by supplier '{supplier.name}' "
+            f"(adapter_class {supplier.adapter_class}; supported by {', '.join(sorted(spec.supported_by or ()))})"
+        )
+    return spec
+
+
 def start_import(supplier_ref: str, request: ImportRequest, *, now: datetime | None = None) -> ImportAccepted:
     """A pending job (started ``now``, default the clock) with its lock, and its discovery message."""
     supplier = SuppliersRepository().get(supplier_ref)
     _check_importable(supplier)
+    spec = _check_supported(supplier, request.mode)
+    takes = {name for name, use in spec.params().items() if use is not Param.refused}
     params = DiscoveryParams(
-        limit=request.limit if request.mode is DiscoveryMode.first_n else None,
-        explicit_list=list(dict.fromkeys(request.explicit_list or []))
-        if request.mode is DiscoveryMode.explicit_list
-        else None,
+        limit=request.limit if "limit" in takes else None,
+        explicit_list=list(dict.fromkeys(request.explicit_list or [])) if "explicit_list" in takes else None,
     )
     job = new_job(supplier, request.mode, params, now=now)
     _enqueue(JobsRepository(), job)
@@ -93,23 +108,34 @@ def retry(job_id: str, failed_only: bool = False) -> SyncJob:
     supplier = SuppliersRepository().get(original.supplier_id)
     _check_importable(supplier)
     if failed_only:
-        skus: list[str] = []
-        token: str | None = None
-        while True:
-            page, token = jobs.list_errors(job_id, limit=1000, next_token=token)
-            skus += [e.sku for e in page]
-            if not token:
-                break
-        if not skus:
-            from apihub.errors import InvalidInput
-
-            raise InvalidInput("failed_only: the job has no failed products to retry")
-        mode, params = DiscoveryMode.explicit_list, DiscoveryParams(explicit_list=skus)
+        mode, params = DiscoveryMode.explicit_list, DiscoveryParams(explicit_list=_failed_skus(jobs, job_id))
     else:
         mode, params = original.discovery_mode, original.params
+    _check_supported(supplier, mode)  # the supplier's adapter may have changed since
     job = new_job(supplier, mode, params, retry_of=original.id)
     _enqueue(jobs, job)
     return jobs.get(job.id)
+
+
+def _failed_skus(jobs: JobsRepository, job_id: str) -> list[str]:
+    """The job's failed SKUs as one explicit list, under the same caps as ``POST .../import``: past them
+    a 422 (docs/decisions.md), not a job item DynamoDB would refuse."""
+    # Strongly consistent, from the outcome items: the errors index may still lag right after the
+    # job ended. Reading stops one past the cap: past it the answer is a 422 anyway.
+    skus = jobs.failed_skus(job_id, limit=MAX_LIST_SKUS + 1)
+    if not skus:
+        raise InvalidInput("failed_only: the job has no failed products to retry")
+    for sku in skus:
+        if rule := sku_problem(sku):  # stored before the SKU rule existed
+            raise InvalidInput(f"failed_only: failed SKU {sku[:64]!r}: {rule}")
+    too_many = f"at most {MAX_LIST_SKUS} SKUs (the job has more failures)"
+    problem = too_many if len(skus) > MAX_LIST_SKUS else sku_list_problem(skus)
+    if problem:
+        raise InvalidInput(
+            f"failed_only: the job's failed SKUs do not fit one explicit_list job: {problem}; retry the whole "
+            f"job, or import its failures (GET /api/sync-jobs/{job_id}/errors) as several explicit lists"
+        )
+    return skus
 
 
 def patch(job_id: str, changes: dict[str, Any]) -> SyncJob:

@@ -1,5 +1,5 @@
 """Builds the adapter for a supplier with its decrypted credentials (cached per warm container),
-and wraps it in the supplier's shared rate limit (``limit_calls``)."""
+and wraps it in the supplier's shared rate limit and the invocation's deadline (``limit_calls``)."""
 
 from __future__ import annotations
 
@@ -39,15 +39,21 @@ def forget_adapters() -> None:
 
 
 def limit_calls(
-    adapter: SupplierAdapter, *, lease_s: float, on_throttled: Callable[[float], None] | None = None
+    adapter: SupplierAdapter,
+    *,
+    lease_s: float,
+    on_throttled: Callable[[float], None] | None = None,
+    time_left: Callable[[], float] | None = None,
 ) -> SupplierLimiter:
-    """Put this invocation's calls through the supplier's limiter; ``close()`` it when done."""
+    """Put this invocation's calls through the supplier's limiter, and under its deadline
+    (``time_left``: seconds before the calls must be done); ``close()`` it when done."""
     limiter = SupplierLimiter(
         adapter.supplier.id,
         Limits.from_config(adapter.supplier.protocol_config or {}),
         lease_s=lease_s,
         on_throttled=on_throttled,
         max_wait_s=get_settings().limiter_max_wait_s,
+        time_left=time_left,
     )
     adapter.context.guard.target = limiter
     return limiter

@@ -5,28 +5,47 @@ Two resumable phases, both driven by state on the job item (advanced with optimi
 ``fanout`` sends the chunks to the hydrate queue. When the invocation runs low on time it sends a
 continuation message and stops; the next invocation resumes from the stored cursor, so a catalog of
 any size finishes without an invocation reaching Lambda's limit.
+
+Listing ends: a page that adds no new SKU but names a next page (a supplier ignoring paging), or a
+page past ``APIHUB_DISCOVERY_MAX_PAGES``, fails the job with a ``DiscoveryError`` (the lock goes with
+it). Each page's ref chunks are written in one transaction with the state that counts them, so an
+invocation that loses the race for a job writes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from apihub.adapters.base import DiscoveryRequest
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
+from apihub.dal.jobs.discovery import CHUNKS_PER_WRITE
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
-from apihub.errors import AdapterError, AuthError, NotFound, SupplierNotImportable, Throttled, TransientError
+from apihub.errors import (
+    AdapterError,
+    AuthError,
+    DiscoveryError,
+    NotFound,
+    OutOfTime,
+    SupplierNotImportable,
+    Throttled,
+    TransientError,
+)
+from apihub.jobs.modes import Param, mode_spec
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, iso_from_epoch, parse_iso
+from apihub.observability import logger
 from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.messages import DiscoveryMessage, HydrateMessage
+from apihub.pipeline.retry_timing import delay_seconds, expect_attempt
 from apihub.settings import get_settings
 
 CHUNK_SIZE = 1000
-DELTA_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class DiscoveryResult(str, Enum):
@@ -36,11 +55,14 @@ class DiscoveryResult(str, Enum):
     failed = "failed"
 
 
-def delta_since(last_delta: str | None, last_full: str | None) -> datetime:
+def delta_since(*synced_at: str | None) -> datetime | None:
     """The supplier's last sync, full or delta, whichever is newer (a full sync covers every change
-    before it started, so a delta after it must not re-import those)."""
-    synced = [t for t in (parse_iso(last_delta), parse_iso(last_full)) if t is not None]
-    return max(synced, default=DELTA_FLOOR)
+    before it started, so a delta after it must not re-import those). None when it was never
+    synced: the delta then lists every sellable product (docs/decisions.md, "Delta since")."""
+    synced = [t for t in map(parse_iso, synced_at) if t is not None]
+    if not synced:
+        logger.info("delta has no previous sync to start from: listing every sellable product")
+    return max(synced, default=None)
 
 
 def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) -> DiscoveryResult:
@@ -49,7 +71,7 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
     item = jobs.find_item(job_id)
     if item is None or JobStatus(item.status).terminal:
         return DiscoveryResult.skipped
-    settings = get_settings()
+    version = int(item.discovery_version or 0)  # as this step found it
     try:
         item = jobs.mark_running(job_id)
         state = item.discovery or {}
@@ -62,14 +84,18 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
                 return _continue_or_skip(jobs, item)
     except Throttled as exc:
         # Our own limiter: continue later from the stored cursor; this never fails the job.
-        delay = int(min(900, max(1, exc.retry_after)))
+        delay = delay_seconds(exc.retry_after)
         queues.send_discovery(DiscoveryMessage(job_id=item.id, continuation=True).model_dump(), delay_seconds=delay)
+        expect_attempt(jobs, job_id, delay)
         return DiscoveryResult.continued
+    except OutOfTime as exc:
+        if int(item.discovery_version or 0) > version:  # this step moved the cursor: continue
+            return _continue_or_skip(jobs, item)
+        # A whole invocation was not enough for one supplier call: retried as a timeout (it ends).
+        too_slow = TransientError(f"supplier too slow for one invocation: {exc}")
+        return _transient(jobs, job_id, too_slow, receive_count)
     except TransientError as exc:
-        if receive_count >= settings.discovery_max_receive_count:
-            jobs.fail(job_id, f"{exc.describe()} (discovery gave up after {receive_count} attempts)")
-            return DiscoveryResult.failed
-        raise
+        return _transient(jobs, job_id, exc, receive_count)
     except (AdapterError, SupplierNotImportable, NotFound) as exc:
         text = exc.describe() if isinstance(exc, AdapterError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, AuthError):
@@ -80,12 +106,29 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
     return DiscoveryResult.done
 
 
+def _transient(jobs: JobsRepository, job_id: str, exc: TransientError, receive_count: int) -> DiscoveryResult:
+    """Retried by redelivery (the message comes back after its visibility timeout, well within the
+    sweeper's stall limit); on the queue's last receive the job fails with the reason."""
+    if receive_count >= get_settings().discovery_max_receive_count:
+        jobs.fail(job_id, f"{exc.describe()} (discovery gave up after {receive_count} attempts)")
+        return DiscoveryResult.failed
+    raise exc
+
+
 def _continue_or_skip(jobs: JobsRepository, item: JobItem) -> DiscoveryResult:
     fresh = jobs.find_item(item.id)
     if fresh is None or fresh.status != JobStatus.running.value or fresh.discovery_version != item.discovery_version:
         return DiscoveryResult.skipped  # someone else advanced it, or it ended
     queues.send_discovery(DiscoveryMessage(job_id=item.id, continuation=True).model_dump())
     return DiscoveryResult.continued
+
+
+def _deadline(remaining_ms: Callable[[], int]) -> Callable[[], float] | None:
+    """Seconds left for supplier calls: the invocation's remaining time minus the reserve."""
+    settings = get_settings()
+    if not settings.call_deadlines:
+        return None
+    return lambda: (remaining_ms() - settings.discovery_time_reserve_ms) / 1000
 
 
 def _out_of_time(remaining_ms: Callable[[], int]) -> bool:
@@ -97,53 +140,115 @@ def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) 
     params = DiscoveryParams.model_validate(item.params or {})
     mode = DiscoveryMode(item.discovery_mode)
     state = dict(item.discovery or {})
+    spec = mode_spec(mode)
     since = None
-    if mode is DiscoveryMode.delta:
+    if spec.since_from:  # the newest of the row's supplier fields (delta: last delta or full sync)
         supplier = SuppliersRepository().get(item.supplier_id)
-        since = parse_iso(state.get("since")) or delta_since(supplier.last_delta_sync, supplier.last_full_sync)
-    limit = params.limit if mode is DiscoveryMode.first_n else None
-    request = DiscoveryRequest(mode=mode, limit=limit, explicit_list=params.explicit_list, since=since)
-
-    chunks = int(state.get("chunks", 0))
-    seen: dict[str, None] = {}
-    for number in range(1, chunks + 1):  # resuming: rebuild the de-duplication set
-        seen.update(dict.fromkeys(jobs.get_ref_chunk(item.id, number)))
-    cursor = state.get("cursor")
-    finished = state.get("listed", False)
-    if not finished:
-        adapter = adapter_for(item.supplier_id)
-        limiter = limit_calls(
-            adapter,
-            lease_s=remaining_ms() / 1000 + 5,
-            on_throttled=lambda until: jobs.set_throttled(item.id, iso_from_epoch(until)),
+        # A resumed listing keeps the window it started with (None included: it fell back).
+        since = (
+            parse_iso(state["since"])
+            if "since" in state
+            else delta_since(*(getattr(supplier, f) for f in spec.since_from))
         )
-        try:
-            for page in adapter.discover(request, cursor=cursor):
-                fresh = [r.product_id for r in page.refs if r.product_id not in seen]
-                fresh = list(dict.fromkeys(fresh))
-                if limit is not None:
-                    fresh = fresh[: max(0, limit - len(seen))]
-                for start in range(0, len(fresh), CHUNK_SIZE):
-                    chunks += 1
-                    jobs.put_ref_chunk(item.id, chunks, fresh[start : start + CHUNK_SIZE])
-                seen.update(dict.fromkeys(fresh))
-                finished = page.cursor is None or (limit is not None and len(seen) >= limit)
-                changes = {"cursor": page.cursor, "chunks": chunks, "refs": len(seen), "listed": finished}
-                if since is not None:
-                    changes["since"] = since.isoformat()
-                if not jobs.update_discovery(item, changes):
-                    return False
-                if finished:
-                    break
-                if _out_of_time(remaining_ms):
-                    return False
-            else:
-                finished = True
-        finally:
-            limiter.close()
-            adapter.context.guard.target = None
+    limit = params.limit if spec.limit is not Param.refused else None
+    explicit_list = params.explicit_list if spec.explicit_list is not Param.refused else None
+    request = DiscoveryRequest(mode=mode, limit=limit, explicit_list=explicit_list, since=since)
 
-    return jobs.update_discovery(item, {"phase": "fanout", "sent": 0, "listed": True}, total_products=len(seen))
+    listed = _Listed.load(jobs, item)
+    if not state.get("listed", False) and not _page_through(jobs, item, request, listed, remaining_ms):
+        return False
+    return jobs.update_discovery(item, {"phase": "fanout", "sent": 0, "listed": True}, total_products=len(listed.seen))
+
+
+@dataclass
+class _Listed:
+    """What the listing has stored so far: SKUs (in order, for de-duplication), chunks, pages."""
+
+    seen: dict[str, None]
+    chunks: int
+    pages: int
+
+    @classmethod
+    def load(cls, jobs: JobsRepository, item: JobItem) -> _Listed:
+        """Resuming: rebuild the de-duplication set from the stored chunks."""
+        state = item.discovery or {}
+        chunks = int(state.get("chunks", 0))
+        seen: dict[str, None] = {}
+        for number in range(1, chunks + 1):
+            seen.update(dict.fromkeys(jobs.get_ref_chunk(item.id, number)))
+        return cls(seen, chunks, int(state.get("pages", 0)))
+
+
+def _page_through(
+    jobs: JobsRepository, item: JobItem, request: DiscoveryRequest, listed: _Listed, remaining_ms: Callable[[], int]
+) -> bool:
+    """Store the adapter's pages from the stored cursor on. True when the listing is complete."""
+    adapter = adapter_for(item.supplier_id)
+    limiter = limit_calls(
+        adapter,
+        lease_s=remaining_ms() / 1000 + 5,
+        on_throttled=lambda until: jobs.set_throttled(item.id, iso_from_epoch(until)),
+        time_left=_deadline(remaining_ms),
+    )
+    limit = request.limit
+    try:
+        for page in adapter.discover(request, cursor=(item.discovery or {}).get("cursor")):
+            fresh = list(dict.fromkeys(r.product_id for r in page.refs if r.product_id not in listed.seen))
+            if limit is not None:
+                fresh = fresh[: max(0, limit - len(listed.seen))]
+            finished = page.cursor is None or (limit is not None and len(listed.seen) + len(fresh) >= limit)
+            if not finished:
+                _check_progress(listed.pages + 1, fresh)
+            changes = {"cursor": page.cursor, "listed": finished, "since": request.since and request.since.isoformat()}
+            if not _store_page(jobs, item, listed, fresh, changes):
+                return False
+            if finished:
+                return True
+            if _out_of_time(remaining_ms):
+                return False
+        return True
+    finally:
+        limiter.close()
+        adapter.context.guard.target = None
+
+
+def _check_progress(page_number: int, fresh: list[str]) -> None:
+    """A page that names a next page must add something, within the cap: otherwise listing would
+    not end (a supplier that ignores paging repeats its first page for ever). Failing the job is
+    the honest end: what was listed cannot be known to be the whole catalog, and a delta that
+    completed would move the supplier's last sync past changes it never saw."""
+    if not fresh:
+        raise DiscoveryError(
+            f"supplier returned page {page_number} with no new products and a next cursor; stopped to avoid a loop"
+        )
+    cap = get_settings().discovery_max_pages
+    if page_number >= cap:
+        raise DiscoveryError(
+            f"supplier listing still had a next cursor after {cap} pages; stopped (the cap is APIHUB_DISCOVERY_MAX_PAGES)"
+        )
+
+
+def _store_page(
+    jobs: JobsRepository, item: JobItem, listed: _Listed, fresh: list[str], changes: dict[str, Any]
+) -> bool:
+    """Store a page's new SKUs in ref chunks, each write with the state that counts it (False:
+    another invocation owns the job). A page too large for one transaction takes several; the
+    cursor moves with the last, so a listing resumed in between reads the page again and keeps
+    only the SKUs not stored yet."""
+    chunks = [fresh[i : i + CHUNK_SIZE] for i in range(0, len(fresh), CHUNK_SIZE)]
+    groups = [chunks[i : i + CHUNKS_PER_WRITE] for i in range(0, len(chunks), CHUNKS_PER_WRITE)] or [[]]
+    for index, group in enumerate(groups):
+        numbered = {listed.chunks + n: skus for n, skus in enumerate(group, start=1)}
+        step: dict[str, Any] = {"chunks": listed.chunks + len(group), "refs": len(listed.seen) + sum(map(len, group))}
+        if index == len(groups) - 1:
+            step |= {**changes, "pages": listed.pages + 1}
+        if not jobs.record_listing(item, numbered, step):
+            return False
+        listed.chunks += len(group)
+        for skus in group:
+            listed.seen.update(dict.fromkeys(skus))
+    listed.pages += 1
+    return True
 
 
 def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> bool:

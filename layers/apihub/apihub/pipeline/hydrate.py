@@ -2,41 +2,34 @@
 
 ``handle_batch`` is the hydrate function's whole work: records go closest-to-last-receive first
 through Powertools' ``BatchProcessor`` (one ``HydrateBatch.handle`` each, partial failures
-reported); outcomes are collected and committed per batch (``commit``), one transaction per up to
-45 products, so counters move once per SQS batch rather than once per product; then any job they
-complete is finalised and the refs to retry get their backoff.
+reported). Every supplier call has a deadline (the remaining time minus the commit reserve);
+outcomes are committed as they become ready (``pipeline.commits``); work that meets the deadline
+or our own limiter is handed on as a fresh message (no receive burnt); then completed jobs are
+finalised and retries get their backoff, recorded on the job (``pipeline.retry_timing``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from apihub.adapters.base import SupplierAdapter
 from apihub.dal import queues
-from apihub.dal.jobs import JobsRepository, Outcome
-from apihub.dal.tables import JobItem
-from apihub.errors import (
-    AdapterError,
-    AuthError,
-    NotFound,
-    ProductError,
-    SupplierNotImportable,
-    Throttled,
-    TransientError,
-)
+from apihub.dal.jobs import JobsRepository
+from apihub.errors import OutOfTime, Throttled
 from apihub.models import JobStatus, ProductRef, iso_from_epoch
-from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, products_recorded, unbind_job
-from apihub.pipeline import finalise
+from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, unbind_job
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
+from apihub.pipeline.commits import Committer, JobState
 from apihub.pipeline.messages import HydrateMessage
-from apihub.ratelimit import SupplierLimiter
+from apihub.pipeline.product_outcome import product_outcome
+from apihub.pipeline.retry_timing import NextAttempts, backoff_seconds, delay_seconds
 from apihub.settings import get_settings
 
 
@@ -52,34 +45,23 @@ class RetryLater(Exception):
         self.delay = delay
 
 
-@dataclass
-class _JobState:
-    item: JobItem | None
-    adapter: SupplierAdapter | None = None
-    limiter: SupplierLimiter | None = None
-    ended: bool = False
-    outcomes: list[Outcome] = field(default_factory=list)
-    recorded: set[str] = field(default_factory=set)
-
-
-def backoff_seconds(receive_count: int, hint: float | None = None) -> int:
-    """Exponential backoff for redelivery (10 s, 20 s, 40 s ... capped at 5 min), or the supplier's
-    Retry-After when it gave one."""
-    if hint:
-        return int(min(900, max(1, hint)))
-    return int(min(300, 10 * 2 ** max(0, receive_count - 1)))
-
-
 class HydrateBatch:
     def __init__(self, remaining_ms: Callable[[], int], jobs: JobsRepository | None = None) -> None:
         self.remaining_ms = remaining_ms
         self.jobs = jobs or JobsRepository()
         self.settings = get_settings()
-        self.states: dict[str, _JobState] = {}
+        self.states: dict[str, JobState] = {}
+        self.committer = Committer(self.jobs, remaining_ms, self.settings.hydrate_commit_every_s)
+        self.next_attempts = NextAttempts()
         self.hydrated = 0
-        # Set once our own limiter said "wait": the rest of the batch goes back on the queue.
+        # Set once our own limiter said "wait", or the deadline came: the rest goes back on the queue.
         self.throttled_for: float | None = None
+        self.out_of_time = False
         self.requeued = 0
+
+    def time_left(self) -> float:
+        """Seconds before this invocation's supplier calls must be done (its deadline)."""
+        return (self.remaining_ms() - self.settings.hydrate_time_reserve_ms) / 1000
 
     # ------------------------------------------------------------------ per record
     def parse(self, body: str) -> HydrateMessage:
@@ -102,14 +84,21 @@ class HydrateBatch:
             if state.item is not None and not state.ended:
                 state.recorded |= self.jobs.recorded_skus(job_id, skus)
 
-    def _state(self, job_id: str) -> _JobState:
+    def _state(self, job_id: str) -> JobState:
         state = self.states.get(job_id)
         if state is None:
             item = self.jobs.find_item(job_id)
             ended = item is None or item.status != JobStatus.running.value
-            state = _JobState(item=item, ended=ended)
+            state = JobState(item=item, ended=ended)
             self.states[job_id] = state
         return state
+
+    def _hand_on_now(self) -> bool:
+        """Throttled by our own limiter, out of time, or too little time for another product: the
+        rest goes on as a fresh message. At least one product per invocation is attempted."""
+        if self.throttled_for is not None or self.out_of_time:
+            return True
+        return bool(self.hydrated) and self.time_left() < self.settings.call_min_s
 
     def handle(self, body: str, receive_count: int, message_id: str = "") -> None:
         """Hydrate one message's refs. Raises ``RetryLater`` to have the message redelivered.
@@ -123,73 +112,56 @@ class HydrateBatch:
         last_attempt = receive_count >= self.settings.hydrate_max_receive_count
         retry_hint: float | None = None
         needs_retry = 0
-        done = {o.sku for o in state.outcomes} | state.recorded
+        done = state.done()
         todo = [sku for sku in msg.skus if sku not in done]
         for position, sku in enumerate(todo):
-            # Throttled by our own limiter, or low on time: hand the rest on as a fresh message, so
-            # it burns no receive and can never be dead-lettered or failed for our own reasons.
-            # At least one SKU per invocation is attempted, so low time still makes progress.
-            if self.throttled_for is not None or (
-                self.hydrated and self.remaining_ms() < self.settings.hydrate_time_reserve_ms
-            ):
+            if self._hand_on_now():
                 self._requeue(msg.job_id, todo[position:], message_id)
                 break
             self.hydrated += 1
             try:
-                outcome, hint = self._hydrate_one(state, sku, receive_count, last_attempt)
-            except Throttled as exc:
-                self.throttled_for = exc.retry_after
+                fetch = partial(self._fetch, state, sku)
+                verdict = product_outcome(fetch, sku, receive_count, last_attempt, first=self.hydrated == 1)
+            except (Throttled, OutOfTime) as exc:
+                # Handed on unspent, the product in flight included: it burns no receive and can
+                # never be dead-lettered or failed for our own reasons.
+                if isinstance(exc, Throttled):
+                    self.throttled_for = exc.retry_after
+                self.out_of_time = isinstance(exc, OutOfTime)
                 self._requeue(msg.job_id, todo[position:], message_id)
                 break
-            if state.ended:
+            if verdict.fail_job is not None:
+                self._fail_job(state, verdict.fail_job)
                 return
-            if outcome is None:
+            if verdict.outcome is None:
                 needs_retry += 1
-                retry_hint = max(retry_hint or 0, hint or 0) or None
+                retry_hint = max(retry_hint or 0, verdict.retry_hint or 0) or None
             else:
-                state.outcomes.append(outcome)
-                done.add(sku)
+                state.add(verdict.outcome, self.remaining_ms())
+                self.committer.commit_ready(state)
+                if state.ended:
+                    return  # the commit found the job ended: late messages change nothing
         if needs_retry:
-            raise RetryLater(f"{needs_retry} product(s) to retry", backoff_seconds(receive_count, retry_hint))
+            delay = backoff_seconds(receive_count, retry_hint)
+            self.next_attempts.schedule(msg.job_id, delay)
+            raise RetryLater(f"{needs_retry} product(s) to retry", delay)
 
-    def _hydrate_one(
-        self, state: _JobState, sku: str, receive_count: int, last_attempt: bool
-    ) -> tuple[Outcome | None, float | None]:
+    def _fetch(self, state: JobState, sku: str) -> Any:
+        """The product from the supplier, through its limiter and under this invocation's deadline."""
         assert state.item is not None
-        try:
-            if state.adapter is None:
-                state.adapter = adapter_for(state.item.supplier_id)
-                job_id = state.item.id
-                state.limiter = limit_calls(
-                    state.adapter,
-                    lease_s=self.remaining_ms() / 1000 + 5,
-                    on_throttled=lambda until: self.jobs.set_throttled(job_id, iso_from_epoch(until)),
-                )
-            product = state.adapter.hydrate(ProductRef(product_id=sku))
-            if product.product_id != sku:
-                product = product.model_copy(update={"product_id": sku})
-            return Outcome(sku=sku, product=product), None
-        except ProductError as exc:
-            return Outcome(sku=sku, error=exc.describe()), None
-        except AuthError as exc:
-            self._fail_job(state, f"{exc.describe()} (credentials rejected while hydrating {sku})")
-            return None, None
-        except (SupplierNotImportable, NotFound) as exc:
-            self._fail_job(state, f"{type(exc).__name__}: {exc}")
-            return None, None
-        except TransientError as exc:
-            if last_attempt:
-                return Outcome(sku=sku, error=f"{exc.describe()} (gave up after {receive_count} attempts)"), None
-            return None, exc.retry_after
-        except AdapterError as exc:
-            return Outcome(sku=sku, error=exc.describe()), None
-        except Exception as exc:  # an adapter bug must not lose the product (invariant 2)
-            logger.exception("unexpected error hydrating", extra={"sku": sku})
-            if last_attempt:
-                return Outcome(
-                    sku=sku, error=f"InternalError: {type(exc).__name__} (gave up after {receive_count} attempts)"
-                ), None
-            return None, None
+        if state.adapter is None:
+            state.adapter = adapter_for(state.item.supplier_id)
+            job_id = state.item.id
+            state.limiter = limit_calls(
+                state.adapter,
+                lease_s=self.remaining_ms() / 1000 + 5,
+                on_throttled=lambda until: self.jobs.set_throttled(job_id, iso_from_epoch(until)),
+                time_left=self.time_left if self.settings.call_deadlines else None,
+            )
+        product = state.adapter.hydrate(ProductRef(product_id=sku))
+        if product.product_id != sku:
+            product = product.model_copy(update={"product_id": sku})
+        return product
 
     def _requeue(self, job_id: str, skus: list[str], message_id: str) -> None:
         """Hand ``skus`` on as a fresh message (no receive burnt). SQS may deliver a message twice;
@@ -202,16 +174,14 @@ class HydrateBatch:
             skus = [sku for sku in skus if sku not in already]
             if not skus:
                 return
-        delay = int(min(900, max(1, self.throttled_for or 0)))
-        queues.send_hydrate_batch(
-            [HydrateMessage(job_id=job_id, skus=skus).model_dump()],
-            delay_seconds=delay if self.throttled_for is not None else 0,
-        )
+        delay = delay_seconds(self.throttled_for) if self.throttled_for is not None else 0
+        queues.send_hydrate_batch([HydrateMessage(job_id=job_id, skus=skus).model_dump()], delay_seconds=delay)
+        self.next_attempts.schedule(job_id, delay)
         if message_id:
             self.jobs.mark_handed_on(job_id, message_id, skus)
         self.requeued += len(skus)
 
-    def _fail_job(self, state: _JobState, text: str) -> None:
+    def _fail_job(self, state: JobState, text: str) -> None:
         assert state.item is not None
         self.jobs.fail(state.item.id, text)
         state.ended = True
@@ -228,40 +198,17 @@ class HydrateBatch:
                 state.limiter = None
 
     def commit(self) -> None:
-        """Record the batch's outcomes (exactly once) and finalise any job they complete."""
-        for job_id, state in self.states.items():
-            if state.ended or state.item is None:
-                continue
-            if not state.outcomes:
-                # A redelivery whose SKUs all had outcomes: the invocation that recorded them may
-                # have died before finalising, and no other message is left to do it.
-                if state.recorded:
-                    finalise.if_complete(self.jobs, job_id)
-                continue
-            started = time.monotonic()
-            hashes = self.jobs.product_hashes(state.item.supplier_id, [o.sku for o in state.outcomes if o.ok])
-            result = self.jobs.record_outcomes(state.item, state.outcomes, hashes)
-            products_recorded(state.outcomes, result.recorded)  # ProductsHydrated/Failed, per batch
-            logger.info(
-                "recorded outcomes",
-                extra={
-                    "job_id": job_id,
-                    "supplier_id": state.item.supplier_id,
-                    "recorded": len(result.recorded),
-                    "duplicates": len(result.duplicates),
-                    "products_written": result.products_written,
-                    "commit_ms": round((time.monotonic() - started) * 1000, 1),
-                },
-            )
-            if not result.job_terminal:
-                finalise.if_complete(self.jobs, job_id)
+        """Commit the outcomes still pending (exactly once), finalise any job the batch completed,
+        and record on each job when its handed-on or retried work is due."""
+        self.committer.finish(self.states)
+        self.next_attempts.record(self.jobs)
 
 
 def delay_redelivery(receipt_handle: str, seconds: int) -> None:
     queues.delay_retry(get_settings().hydrate_queue_url, receipt_handle, seconds)
 
 
-def handle_batch(records: list[dict[str, Any]], context: Any) -> dict[str, Any]:
+def handle_batch(records: list[dict[str, Any]], context: Any) -> PartialItemFailureResponse:
     """Hydrate one SQS batch; the partial-failure response for the event source mapping."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     batch = HydrateBatch(context.get_remaining_time_in_millis)
@@ -287,7 +234,7 @@ def handle_batch(records: list[dict[str, Any]], context: Any) -> dict[str, Any]:
             with processor(records=records, handler=record_handler, lambda_context=context):
                 processor.process()
         finally:
-            batch.close()  # release the supplier slots before the (DynamoDB-only) commit
+            batch.close()  # release the supplier slots before the (DynamoDB-only) last commit
         if batch.hydrated:  # mean supplier round trip per product, once per batch
             duration_ms(HYDRATE_LATENCY, (time.monotonic() - started) * 1000 / batch.hydrated)
         batch.commit()  # raises -> the whole batch is redelivered; outcomes are idempotent

@@ -19,19 +19,26 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from apihub.adapters.base import AdapterContext, DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages
+from apihub.adapters.base import (
+    AdapterContext,
+    DiscoveryPage,
+    DiscoveryRequest,
+    SupplierAdapter,
+    explicit_pages,
+    unsupported_listing,
+)
 from apihub.adapters.fourover import mapping
 from apihub.adapters.fourover.signing import auth_headers
 from apihub.adapters.http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, HttpResponse
 from apihub.errors import AuthError, ProductError, TransientError
-from apihub.models import DiscoveryMode, Product, ProductRef, Supplier, iso
+from apihub.jobs.modes import Listing
+from apihub.models import Product, ProductRef, Supplier, iso
 
 logger = logging.getLogger(__name__)
 
 PRODUCTS_PATH = "/printproducts/products"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
-DEFAULT_FIRST_N = 20
 # A listing that never ends is a supplier bug; stop instead of looping for the whole invocation.
 MAX_PAGES = 100_000
 SUPPLIER_MESSAGE_CHARS = 200
@@ -44,6 +51,7 @@ class FourOverAdapter(SupplierAdapter):
     (seconds, default 5 / 30)."""
 
     name = "FourOverAdapter"
+    calls_per_product = 3  # product, option groups, base prices
 
     def __init__(
         self,
@@ -141,16 +149,18 @@ class FourOverAdapter(SupplierAdapter):
 
     def discover(self, request: DiscoveryRequest, cursor: str | None = None) -> Iterator[DiscoveryPage]:
         """List products page by page. The cursor is ``"<offset>:<emitted>"``: the listing offset of the
-        next page and (for ``first_n``) how many distinct refs earlier pages already yielded."""
-        if request.mode is DiscoveryMode.explicit_list:
+        next page and (with a ``limit``) how many distinct refs earlier pages already yielded."""
+        if request.listing is Listing.given:
             yield from explicit_pages(request)
             return
         params: dict[str, str] = {"status": "active"}
-        if request.mode is DiscoveryMode.closeouts:
+        if request.listing is Listing.closeouts:
             params["closeout"] = "true"
-        elif request.mode is DiscoveryMode.delta and request.since is not None:
+        elif request.listing is Listing.changed and request.since is not None:
             params["modified_since"] = iso(request.since) or ""
-        limit = (request.limit or DEFAULT_FIRST_N) if request.mode is DiscoveryMode.first_n else None
+        elif request.listing not in (Listing.sellable, Listing.changed):  # changed with no since: all
+            raise unsupported_listing(self, request)
+        limit = request.limit
 
         offset, emitted = parse_cursor(cursor)
         page_size = self._page_size()

@@ -17,20 +17,30 @@ request fields and scrubbed from every error message.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, ClassVar, Literal, TypeVar
 
-from apihub.adapters.base import AdapterContext, DiscoveryPage, DiscoveryRequest, SupplierAdapter, explicit_pages
+from apihub.adapters.base import (
+    AdapterContext,
+    DiscoveryPage,
+    DiscoveryRequest,
+    SupplierAdapter,
+    explicit_pages,
+    unsupported_listing,
+)
 from apihub.adapters.http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, raise_for_auth_status
 from apihub.adapters.promostandards import media, pricing
 from apihub.adapters.promostandards.directory import DEFAULT_DIRECTORY_URL, resolve_endpoints
 from apihub.adapters.promostandards.product import parse_product_ids, read_get_product
-from apihub.adapters.promostandards.soap import PRODUCT_DATA, build_request, format_timestamp, soap_headers
+from apihub.adapters.promostandards.soap import PRODUCT_DATA, format_timestamp, service_request, soap_headers
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
-from apihub.models import DiscoveryMode, PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
+from apihub.jobs.modes import Listing
+from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_FOB_ID = "1"
+T = TypeVar("T")
 
 # SanMar publishes fixed endpoints (SanMar Web Services Integration Guide 24.3). The corpus in
 # ../shared/promostandards has no copy of that table; these URLs are the ones public SanMar
@@ -48,6 +58,8 @@ class PromoStandardsAdapter(SupplierAdapter):
 
     name = "PromoStandardsAdapter"
     default_endpoints: ClassVar[dict[str, str]] = {}
+    # getProduct, pricing, media (the endpoint lookup is discovery's, cached on the supplier).
+    calls_per_product = 3
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         super().__init__(supplier, context)
@@ -113,13 +125,13 @@ class PromoStandardsAdapter(SupplierAdapter):
     # ------------------------------------------------------------------ discovery
 
     def discover(self, request: DiscoveryRequest, cursor: str | None = None) -> Iterator[DiscoveryPage]:
-        if request.mode is DiscoveryMode.explicit_list:
+        if request.listing is Listing.given:
             yield from explicit_pages(request)
             return
         with self._scrubbed():
             product_ids = self._list_products(request)
-        if request.mode is DiscoveryMode.first_n:
-            product_ids = product_ids[: request.limit or 20]
+        if request.limit is not None:
+            product_ids = product_ids[: request.limit]
         page_size = max(1, int(self.config.get("page_size", DEFAULT_PAGE_SIZE)))
         start = int(cursor or 0)
         if start >= len(product_ids):
@@ -132,18 +144,20 @@ class PromoStandardsAdapter(SupplierAdapter):
             start = end
 
     def _list_products(self, request: DiscoveryRequest) -> list[str]:
-        account, password = self._credentials()
-        common = [("wsVersion", PRODUCT_DATA.version), ("id", account), ("password", password)]
-        if request.mode is DiscoveryMode.closeouts:
-            operation, element, fields = "getProductCloseOut", "GetProductCloseOutRequest", common
-        elif request.mode is DiscoveryMode.delta and request.since is not None:
+        credentials = self._credentials()
+        fields: list[tuple[str, str | None]]
+        if request.listing is Listing.closeouts:
+            operation, element, fields = "getProductCloseOut", "GetProductCloseOutRequest", []
+        elif request.listing is Listing.changed and request.since is not None:
             operation, element = "getProductDateModified", "GetProductDateModifiedRequest"
-            fields = [*common, ("changeTimeStamp", format_timestamp(request.since))]
-        else:
-            # full_sellable, first_n, and a delta that has no previous sync to start from.
+            fields = [("changeTimeStamp", format_timestamp(request.since))]
+        elif request.listing in (Listing.sellable, Listing.changed):
+            # Every sellable product (also a change listing with no previous sync to start from).
             operation, element = "getProductSellable", "GetProductSellableRequest"
-            fields = [*common, ("isSellable", "true")]
-        body = self._post("product_data", operation, build_request(PRODUCT_DATA, element, fields))
+            fields = [("isSellable", "true")]
+        else:
+            raise unsupported_listing(self, request)
+        body = self._post("product_data", operation, service_request(PRODUCT_DATA, element, credentials, fields))
         return parse_product_ids(body, operation)
 
     # ------------------------------------------------------------------ hydration
@@ -153,19 +167,13 @@ class PromoStandardsAdapter(SupplierAdapter):
             return self._hydrate(ref)
 
     def _hydrate(self, ref: ProductRef) -> Product:
-        account, password = self._credentials()
+        credentials = self._credentials()  # before endpoints(): missing credentials fail without a directory call
         endpoints = self.endpoints()
-        request = build_request(
+        request = service_request(
             PRODUCT_DATA,
             "GetProductRequest",
-            [
-                ("wsVersion", PRODUCT_DATA.version),
-                ("id", account),
-                ("password", password),
-                ("localizationCountry", "US"),
-                ("localizationLanguage", "en"),
-                ("productId", ref.product_id),
-            ],
+            credentials,
+            [("localizationCountry", "US"), ("localizationLanguage", "en"), ("productId", ref.product_id)],
         )
         body = self._post("product_data", "getProduct", request)
         try:
@@ -180,20 +188,26 @@ class PromoStandardsAdapter(SupplierAdapter):
         if product.product_id != ref.product_id:
             notes.append(f"supplier answered productId '{product.product_id}' for '{ref.product_id}'")
             product = product.model_copy(update={"product_id": ref.product_id})
-        update: dict[str, Any] = {}
-        if "pricing" in endpoints:
-            fob_id = reply.fob_ids[0] if reply.fob_ids else str(self.config.get("fob_id", DEFAULT_FOB_ID))
-            try:
-                update["parts"] = self._priced_parts(product, fob_id, notes)
-            except AdapterError as exc:
-                notes.append(f"pricing not imported: {self._scrub(exc).describe()}")
-        if "media" in endpoints:
-            try:
-                update["images"] = self._merged_images(product)
-            except AdapterError as exc:
-                notes.append(f"media not imported: {self._scrub(exc).describe()}")
-        update["notes"] = notes
+        fob_id = reply.fob_ids[0] if reply.fob_ids else str(self.config.get("fob_id", DEFAULT_FOB_ID))
+        update: dict[str, Any] = {"notes": notes}
+        parts = self._optional("pricing", notes, lambda: self._priced_parts(product, fob_id, notes))
+        if parts is not None:
+            update["parts"] = parts
+        images = self._optional("media", notes, lambda: self._merged_images(product))
+        if images is not None:
+            update["images"] = images
         return product.model_copy(update=update)
+
+    def _optional(self, service: str, notes: list[str], call: Callable[[], T]) -> T | None:
+        """Pricing and media only enrich a product: without an endpoint for ``service`` they are
+        skipped (None), and when they fail the product still imports, with the reason as a note."""
+        if service not in self.endpoints():
+            return None
+        try:
+            return call()
+        except AdapterError as exc:
+            notes.append(f"{service} not imported: {self._scrub(exc).describe()}")
+            return None
 
     def _priced_parts(self, product: Product, fob_id: str, notes: list[str]) -> list[ProductPart]:
         body = self._post(
@@ -280,7 +294,9 @@ class _Scrubber:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         if isinstance(exc, AdapterError):
             scrubbed = self.adapter._scrub(exc)
             if scrubbed is not exc:

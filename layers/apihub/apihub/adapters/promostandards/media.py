@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apihub.adapters.promostandards.messages import raise_for_messages
 from apihub.adapters.promostandards.product import resolve_url
-from apihub.adapters.promostandards.soap import MEDIA, build_request, items, response_element, text
+from apihub.adapters.promostandards.soap import MEDIA, items, response_element, service_request, text
 from apihub.models import ProductImage
 
 OPERATION = "getMediaContent"
@@ -13,17 +13,8 @@ PRIMARY_CLASS_TYPE = "1006"  # "Primary" in the Media Content class type table
 
 
 def media_request(credentials: tuple[str, str | None], product_id: str) -> bytes:
-    account, password = credentials
-    return build_request(
-        MEDIA,
-        "GetMediaContentRequest",
-        [
-            ("wsVersion", MEDIA.version),
-            ("id", account),
-            ("password", password),
-            ("mediaType", "Image"),
-            ("productId", product_id),
-        ],
+    return service_request(
+        MEDIA, "GetMediaContentRequest", credentials, [("mediaType", "Image"), ("productId", product_id)]
     )
 
 

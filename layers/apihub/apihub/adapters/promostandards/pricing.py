@@ -5,12 +5,12 @@ from __future__ import annotations
 from apihub.adapters.promostandards.messages import raise_for_messages
 from apihub.adapters.promostandards.soap import (
     PRICING,
-    build_request,
     child,
     decimal,
     integer,
     items,
     response_element,
+    service_request,
     text,
 )
 from apihub.models import PriceBreak
@@ -28,14 +28,11 @@ def pricing_request(
     price_type: str = "Net",
     configuration_type: str = "Blank",
 ) -> bytes:
-    account, password = credentials
-    return build_request(
+    return service_request(
         PRICING,
         "GetConfigurationAndPricingRequest",
+        credentials,
         [
-            ("wsVersion", PRICING.version),
-            ("id", account),
-            ("password", password),
             ("productId", product_id),
             ("currency", currency),
             ("fobId", fob_id),

@@ -184,13 +184,13 @@ def _part(part: Element) -> ProductPart:
     for item in part:
         name = local(item.tag)
         if name == "ColorArray":
-            for color in children(item, "Color"):
-                value = text(color, "colorName") or text(color, "standardColorName")
+            for entry in children(item, "Color"):
+                value = text(entry, "colorName") or text(entry, "standardColorName")
                 if value and value not in color_names:
                     color_names.append(value)
         elif name == "primaryColor":
-            color = child(item, "Color")
-            primary_color = text(color, "colorName") or text(color, "standardColorName")
+            primary = child(item, "Color")
+            primary_color = text(primary, "colorName") or text(primary, "standardColorName")
         elif name == "ApparelSize":
             label = text(item, "labelSize")
             size = text(item, "customSize") if label == "CUSTOM" else label

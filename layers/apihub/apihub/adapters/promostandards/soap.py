@@ -83,6 +83,20 @@ def build_request(service: Service, operation: str, fields: Iterable[tuple[str, 
     return "".join(parts).encode("utf-8")
 
 
+def service_request(
+    service: Service,
+    operation: str,
+    credentials: tuple[str, str | None],
+    fields: Iterable[tuple[str, str | None]] = (),
+) -> bytes:
+    """A request of ``service`` as every PromoStandards request starts: ``wsVersion``, then the
+    account's ``id`` and ``password`` (left out when None), then ``fields`` in the XSD's order."""
+    account, password = credentials
+    return build_request(
+        service, operation, [("wsVersion", service.version), ("id", account), ("password", password), *fields]
+    )
+
+
 def soap_headers(action: str) -> dict[str, str]:
     return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
 

@@ -14,12 +14,12 @@ from apihub.dal.jobs import JobsRepository
 from apihub.models import JobError, JobStatus, SyncJob
 
 
-@endpoint("GET", "/api/sync-jobs", "List sync jobs, newest first")
+@endpoint("GET", "/api/sync-jobs", "List sync jobs, newest first", errors=(400,))
 def list_sync_jobs(
     status: Annotated[JobStatus | None, Query(description="Only jobs with this status")] = None,
     job_type: Annotated[JobType | None, Query(description="import:<mode>")] = None,
     supplier_id: Annotated[UUID | None, Query(description="Only this supplier's jobs")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000)")] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most jobs per page (1-1000): fewer only past 5 MB")] = 100,
     next_token: NextToken = None,
 ) -> Response[list[SyncJob]]:
     filters = {}
@@ -29,8 +29,8 @@ def list_sync_jobs(
         filters["job_type"] = str(job_type)
     if supplier_id is not None:
         filters["supplier_id"] = str(supplier_id)
-    jobs, token = JobsRepository().list(filters, limit, next_token)
-    return page([j.model_dump(mode="json") for j in jobs], token)
+    jobs, cursor = JobsRepository().list(filters, limit, next_token)
+    return page([j.model_dump(mode="json") for j in jobs], cursor)
 
 
 @endpoint("GET", "/api/sync-jobs/{job_id}", "Get one sync job", errors=(404,))
@@ -38,7 +38,7 @@ def get_sync_job(job_id: JobId) -> Response[SyncJob]:
     return json_response(200, JobsRepository().get(str(job_id)).model_dump(mode="json"))
 
 
-@endpoint("GET", "/api/sync-jobs/{job_id}/errors", "Every per-product error of a job", errors=(404,))
+@endpoint("GET", "/api/sync-jobs/{job_id}/errors", "Every per-product error of a job", errors=(400, 404))
 def list_sync_job_errors(
     job_id: JobId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -46,5 +46,5 @@ def list_sync_job_errors(
 ) -> Response[list[JobError]]:
     repo = JobsRepository()
     repo.get_item(str(job_id))  # 404 for an unknown job, not an empty list
-    errors, token = repo.list_errors(str(job_id), limit, next_token)
-    return page([e.model_dump() for e in errors], token)
+    errors, cursor = repo.list_errors(str(job_id), limit, next_token)
+    return page([e.model_dump() for e in errors], cursor)

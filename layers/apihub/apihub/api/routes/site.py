@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from pydantic import ConfigDict, Field
@@ -42,5 +43,5 @@ def jobs_page() -> Response[str]:
 
 
 @endpoint("GET", "/api/openapi.json", "This API's OpenAPI 3 schema")
-def openapi() -> Response[dict]:
+def openapi() -> Response[dict[Any, Any]]:
     return json_response(200, json.loads(build_openapi()))

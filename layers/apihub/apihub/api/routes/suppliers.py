@@ -11,11 +11,12 @@ from apihub.api.app import endpoint, json_response
 from apihub.api.routes import NextToken, SupplierRef, page
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.models import StoredProduct, Supplier, SupplierIn, SupplierPatch
-from apihub.suppliers import validate_supplier
+from apihub.errors import InvalidInput
+from apihub.models import MAX_SKU_BYTES, StoredProduct, Supplier, SupplierIn, SupplierPatch, sku_problem
+from apihub.supplier_rules import validate_supplier
 
 
-@endpoint("POST", "/api/suppliers", "Create or update a supplier by slug", 201, also=(200,))
+@endpoint("POST", "/api/suppliers", "Create or update a supplier by slug", 201, errors=(409,), also=(200,))
 def upsert_supplier(body: Annotated[SupplierIn, Body()]) -> Response[Supplier]:
     validate_supplier(body)
     supplier, created = SuppliersRepository().upsert(body)
@@ -39,26 +40,28 @@ def patch_supplier(supplier_id: SupplierRef, body: Annotated[SupplierPatch, Body
 
 
 @endpoint("DELETE", "/api/suppliers/{supplier_id}", "Delete a supplier", 204, errors=(404,))
-def delete_supplier(supplier_id: SupplierRef) -> Response[None]:
+def delete_supplier(supplier_id: SupplierRef) -> Response[str]:
     SuppliersRepository().delete(supplier_id)
     return Response(status_code=204, body="")
 
 
-@endpoint("GET", "/api/suppliers/{supplier_id}/products", "List a supplier's products", errors=(404,))
+@endpoint("GET", "/api/suppliers/{supplier_id}/products", "List a supplier's products", errors=(400, 404))
 def list_products(
     supplier_id: SupplierRef,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: NextToken = None,
 ) -> Response[list[StoredProduct]]:
     supplier = SuppliersRepository().get(supplier_id)
-    products, token = ProductsRepository().list(supplier.id, limit, next_token)
-    return page([p.model_dump(mode="json") for p in products], token)
+    products, cursor = ProductsRepository().list(supplier.id, limit, next_token)
+    return page([p.model_dump(mode="json") for p in products], cursor)
 
 
 @endpoint("GET", "/api/suppliers/{supplier_id}/products/{product_id}", "Get one product", errors=(404,))
 def get_product(
     supplier_id: SupplierRef,
-    product_id: Annotated[str, Path(min_length=1, max_length=256)],
+    product_id: Annotated[str, Path(min_length=1, max_length=MAX_SKU_BYTES)],
 ) -> Response[StoredProduct]:
+    if rule := sku_problem(product_id):  # the schema counts characters; keys count bytes
+        raise InvalidInput(f"product_id: {rule}")
     supplier = SuppliersRepository().get(supplier_id)
     return json_response(200, ProductsRepository().get(supplier.id, product_id).model_dump(mode="json"))

@@ -1,6 +1,6 @@
 """Jobs table access, one module per kind of item: job items (``items``), import locks (``locks``),
 lists (``listing``), discovery state and ref chunks (``discovery``), per-product outcomes
-(``outcomes``) and status changes (``lifecycle``).
+(``outcomes``, with ``batch``, ``writes`` and ``cancellations``) and status changes (``lifecycle``).
 
 Every invariant of DESIGN.md that lives in DynamoDB is enforced there with conditional writes:
 exactly-once outcomes (1), one import per supplier and mode (4), finalise once (5), and "a terminal

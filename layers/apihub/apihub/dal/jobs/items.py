@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
 
 from apihub.dal.jobs.keys import META, job_pk, month_bucket, status_keys
 from apihub.dal.tables import JobItem, bind_tables
 from apihub.errors import JobNotFound
-from apihub.models import DiscoveryMode, JobError, JobStatus, SyncJob
+from apihub.models import DiscoveryMode, DiscoveryParams, JobError, JobStatus, SyncJob
 from apihub.settings import Settings, get_settings
 
 
@@ -34,7 +36,7 @@ def to_model(item: JobItem) -> SyncJob:
         completed_at=item.completed_at,
         updated_at=item.updated_at,
         retry_of=item.retry_of,
-        params=item.params or {},
+        params=DiscoveryParams.model_validate(item.params or {}),
         throttled_until=item.throttled_until,
     )
 
@@ -42,6 +44,8 @@ def to_model(item: JobItem) -> SyncJob:
 def new_item(job: SyncJob) -> JobItem:
     """The item of a new job, with every list index key it is found by."""
     status = job.status.value
+    # dict[str, Any]: for mypy a dict of str could also fill Model.__init__'s `_user_instantiated: bool`.
+    keys: dict[str, Any] = status_keys(job.supplier_id, job.job_type, status)
     return JobItem(
         job_pk(job.id),
         META,
@@ -67,7 +71,7 @@ def new_item(job: SyncJob) -> JobItem:
         gsi_type=job.job_type,
         gsi_supplier=job.supplier_id,
         gsi_supplier_type=f"{job.supplier_id}#{job.job_type}",
-        **status_keys(job.supplier_id, job.job_type, status),
+        **keys,
     )
 
 

@@ -3,17 +3,24 @@ epoch items), and how a cancelled transaction names what failed."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
 
 from pynamodb.exceptions import TransactWriteError
+
+from apihub.dal.sizes import SORT_KEY_MAX, utf8_len
+from apihub.jobs.modes import mode_spec
 
 META = "META"
 EPOCH_PK = "META#JOBS"
 EPOCH_SK = "EPOCH"
 # DynamoDB allows 100 items per transaction; each product needs up to 2 (outcome + product) and
-# the job and supplier updates take 2 more.
+# the job and supplier updates take 2 more. The bytes are budgeted too (``writes.chunked``).
 PRODUCTS_PER_TRANSACTION = 45
-ERROR_TEXT_MAX = 1000
+ERROR_TEXT_MAX = 1000  # UTF-8 bytes of an error text, on the outcome item and the job item
+OUTCOME_PREFIX = "PRODUCT#"
+# The longest SKU stored under its own name: the outcome key ``PRODUCT#<sku>`` must fit a sort key
+# (1,024 bytes). The products table's key (the SKU alone) then fits as well.
+SKU_MAX_BYTES = SORT_KEY_MAX - len(OUTCOME_PREFIX)
 
 
 def job_pk(job_id: str) -> str:
@@ -21,11 +28,27 @@ def job_pk(job_id: str) -> str:
 
 
 def lock_pk(supplier_id: str, mode: str) -> str:
-    return f"LOCK#{supplier_id}#{mode}"
+    """The import lock of a supplier and mode: the mode's ``lock_key`` (``jobs.modes``)."""
+    return f"LOCK#{supplier_id}#{mode_spec(mode).lock_key}"
+
+
+def sku_fits(sku: str) -> bool:
+    """Whether this SKU can be a key (outcome and product); longer ones fail (``writes.prepare``)."""
+    return 0 < utf8_len(sku) <= SKU_MAX_BYTES
+
+
+def sku_label(sku: str) -> str:
+    """How an outcome names its SKU: the SKU itself, or ``sha256:<hex>`` when it is too long to be
+    a key (a collision would need a supplier SKU equal to the SHA-256 of another SKU of the job)."""
+    if utf8_len(sku) <= SKU_MAX_BYTES:
+        return sku
+    return "sha256:" + hashlib.sha256(sku.encode("utf-8")).hexdigest()
 
 
 def outcome_sk(sku: str) -> str:
-    return f"PRODUCT#{sku}"
+    """``PRODUCT#<sku>``; a SKU too long for a key gets its outcome (exactly once, like any other)
+    under its ``sku_label``."""
+    return OUTCOME_PREFIX + sku_label(sku)
 
 
 def ref_chunk_sk(number: int) -> str:
@@ -57,6 +80,11 @@ def cancel_codes(exc: TransactWriteError) -> list[str | None]:
     return [r.code if r else None for r in (exc.cancellation_reasons or [])]
 
 
+def cancel_messages(exc: TransactWriteError) -> list[str]:
+    """The cancellation reason message of each item (empty where none), in request order."""
+    return [(r.message or "") if r else "" for r in (exc.cancellation_reasons or [])]
+
+
 def is_condition_failure(exc: Exception) -> bool:
-    cause: Any = getattr(exc, "cause_response_code", None)
+    cause: object = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"

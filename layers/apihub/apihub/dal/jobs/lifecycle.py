@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 from apihub import observability
 from apihub.dal.jobs.items import JobItems, to_model
 from apihub.dal.jobs.keys import ERROR_TEXT_MAX, META, cancel_codes, is_condition_failure, job_pk, lock_pk, status_keys
+from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import JobItem, LockItem, SupplierItem
 from apihub.errors import InvalidTransition
 from apihub.models import JobStatus, SyncJob, iso, utcnow
@@ -77,6 +78,19 @@ class JobLifecycle(JobItems):
         except UpdateError:
             pass
 
+    def expect_attempt(self, job_id: str, at: str) -> None:
+        """Record that work for the job is scheduled for ``at`` (ISO): ``next_attempt_at`` moves
+        there unless it is already later. Only while the job is active; best effort (the sweeper's
+        stall limit covers an attempt that was never recorded)."""
+        condition = JobItem.status.is_in(*ACTIVE) & (
+            JobItem.next_attempt_at.does_not_exist() | (JobItem.next_attempt_at < at)
+        )
+        try:
+            JobItem(job_pk(job_id), META).update(actions=[JobItem.next_attempt_at.set(at)], condition=condition)
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+
     def fail(self, job_id: str, error_log: str) -> bool:
         """Fail a pending or running job and release its lock. False when it was already terminal."""
         item = self.find_item(job_id)
@@ -85,9 +99,14 @@ class JobLifecycle(JobItems):
         return self.end(item, Ending(JobStatus.failed, error_log=error_log))
 
     def fail_if_idle(self, item: JobItem, error_log: str) -> bool:
-        """``fail``, but only if the job made no progress since ``item`` was read (its ``updated_at``
-        is unchanged): a batch recorded meanwhile keeps the job alive. Releases the lock."""
-        ending = Ending(JobStatus.failed, error_log=error_log, condition=JobItem.updated_at == item.updated_at)
+        """``fail``, but only if the job made no progress and got no new attempt since ``item`` was
+        read (``updated_at`` and ``next_attempt_at`` unchanged): a batch recorded or a retry
+        scheduled meanwhile keeps the job alive. Releases the lock."""
+        due = item.next_attempt_at
+        unchanged = JobItem.next_attempt_at == due if due else JobItem.next_attempt_at.does_not_exist()
+        ending = Ending(
+            JobStatus.failed, error_log=error_log, condition=(JobItem.updated_at == item.updated_at) & unchanged
+        )
         return self.end(item, ending)
 
     def finalise_counted(
@@ -147,8 +166,8 @@ class JobLifecycle(JobItems):
         if ending.condition is not None:
             condition = condition & ending.condition
         for _ in range(3):
-            try:
-                self._end_transaction(item, ending, actions, condition)
+            try:  # contention alone is retried with backoff; an answer (a condition) comes back at once
+                call_with_retries(lambda: self._end_transaction(item, ending, actions, condition), what="end the job")
             except TransactWriteError as exc:
                 codes = cancel_codes(exc)
                 if not codes:

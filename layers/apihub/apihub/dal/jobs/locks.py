@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 from apihub.dal.jobs.items import new_item
 from apihub.dal.jobs.keys import cancel_codes, lock_pk
 from apihub.dal.jobs.listing import JobListing
+from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import JobItem, LockItem
 from apihub.errors import ImportAlreadyRunning
 from apihub.models import JobStatus, SyncJob
@@ -22,8 +23,8 @@ class JobLocks(JobListing):
         """Store a new pending job and take its supplier+mode lock in one transaction (invariant 4)."""
         self.note_month(job.started_at)
         for _ in range(3):
-            try:
-                self._create(job)
+            try:  # contention (TransactionConflict, throttling) is retried with backoff, then 503
+                call_with_retries(lambda: self._create(job), what="create the job and its lock")
                 return
             except TransactWriteError as exc:
                 codes = cancel_codes(exc)

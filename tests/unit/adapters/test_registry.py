@@ -8,7 +8,7 @@ from apihub.adapters import registry
 from apihub.adapters.base import AdapterContext
 from apihub.errors import InvalidInput, SupplierNotImportable
 from apihub.models import Protocol, Supplier, SupplierIn
-from apihub.suppliers import validate_supplier
+from apihub.supplier_rules import validate_supplier
 
 from apihub_fakes.demo_adapter import DemoAdapter, register_demo_adapter
 

@@ -10,11 +10,20 @@ import json
 
 import pytest
 from apihub import auth
-from apihub.api.app import ENDPOINTS, MAX_BODY_BYTES, MAX_JSON_DEPTH, build_openapi, endpoint, endpoint_for, gate
-from apihub.api.catalog import ROUTES
+from apihub.api.app import (
+    ENDPOINTS,
+    MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    app_for,
+    build_openapi,
+    endpoint,
+    endpoint_for,
+    gate,
+)
+from apihub.api.catalog import BY_NAME, ROUTES
 from apihub.errors import InvalidInput
-from apihub.models import MAX_EXPLICIT_BYTES, ImportRequest, SupplierIn, SupplierPatch
-from apihub.suppliers import validate_supplier
+from apihub.models import MAX_LIST_BYTES, MAX_SKU_BYTES, ImportRequest, ProductRef, SupplierIn, SupplierPatch
+from apihub.supplier_rules import validate_supplier
 from pydantic import ValidationError
 
 from apihub_local.events import http_event
@@ -122,8 +131,47 @@ def test_an_explicit_list_too_big_for_the_job_item_is_refused_and_10000_skus_fit
         {"mode": "explicit_list", "explicit_list": [f"SKU-{i:06d}" for i in range(10_000)]}
     )
     assert len(ok.explicit_list or []) == 10_000
-    with pytest.raises(ValidationError, match=f"at most {MAX_EXPLICIT_BYTES} bytes of SKUs"):
-        ImportRequest.model_validate({"mode": "explicit_list", "explicit_list": ["x" * 256] * 1000})
+    with pytest.raises(ValidationError, match=f"at most {MAX_LIST_BYTES} bytes stored as JSON"):
+        ImportRequest.model_validate(
+            {"mode": "explicit_list", "explicit_list": [f"{i:04d}" + "x" * 252 for i in range(1000)]}
+        )
+
+
+def test_the_list_budget_counts_the_bytes_the_job_item_stores_not_the_utf8_of_the_skus() -> None:
+    # Regression: 2,500 SKUs of 16 emoji are 170 KB of UTF-8 (under the old check) but 500 KB as the
+    # job item's JSON stores them (each emoji escaped to 12 bytes): an item DynamoDB refuses, a 500.
+    skus = [f"{i:04d}" + "\N{GRINNING FACE}" * 16 for i in range(2500)]
+    assert sum(len(s.encode()) for s in skus) < MAX_LIST_BYTES < len(json.dumps(skus).encode())
+    with pytest.raises(ValidationError, match=f"at most {MAX_LIST_BYTES} bytes stored as JSON"):
+        ImportRequest.model_validate({"mode": "explicit_list", "explicit_list": skus})
+
+
+def test_a_sku_is_limited_in_utf8_bytes_not_characters() -> None:
+    # Regression: 256 emoji passed (256 characters) although they are 1,024 bytes, too long for the
+    # PRODUCT#<sku> sort key
+    emoji = "\N{GRINNING FACE}"
+    with pytest.raises(ValidationError) as caught:
+        ImportRequest.model_validate({"mode": "explicit_list", "explicit_list": ["A", "B", "C", emoji * 256]})
+    (problem,) = caught.value.errors()
+    assert problem["loc"] == ("explicit_list", 3)
+    assert f"at most {MAX_SKU_BYTES} bytes in UTF-8 (got 1024)" in problem["msg"]
+    assert ProductRef(product_id=emoji * (MAX_SKU_BYTES // 4)).product_id  # 256 bytes: the limit itself
+    for bad in (emoji * (MAX_SKU_BYTES // 4 + 1), "x" * (MAX_SKU_BYTES + 1), "bad\ud800", ""):
+        with pytest.raises(ValidationError):
+            ProductRef(product_id=bad)
+
+
+def test_a_product_id_in_the_path_is_limited_in_utf8_bytes() -> None:
+    # API Gateway (HTTP API) hands the function the path decoded: 86 CJK characters are under the
+    # schema's 256 characters but 258 bytes, past what a product id may be
+    route = BY_NAME["get_product"]
+    product_id = "\u5546" * 86
+    path = f"/api/suppliers/demo/products/{product_id}"
+    event = http_event("GET", path, route.path, path_parameters={"supplier_id": "demo", "product_id": product_id})
+    event["requestContext"]["authorizer"] = {"lambda": ADMIN}
+    res = app_for(route.name).resolve(event, None)
+    assert res["statusCode"] == 422, res["body"]
+    assert json.loads(res["body"])["detail"] == f"product_id: at most {MAX_SKU_BYTES} bytes in UTF-8 (got 258)"
 
 
 @pytest.mark.parametrize(

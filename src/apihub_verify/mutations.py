@@ -1,0 +1,189 @@
+"""A small mutation suite (``make verify``): each guard the invariants rest on, removed one at a
+time, must make a named test fail. A guard whose removal no test notices is a guard nobody checks.
+
+Each row names the file, the exact text of the guard, what it becomes without it, and the tests
+that must then fail. ``tests/tooling/test_mutations_table.py`` (in ``make test``) checks that every
+guard's text still occurs exactly once, so the table cannot rot when the code moves.
+
+Why by hand rather than a mutation-testing library (mutmut, cosmic-ray): those mutate every
+operator of every file and take hours here; this suite mutates only the guards DESIGN.md names,
+with the test that is meant to catch each, and runs in a few minutes.
+
+Run: ``python -m apihub_verify.mutations`` from the repository root (needs the .venv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from apihub_verify import record
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = "layers/apihub/apihub"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str  # the guard, as DESIGN.md or the issue says it
+    path: str  # relative to the repository root
+    find: str  # the guard's exact text (occurs once in the file)
+    replace: str  # the code without the guard
+    tests: tuple[str, ...]  # pytest node ids, one of which must fail
+
+
+MUTATIONS: tuple[Mutation, ...] = (
+    Mutation(
+        "outcome item written only if absent (exactly once, invariant 1)",
+        f"{LAYER}/dal/jobs/outcomes.py",
+        "tw.save(outcome_item(job, o, batch.now), condition=OutcomeItem.sk.does_not_exist())",
+        "tw.save(outcome_item(job, o, batch.now))",
+        (
+            "tests/integration/test_concurrent_duplicates.py",
+            "tests/integration/test_invariants.py::test_redelivered_batch_after_commit_changes_nothing",
+        ),
+    ),
+    Mutation(
+        "import lock taken only if free (invariant 4)",
+        f"{LAYER}/dal/jobs/locks.py",
+        "tw.save(lock, condition=LockItem.pk.does_not_exist())",
+        "tw.save(lock)",
+        ("tests/integration/test_invariants.py::test_concurrent_import_requests_give_one_202",),
+    ),
+    Mutation(
+        "a job ends only if not terminal yet (finalise once, invariant 5)",
+        f"{LAYER}/dal/jobs/lifecycle.py",
+        "        condition = JobItem.status.is_in(*ACTIVE)\n        if ending.condition",
+        "        condition = JobItem.pk.exists()\n        if ending.condition",
+        ("tests/integration/test_invariants.py::test_two_finishers_race_and_exactly_one_finalises",),
+    ),
+    Mutation(
+        "outcomes count only while the job runs (late messages change nothing, invariant 3)",
+        f"{LAYER}/dal/jobs/outcomes.py",
+        "                condition=JobItem.status == JobStatus.running.value,\n",
+        "",
+        ("tests/integration/test_invariants.py::test_patch_to_failed_releases_lock_and_late_messages_change_nothing",),
+    ),
+    Mutation(
+        "a finished job never changes (PATCH answers 409)",
+        f"{LAYER}/jobs/rules.py",
+        "    if current.terminal:\n",
+        "    if False:\n",
+        ("tests/integration/test_job_patch_rules.py::test_a_finished_job_never_changes",),
+    ),
+    Mutation(
+        "completed_at only with a terminal status",
+        f"{LAYER}/jobs/rules.py",
+        'if changes.get("completed_at") is not None and (new_status is None or not new_status.terminal):',
+        "if False:",
+        (
+            "tests/integration/test_job_patch_rules.py::"
+            "test_completed_at_without_a_terminal_status_is_422_and_changes_nothing",
+        ),
+    ),
+    Mutation(
+        "duplicate copies hand each leftover on once (hand-off marker)",
+        f"{LAYER}/pipeline/hydrate.py",
+        "already = self.jobs.handed_on(job_id, message_id)",
+        "already: set[str] = set()",
+        ("tests/integration/test_invariants.py::test_duplicate_copies_short_of_time_hand_each_leftover_on_once",),
+    ),
+    Mutation(
+        "an adapter's config merge is conditional on the settings version (no lost PATCH)",
+        f"{LAYER}/dal/suppliers.py",
+        "condition=SupplierItem.id.exists() & unchanged,",
+        "condition=SupplierItem.id.exists(),",
+        ("tests/integration/test_api.py::test_an_adapter_config_merge_never_undoes_a_patch_that_came_in_between",),
+    ),
+)
+
+
+def problems(root: Path = ROOT) -> list[str]:
+    """Rows whose guard text is not exactly once in its file, or whose tests do not exist."""
+    found = []
+    for m in MUTATIONS:
+        path = root / m.path
+        count = path.read_text().count(m.find) if path.exists() else 0
+        if count != 1:
+            found.append(f"{m.name}: {m.path} holds the guard text {count} times (expected once)")
+        for test in m.tests:
+            file, _, name = test.partition("::")
+            if not (root / file).exists() or (name and f"def {name}(" not in (root / file).read_text()):
+                found.append(f"{m.name}: no test {test}")
+    return found
+
+
+def _copy_tree(root: Path, dest: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],  # noqa: S607 - git from the PATH, as make does
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for rel in files:
+        src = root / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def run_one(tree: Path, m: Mutation, python: str) -> tuple[bool, float, str]:
+    """Apply ``m`` in ``tree``, run its tests, restore. (killed, seconds, last lines of output)."""
+    path = tree / m.path
+    original = path.read_text()
+    path.write_text(original.replace(m.find, m.replace, 1))
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(  # noqa: S603 - our own interpreter and test ids
+            [python, "-m", "pytest", "-q", "-x", "-p", "no:xdist", "-p", "no:cacheprovider", *m.tests],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        path.write_text(original)
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
+    return proc.returncode not in (0, 5), time.monotonic() - started, tail
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="run only mutations whose name contains this")
+    args = parser.parse_args(argv)
+    stale = problems()
+    for line in stale:
+        print(f"STALE {line}")
+    survivors: list[str] = []
+    chosen = [m for m in MUTATIONS if not args.only or args.only in m.name]
+    with tempfile.TemporaryDirectory(prefix="apihub-mutants-") as tmp:
+        tree = Path(tmp)
+        _copy_tree(ROOT, tree)
+        for m in chosen:
+            killed, seconds, tail = run_one(tree, m, sys.executable)
+            print(f"{'killed ' if killed else 'SURVIVED'} {seconds:5.1f}s  {m.name}")
+            if not killed:
+                survivors.append(m.name)
+                print(f"    {tail}")
+    notes = [f"survived: {name}" for name in survivors] + [f"stale row: {line}" for line in stale]
+    record(
+        "mutations",
+        "guards",
+        title="Mutation suite: each guard removed must fail a named test",
+        examples=len(chosen),
+        failures=len(survivors) + len(stale),
+        command="python -m apihub_verify.mutations",
+        notes=notes or [f"{len(chosen)} guards removed one at a time; each made its named test fail"],
+    )
+    return 1 if survivors or stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""The mode table's claims, end to end through the API on moto: what ``POST .../import`` takes for
+each mode, which supplier field each mode's successful job moves, and the adapter restriction a row
+can carry (apihub.jobs.modes)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from apihub.jobs import modes
+from apihub.jobs.modes import MODES, Param
+from apihub.models import DiscoveryMode
+
+SYNC_FIELDS = ("last_full_sync", "last_delta_sync")
+VALUES = {"limit": 2, "explicit_list": ["DEMO-00001", "DEMO-00003"]}
+
+
+def _supplier(hub, slug: str) -> dict:
+    return hub.add_supplier(slug, protocol_config={"products": 5})
+
+
+@pytest.mark.parametrize("mode", list(DiscoveryMode))
+def test_each_mode_takes_its_parameters_refuses_the_others_and_sets_its_supplier_field(hub, mode) -> None:
+    spec = MODES[mode]
+    _supplier(hub, "demo")
+    given = {name: VALUES[name] for name, use in spec.params().items() if use is not Param.refused}
+    # Given a request with a parameter the mode does not take, or without one it requires: a 422 naming it
+    for name, use in spec.params().items():
+        body = {"mode": mode.value, **given}
+        if use is Param.refused:
+            body[name] = VALUES[name]
+        elif use is Param.required:
+            del body[name]
+        else:
+            continue
+        res = hub.start_import("demo", **body)
+        # (a missing one is a rule over the whole body: "body: explicit_list is required when ...")
+        assert res.status == 422 and name in res.json["detail"].partition(":")[2 if use is Param.required else 0]
+
+    # When the mode's import runs with what it takes
+    job = hub.run_import("demo", mode=mode.value, **given)
+
+    # Then it ran as that mode, with its parameters kept for a retry, and succeeded
+    assert (job["job_type"], job["discovery_mode"], job["status"]) == (spec.job_type, mode.value, "success")
+    assert {k: v for k, v in job["params"].items() if v is not None and k != "since"} == given
+    if "limit" in given:
+        assert job["total_products"] == VALUES["limit"]
+    if "explicit_list" in given:
+        assert job["total_products"] == len(VALUES["explicit_list"])
+    # And exactly the supplier field the row names now holds the job's start
+    supplier = hub.api("GET", "/api/suppliers/demo").json
+    expected = {name: job["started_at"] if name == spec.sets_supplier_field else None for name in SYNC_FIELDS}
+    assert {name: supplier[name] for name in SYNC_FIELDS} == expected
+
+
+def test_a_mode_restricted_to_some_adapters_is_refused_for_the_others(hub, monkeypatch) -> None:
+    # Given a row that only FourOverAdapter supports (as inventory will be for some protocols)
+    closeouts = MODES[DiscoveryMode.closeouts]
+    monkeypatch.setitem(
+        modes.MODES, DiscoveryMode.closeouts, replace(closeouts, supported_by=frozenset({"FourOverAdapter"}))
+    )
+    _supplier(hub, "demo")
+
+    # When a DemoAdapter supplier is asked for it: a 422 naming the mode, and no job
+    res = hub.start_import("demo", mode="closeouts")
+    assert res.status == 422 and res.json["detail"].startswith("mode: closeouts is not supported"), res.json
+    assert hub.api("GET", "/api/sync-jobs").json == []
+    # And the other modes still start
+    assert hub.start_import("demo", mode="full_sellable").status == 202
+
+
+def test_supplier_schedules_naming_an_unscheduled_mode_are_a_422(hub) -> None:
+    _supplier(hub, "demo")
+    res = hub.api("PATCH", "/api/suppliers/demo", json_body={"schedules": {"first_n": True}})
+    assert res.status == 422 and res.json["detail"].startswith("schedules: first_n: not a scheduled mode"), res.json
+    assert hub.api("PATCH", "/api/suppliers/demo", json_body={"schedules": {"delta": True}}).status == 200
