@@ -55,21 +55,35 @@ def test_redelivered_batch_after_commit_changes_nothing(hub) -> None:
 
 
 def test_two_finishers_race_and_exactly_one_finalises(hub) -> None:
-    # Given a job whose every product is recorded and whose discovery is complete
+    # Given a job whose every product is recorded and whose discovery is complete (a delta: its
+    # ending has no discontinuation marker, whose put-if-absent would be one more once-guard)
     supplier = hub.add_supplier("demo", protocol_config={"products": 5})
-    job_id = _job_id(hub.start_import("demo", mode="full_sellable"))
+    job_id = _job_id(hub.start_import("demo", mode="delta"))
     repo = JobsRepository()
     discover = next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction")
     discover.poll_once()
     item = repo.get_item(job_id)
     outcomes = [Outcome(f"DEMO-{i:05d}", product=Product(product_id=f"DEMO-{i:05d}")) for i in range(1, 6)]
     repo.record_outcomes(item, outcomes, {})
-    # When many finishers try to finalise at once
+    # When many finishers try to finalise at once: each holds its first read of the job until all
+    # have read it, so every one sees the job running and only the store's condition can pick one
+    # (without the hold, one finisher can end the job before the others read it, and they step back
+    # on what they read: the race would not be run).
     results: list[object] = []
-    barrier = threading.Barrier(8)
+    all_read = threading.Barrier(8, timeout=30)
+    seen = threading.local()
+    find_item = repo.find_item
+
+    def held_find_item(job: str):
+        item = find_item(job)
+        if not getattr(seen, "read", False):
+            seen.read = True
+            all_read.wait()
+        return item
+
+    repo.find_item = held_find_item  # type: ignore[method-assign]
 
     def finish() -> None:
-        barrier.wait()
         results.append(finalise.if_complete(repo, job_id))
 
     threads = [threading.Thread(target=finish) for _ in range(8)]
@@ -77,13 +91,15 @@ def test_two_finishers_race_and_exactly_one_finalises(hub) -> None:
         t.start()
     for t in threads:
         t.join()
+    del repo.find_item
     # Then exactly one won, and the job, lock and supplier reflect one finalisation
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
     job = repo.get(job_id)
     assert job.status.value == "success" and job.completed_at
-    assert repo.lock_holder_job(supplier["id"], "full_sellable") is None
-    assert hub.api("GET", f"/api/suppliers/{supplier['id']}").json["last_full_sync"] == job.started_at
+    assert repo.lock_holder_job(supplier["id"], "delta") is None
+    assert hub.api("GET", f"/api/suppliers/{supplier['id']}").json["last_delta_sync"] == job.started_at
+    assert hub.api("GET", f"/api/sync-jobs/{job_id}/changes").json["counts"] == {"job.finished": 1}
 
 
 def test_concurrent_import_requests_give_one_202(hub) -> None:
