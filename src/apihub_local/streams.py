@@ -20,12 +20,12 @@ import base64
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from apihub_local.events import ACCOUNT
+from apihub_local.pollers import PollingThreads
 from apihub_local.runtime import Functions
 from apihub_local.template import FunctionDef, StreamSource
 
@@ -215,22 +215,16 @@ def drain_streams(mappings: list[StreamMapping], max_rounds: int = 1000) -> int:
     raise RuntimeError(f"streams not drained after {max_rounds} rounds")
 
 
-class StreamPollers:
+class StreamPollers(PollingThreads):
     """One thread per stream mapping (a shard is read in order by one poller, as in Lambda)."""
 
     def __init__(self, mappings: list[StreamMapping], idle_s: float = 0.2) -> None:
+        super().__init__(idle_s=idle_s)
         self.mappings = mappings
-        self.idle_s = idle_s
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for mapping in self.mappings:
-            thread = threading.Thread(
-                target=self._work, args=(mapping,), name=f"{mapping.fn.logical_id}-stream", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            self.spawn(f"{mapping.fn.logical_id}-stream", mapping.poll_once)
             log.info(
                 "stream mapping %s -> %s: batch size %d, report batch item failures %s, bisect %s, retries %d",
                 mapping.source.table,
@@ -241,21 +235,5 @@ class StreamPollers:
                 mapping.source.max_retries,
             )
 
-    def _work(self, mapping: StreamMapping) -> None:
-        while not self._stop.is_set():
-            try:
-                delivered = mapping.poll_once()
-            except Exception:  # moto restarting, stack stopping: back off and try again
-                if self._stop.is_set():
-                    return
-                log.warning("stream poller for %s could not read the stream", mapping.fn.logical_id, exc_info=True)
-                delivered = 0
-                self._stop.wait(1.0)
-            if not delivered:
-                self._stop.wait(self.idle_s)
-
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        deadline = time.monotonic() + timeout_s
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        self.stop_threads(timeout_s)
