@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apihub.models import parse_iso
 from rich.table import Table
 
 SHORT_ID = 8
@@ -23,13 +24,12 @@ def short_id(job_id: str | None) -> str:
 
 def parse_time(value: Any) -> datetime | None:
     """An API timestamp (ISO 8601, ``Z``) as an aware datetime; None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def span(seconds: float) -> str:

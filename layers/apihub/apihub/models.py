@@ -64,9 +64,11 @@ def iso_from_epoch(seconds: float) -> str:
 
 
 def parse_iso(value: str | None) -> datetime | None:
+    """An ISO 8601 time (``Z`` or ``z`` for UTC; a time without a zone is UTC) as an aware
+    datetime; None for an empty value; ValueError when it is not a real time."""
     if not value:
         return None
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

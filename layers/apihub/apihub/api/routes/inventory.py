@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -14,7 +14,7 @@ from apihub.dal.inventory import InventoryRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import InvalidInput
 from apihub.inventory.reading import MAX_AGE_S, InventoryView, read_inventory
-from apihub.models import MAX_SKU_BYTES, ApihubModel, sku_problem
+from apihub.models import MAX_SKU_BYTES, ApihubModel, parse_iso, sku_problem
 
 # A date and time, as RFC 3339 spells it (a bare number or date is not one: pydantic's datetime would
 # take ``0`` as the epoch, which the OpenAPI ``date-time`` the schema promised does not allow).
@@ -25,10 +25,12 @@ def _iso_time(value: str) -> datetime:
     """``value`` (matching ``ISO_TIME``) as an aware time; a 422 naming ``changed_since`` when it is
     no real time (month 13, hour 25)."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        parsed = parse_iso(value)
     except ValueError:
-        raise InvalidInput(f"changed_since: {value!r} is not an ISO 8601 date and time") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        parsed = None
+    if parsed is None:
+        raise InvalidInput(f"changed_since: {value!r} is not an ISO 8601 date and time")
+    return parsed
 
 
 class InventoryChange(ApihubModel):
