@@ -6,9 +6,11 @@ Talks to the HTTP API at ``APIHUB_URL`` (default http://127.0.0.1:3000) with the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -37,7 +39,29 @@ STATUS_STYLE = {
     "failed": "red",
 }
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """A Typer whose commands tell the user a ``CliError`` (its message on stderr, its exit code)
+    instead of a traceback: the one place that does it for every command."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(fn)  # Typer reads the options from the wrapped signature
+            def told(*a: Any, **kw: Any) -> Any:
+                try:
+                    return fn(*a, **kw)
+                except CliError as exc:
+                    raise _fail(exc) from None
+
+            register(told)
+            return fn
+
+        return decorator
+
+
+app = _App(
     help="apihub: suppliers, imports and sync jobs. API at $APIHUB_URL (default http://127.0.0.1:3000); "
     "token from $APIHUB_TOKEN or the config file ($APIHUB_CONFIG, default ~/.config/apihub/config.json), "
     "which `make run` writes.",
@@ -45,16 +69,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-token_app = typer.Typer(help="API tokens (written to the tokens table directly).", no_args_is_help=True)
-suppliers_app = typer.Typer(help="Suppliers: list, show, add.", no_args_is_help=True)
-jobs_app = typer.Typer(help="Sync jobs: list, show, errors, retry, watch.", no_args_is_help=True)
-products_app = typer.Typer(help="Stored products.", no_args_is_help=True)
-inventory_app = typer.Typer(help="Stock levels: one product's, or what changed.", no_args_is_help=True)
-subscriptions_app = typer.Typer(
+token_app = _App(help="API tokens (written to the tokens table directly).", no_args_is_help=True)
+suppliers_app = _App(help="Suppliers: list, show, add.", no_args_is_help=True)
+jobs_app = _App(help="Sync jobs: list, show, errors, retry, watch.", no_args_is_help=True)
+products_app = _App(help="Stored products.", no_args_is_help=True)
+inventory_app = _App(help="Stock levels: one product's, or what changed.", no_args_is_help=True)
+subscriptions_app = _App(
     help="Webhook subscriptions: add, list, remove, deliveries (admin token).", no_args_is_help=True
 )
-changes_app = typer.Typer(help="The change feed (GET /api/changes).", no_args_is_help=True)
-demo_app = typer.Typer(help="The local stack's demo supplier.", no_args_is_help=True)
+changes_app = _App(help="The change feed (GET /api/changes).", no_args_is_help=True)
+demo_app = _App(help="The local stack's demo supplier.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(jobs_app, name="jobs")
@@ -148,8 +172,8 @@ def token_create(
 
         reset_settings()
         value = TokensRepository().create(role, name=name, ttl_days=ttl_days)
-    except CliError as exc:
-        raise _fail(exc) from None
+    except CliError:
+        raise  # told to the user as it is (_App)
     except Exception as exc:  # boto/pynamodb: credentials, table missing, endpoint down
         raise _fail(CliError(f"could not write the token to {where}: {exc}")) from None
     print(value)
@@ -191,10 +215,7 @@ def _tokens_settings() -> str:
 @suppliers_app.command("list")
 def suppliers_list(as_json: JsonOpt = False) -> None:
     """Every supplier."""
-    try:
-        suppliers = _client().get("/api/suppliers")
-    except CliError as exc:
-        raise _fail(exc) from None
+    suppliers = _client().get("/api/suppliers")
     if as_json:
         return _print_json(suppliers)
     table = Table("slug", "name", "protocol", "adapter", "active", "products", "last full sync")
@@ -216,10 +237,7 @@ def suppliers_list(as_json: JsonOpt = False) -> None:
 @suppliers_app.command("show")
 def suppliers_show(supplier: Annotated[str, typer.Argument(help="Slug or id")], as_json: JsonOpt = False) -> None:
     """One supplier (credentials are masked by the API)."""
-    try:
-        data = _client().get(f"/api/suppliers/{supplier}")
-    except CliError as exc:
-        raise _fail(exc) from None
+    data = _client().get(f"/api/suppliers/{supplier}")
     if as_json:
         return _print_json(data)
     _print_fields(data)
@@ -257,34 +275,31 @@ def suppliers_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a supplier (or update the one with this slug)."""
-    try:
-        protocol_config: dict[str, Any] = {}
-        if config_json:
-            try:
-                protocol_config = json.loads(config_json)
-            except ValueError as exc:
-                raise CliError(f"--config is not valid JSON: {exc}", 2) from None
-            if not isinstance(protocol_config, dict):
-                raise CliError("--config must be a JSON object", 2)
-        if endpoint:
-            protocol_config["endpoints"] = {**protocol_config.get("endpoints", {}), **_pairs(endpoint, "--endpoint")}
-        body: dict[str, Any] = {
-            "name": name,
-            "slug": slug,
-            "protocol": protocol,
-            "adapter_class": adapter,
-            "protocol_config": protocol_config,
-            "is_active": not inactive,
-        }
-        if base_url:
-            body["base_url"] = base_url
-        if code:
-            body["promostandards_code"] = code
-        if auth:
-            body["auth_config"] = _pairs(auth, "--auth")
-        data = _client().post("/api/suppliers", body)
-    except CliError as exc:
-        raise _fail(exc) from None
+    protocol_config: dict[str, Any] = {}
+    if config_json:
+        try:
+            protocol_config = json.loads(config_json)
+        except ValueError as exc:
+            raise CliError(f"--config is not valid JSON: {exc}", 2) from None
+        if not isinstance(protocol_config, dict):
+            raise CliError("--config must be a JSON object", 2)
+    if endpoint:
+        protocol_config["endpoints"] = {**protocol_config.get("endpoints", {}), **_pairs(endpoint, "--endpoint")}
+    body: dict[str, Any] = {
+        "name": name,
+        "slug": slug,
+        "protocol": protocol,
+        "adapter_class": adapter,
+        "protocol_config": protocol_config,
+        "is_active": not inactive,
+    }
+    if base_url:
+        body["base_url"] = base_url
+    if code:
+        body["promostandards_code"] = code
+    if auth:
+        body["auth_config"] = _pairs(auth, "--auth")
+    data = _client().post("/api/suppliers", body)
     if as_json:
         return _print_json(data)
     out.print(f"supplier [bold]{data['slug']}[/bold] saved (id {data['id']})", highlight=False)
@@ -316,10 +331,7 @@ def import_(
         if mode not in SKU_MODES:
             raise _fail(CliError(f"--sku needs --mode {' or '.join(SKU_MODES)}", 2))
     client = _client()
-    try:
-        accepted = client.post(f"/api/suppliers/{supplier}/import", body)
-    except CliError as exc:
-        raise _fail(exc) from None
+    accepted = client.post(f"/api/suppliers/{supplier}/import", body)
     job_id = accepted["sync_job_id"]
     if not watch:
         if as_json:
@@ -332,10 +344,7 @@ def import_(
 
 
 def _watch(client: ApiClient, job_id: str, timeout: float, as_json: bool) -> int:
-    try:
-        job = watch_job(client, job_id, timeout_s=timeout or None, console=err)
-    except CliError as exc:
-        raise _fail(exc) from None
+    job = watch_job(client, job_id, timeout_s=timeout or None, console=err)
     if as_json:
         _print_json(job)
     else:
@@ -380,13 +389,10 @@ def jobs_list(
     """Sync jobs, newest first: short ids (any job command takes them), when each started, how long
     it ran and how fast. --wide or --json for the full values."""
     client = _client()
-    try:
-        if job_type and ":" not in job_type:
-            job_type = f"import:{job_type}"
-        supplier_id = _supplier_id(client, supplier) if supplier else None
-        jobs = client.collect("/api/sync-jobs", limit, status=status, supplier_id=supplier_id, job_type=job_type)
-    except CliError as exc:
-        raise _fail(exc) from None
+    if job_type and ":" not in job_type:
+        job_type = f"import:{job_type}"
+    supplier_id = _supplier_id(client, supplier) if supplier else None
+    jobs = client.collect("/api/sync-jobs", limit, status=status, supplier_id=supplier_id, job_type=job_type)
     if as_json:
         return _print_json(jobs)
     out.print(_jobs_table(jobs, wide, datetime.now(UTC)))
@@ -433,11 +439,8 @@ def _jobs_table(jobs: list[dict[str, Any]], wide: bool, now: datetime) -> Table:
 @jobs_app.command("show")
 def jobs_show(job_id: JobId, as_json: JsonOpt = False) -> None:
     """One sync job."""
-    try:
-        client = _client()
-        job = client.get(f"/api/sync-jobs/{_job_id(client, job_id)}")
-    except CliError as exc:
-        raise _fail(exc) from None
+    client = _client()
+    job = client.get(f"/api/sync-jobs/{_job_id(client, job_id)}")
     if as_json:
         return _print_json(job)
     job = dict(job)
@@ -456,12 +459,9 @@ def jobs_errors(
     as_json: JsonOpt = False,
 ) -> None:
     """Every per-product error of a job (paginated by the API, collected here)."""
-    try:
-        client = _client()
-        job_id = _job_id(client, job_id)
-        errors = client.collect(f"/api/sync-jobs/{job_id}/errors", limit)
-    except CliError as exc:
-        raise _fail(exc) from None
+    client = _client()
+    job_id = _job_id(client, job_id)
+    errors = client.collect(f"/api/sync-jobs/{job_id}/errors", limit)
     if as_json:
         return _print_json(errors)
     _errors_table(errors, title=f"errors of {job_id} ({len(errors)})")
@@ -477,11 +477,8 @@ def jobs_retry(
 ) -> None:
     """Run a job again as a new job (the original is not changed)."""
     client = _client()
-    try:
-        job_id = _job_id(client, job_id)
-        job = client.post(f"/api/sync-jobs/{job_id}/retry", failed_only=failed_only or None)
-    except CliError as exc:
-        raise _fail(exc) from None
+    job_id = _job_id(client, job_id)
+    job = client.post(f"/api/sync-jobs/{job_id}/retry", failed_only=failed_only or None)
     if watch:
         err.print(f"started job {job['id']} ({job.get('job_type')}), a retry of {job_id}", highlight=False)
         raise typer.Exit(_watch(client, job["id"], timeout, as_json))
@@ -499,10 +496,7 @@ def jobs_watch(
 ) -> None:
     """Progress of a running job; exit code 0 only when it ends in success."""
     client = _client()
-    try:
-        job_id = _job_id(client, job_id)
-    except CliError as exc:
-        raise _fail(exc) from None
+    job_id = _job_id(client, job_id)
     raise typer.Exit(_watch(client, job_id, timeout, as_json))
 
 
@@ -516,10 +510,7 @@ def products_list(
     as_json: JsonOpt = False,
 ) -> None:
     """A supplier's stored products."""
-    try:
-        products = _client().collect(f"/api/suppliers/{supplier}/products", limit)
-    except CliError as exc:
-        raise _fail(exc) from None
+    products = _client().collect(f"/api/suppliers/{supplier}/products", limit)
     if as_json:
         return _print_json(products)
     table = Table("product id", "name", "brand", "parts", "closeout", "updated", title=f"{supplier}: {len(products)}")
@@ -546,10 +537,7 @@ def inventory_show(
     as_json: JsonOpt = False,
 ) -> None:
     """One product's stock: parts x warehouses, stored or (--live) read from the supplier now."""
-    try:
-        data = _client().get(f"/api/suppliers/{supplier}/products/{product}/inventory", max_age_s=0 if live else None)
-    except CliError as exc:
-        raise _fail(exc) from None
+    data = _client().get(f"/api/suppliers/{supplier}/products/{product}/inventory", max_age_s=0 if live else None)
     if as_json:
         return _print_json(data)
     now = datetime.now(UTC)
@@ -583,10 +571,7 @@ def inventory_changed(
         changed_since = display.since_to_iso(since, datetime.now(UTC))
     except ValueError as exc:
         raise _fail(CliError(str(exc), 2)) from None
-    try:
-        items = _client().collect(f"/api/suppliers/{supplier}/inventory", limit, changed_since=changed_since)
-    except CliError as exc:
-        raise _fail(exc) from None
+    items = _client().collect(f"/api/suppliers/{supplier}/inventory", limit, changed_since=changed_since)
     if as_json:
         return _print_json(items)
     now = datetime.now(UTC)
@@ -629,10 +614,7 @@ def subscriptions_add(
     body: dict[str, Any] = {"url": url, "types": event_type}
     if supplier:
         body["supplier_id"] = supplier
-    try:
-        data = _client().post("/api/subscriptions", body)
-    except CliError as exc:
-        raise _fail(exc) from None
+    data = _client().post("/api/subscriptions", body)
     if as_json:
         return _print_json(data)
     out.print(f"subscription [bold]{data['id']}[/bold] -> {data['url']} ({', '.join(data['types'])})", highlight=False)
@@ -643,10 +625,7 @@ def subscriptions_add(
 @subscriptions_app.command("list")
 def subscriptions_list(as_json: JsonOpt = False) -> None:
     """Every webhook subscription (secrets are never shown again)."""
-    try:
-        subs = _client().get("/api/subscriptions")
-    except CliError as exc:
-        raise _fail(exc) from None
+    subs = _client().get("/api/subscriptions")
     if as_json:
         return _print_json(subs)
     table = Table("url", "types", "supplier", "created")
@@ -662,10 +641,7 @@ def subscriptions_list(as_json: JsonOpt = False) -> None:
 @subscriptions_app.command("remove")
 def subscriptions_remove(subscription_id: str) -> None:
     """Delete a subscription: nothing more is delivered to it."""
-    try:
-        _client().request("DELETE", f"/api/subscriptions/{subscription_id}")
-    except CliError as exc:
-        raise _fail(exc) from None
+    _client().request("DELETE", f"/api/subscriptions/{subscription_id}")
     out.print(f"subscription {subscription_id} removed", highlight=False)
 
 
@@ -676,10 +652,7 @@ def subscriptions_deliveries(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent delivery attempts of a subscription: event, attempt, status code, error, time."""
-    try:
-        items = _client().get(f"/api/subscriptions/{subscription_id}/deliveries", limit=limit)
-    except CliError as exc:
-        raise _fail(exc) from None
+    items = _client().get(f"/api/subscriptions/{subscription_id}/deliveries", limit=limit)
     if as_json:
         return _print_json(items)
     table = Table("at", "event id", "type", "attempt", "outcome", "status", "error", title=f"deliveries ({len(items)})")
@@ -722,8 +695,6 @@ def changes_tail(
                 out.print(json.dumps(event), highlight=False, soft_wrap=True)
             else:
                 out.print(line(event), highlight=False, soft_wrap=True)
-    except CliError as exc:
-        raise _fail(exc) from None
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 
