@@ -115,7 +115,11 @@ class _Body(io.BytesIO):
             chunk = self.read()
 
 
-def _response(request: Any, status: int, payload: dict[str, Any], query_error: str | None = None) -> AWSResponse:
+def aws_json_response(
+    request: Any, status: int, payload: dict[str, Any], query_error: str | None = None
+) -> AWSResponse:
+    """An AWS JSON-protocol answer to ``request``, for a botocore ``before-send`` handler to return
+    (this module's faults; the simulation's SQS, ``apihub_sim.sqs``)."""
     body = json.dumps(payload).encode()
     headers = {
         "x-amzn-RequestId": str(uuid.uuid4()),
@@ -200,9 +204,9 @@ class AwsFaults:
             if service == "sqs":
                 fault = "Receiver" if status >= 500 else "Sender"
                 payload = {"__type": f"com.amazonaws.sqs#{code}", "message": message}
-                response = _response(request, status, payload, f"{code};{fault}")
+                response = aws_json_response(request, status, payload, f"{code};{fault}")
             else:
-                response = _response(request, status, {"__type": _DYNAMODB_TYPE + code, "message": message})
+                response = aws_json_response(request, status, {"__type": _DYNAMODB_TYPE + code, "message": message})
         # botocore calls every ``before-send`` handler and uses the first answer, so moto's in-process
         # stub (``mock_aws``) would still carry the request out after ours: point it nowhere, so the
         # faulted request is never applied, as in AWS. (It is never sent: an answer exists.)
@@ -220,7 +224,7 @@ class AwsFaults:
             for i in range(items)
         ]
         codes = ", ".join(r["Code"] for r in reasons)
-        return _response(
+        return aws_json_response(
             request,
             400,
             {

@@ -17,7 +17,6 @@ fails whatever share of sends it is told to.
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import json
 import uuid
@@ -26,8 +25,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.awsrequest import AWSResponse
 
+from apihub_local.aws_faults import aws_json_response
 from apihub_sim.kernel import Kernel
 
 MAX_DELAY_S = 900
@@ -180,29 +180,6 @@ class SqsError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class _Body(io.BytesIO):
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        chunk = self.read()
-        while chunk:
-            yield chunk
-            chunk = self.read()
-
-
-def _answer(request: Any, status: int, payload: dict[str, Any], query_error: str | None = None) -> AWSResponse:
-    body = json.dumps(payload).encode()
-    headers = {
-        "x-amzn-RequestId": str(uuid.uuid4()),
-        "Content-Type": "application/x-amz-json-1.0",
-        "Content-Length": str(len(body)),
-    }
-    if query_error:
-        headers["x-amzn-query-error"] = query_error
-    http_headers = HTTPHeaders()
-    for name, value in headers.items():
-        http_headers[name] = value
-    return AWSResponse(request.url, status, http_headers, _Body(body))
-
-
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
@@ -240,13 +217,13 @@ class SqsStub:
             payload = self._call(operation, queue, params)
         except SqsError as exc:
             fault = "Sender" if exc.status < 500 else "Receiver"
-            return _answer(
+            return aws_json_response(
                 request,
                 exc.status,
                 {"__type": f"com.amazonaws.sqs#{exc.code}", "message": exc.message},
                 f"{exc.code};{fault}",
             )
-        return _answer(request, 200, payload)
+        return aws_json_response(request, 200, payload)
 
     def _call(self, operation: str, queue: SimQueue, params: dict[str, Any]) -> dict[str, Any]:
         if operation == "SendMessage":
