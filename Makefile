@@ -58,7 +58,7 @@ checkov: $(CHECKOV)/.installed $(VENV)/.installed
 	exit $$status
 
 unit: $(VENV)/.installed
-	$(PY) -m pytest -n 2 -q -m "not slow and not verify"
+	$(PY) -m pytest -n 2 -q -m "not slow and not verify" --durations=20
 
 # The long runs (docs/reliability.md): 500+ hypothesis examples of the pipeline state machine, the
 # slow fault-injection variants, every test marked `verify` or `slow`, and the mutation suite
