@@ -27,7 +27,9 @@ from collections import Counter, deque
 from typing import Any
 
 import pytest
-from apihub.dal.tables import ChangeItem
+from apihub.changes.events import ChangeEvent
+from apihub.dal.jobs.keys import OUTCOME_PREFIX, job_pk
+from apihub.dal.tables import ChangeItem, OutcomeItem, ProductItem
 from apihub.settings import reset_settings
 from botocore.retries import standard
 from botocore.retries.quota import RetryQuota
@@ -228,8 +230,6 @@ def test_the_stream_lambda_logs_each_change_once_under_faults_retries_bisection_
     set_config(hub, supplier, unlisted_skus=[])
     hub.run_import("demo", mode="full_sellable")
     clean = logged_events()
-    from apihub.changes.events import ChangeEvent
-
     assert Counter(ChangeEvent.model_validate_json(e).type.value for e in clean.values()) == SCENARIO
     log_stream = LogStream(hub)
     log_stream.read_new()
@@ -279,3 +279,109 @@ def test_the_stream_lambda_logs_each_change_once_under_faults_retries_bisection_
         faults=dict(figures),
         notes=[f"max_examples={EXAMPLES}; every example: the scenario's 12 changes logged once, same ids"],
     )
+
+
+# ------------------------------------------------------------------ 2. no event for an uncommitted change
+
+
+def stored_products(supplier_id: str) -> dict[str, str]:
+    """The products table: product id -> content hash."""
+    return {p.product_id: p.content_hash for p in ProductItem.query(supplier_id)}
+
+
+def committed_successes(job_id: str) -> set[str]:
+    """The SKUs whose success the job's hydrate transactions committed (its outcome items)."""
+    items = OutcomeItem.query(job_pk(job_id), OutcomeItem.sk.startswith(OUTCOME_PREFIX))
+    return {item.sk[len(OUTCOME_PREFIX) :] for item in items if item.status == "success"}
+
+
+def product_events(supplier_id: str) -> dict[str, ChangeEvent]:
+    """The change log's product events of a supplier, by product id (one each, or the test fails)."""
+    events = [ChangeEvent.model_validate_json(e) for e in logged_events().values()]
+    mine = [e for e in events if e.supplier_id == supplier_id]
+    assert len({e.product_id for e in mine}) == len(mine), "more than one event for a product"
+    return {str(e.product_id): e for e in mine}
+
+
+def products_stream(hub: Any) -> list[dict[str, Any]]:
+    """Every record of the products table's stream so far (a record exists iff a write committed)."""
+    mapping = next(m for m in hub.stream_mappings if m.source.table == "ProductsTable")
+    stream = LogStream(hub)
+    stream.arn = mapping.stream_arn
+    return stream.read_new()
+
+
+def test_cancelled_hydrate_transactions_leave_no_write_and_no_event(hub, fast_retries, monkeypatch) -> None:
+    from apihub_fakes.demo_adapter import DemoAdapter
+
+    # Given every product's outcome committed as soon as it is ready (one transaction each), each
+    # hydrate invocation delivered twice, 30% of the transactions cancelled for a conflict (nothing
+    # written, retried), and a supplier call that, for the 4th product, is answered only after the
+    # job was PATCHed to failed
+    monkeypatch.setenv("APIHUB_HYDRATE_COMMIT_EVERY_S", "0")
+    monkeypatch.setenv("APIHUB_HYDRATE_CALLS_IN_FLIGHT", "1")
+    reset_settings()
+    supplier = hub.add_supplier("demo", protocol_config={"products": 8})
+    (hydrate_mapping,) = [m for m in hub.mappings if m.fn.logical_id == "HydrateFunction"]
+    hydrate_mapping.duplicate = True
+    res = hub.start_import("demo", mode="full_sellable")
+    assert res.status == 202, res.json
+    job_id = res.json["sync_job_id"]
+    hydrate, calls = DemoAdapter.hydrate, []
+
+    def hydrate_then_end_the_job(self: DemoAdapter, ref: Any) -> Any:
+        calls.append(ref.product_id)
+        if len(calls) == 4:
+            patched = hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "failed"})
+            assert patched.status == 200, patched.json
+        return hydrate(self, ref)
+
+    monkeypatch.setattr(DemoAdapter, "hydrate", hydrate_then_end_the_job)
+    # When the import runs (the transactions after the PATCH are cancelled: the job is not running)
+    with inject_aws_faults(0.3, kinds={"transaction_conflict"}, seed=1) as faults:
+        hub.drain()
+    assert faults.counts["transaction_conflict"] > 0
+    # Then the products stored are exactly those whose transaction committed, some but not all
+    stored = stored_products(supplier["id"])
+    assert set(stored) == committed_successes(job_id)
+    assert 0 < len(stored) < 8, stored
+    # And the stream carried one record per committed write, nothing else
+    records = products_stream(hub)
+    assert sorted((r["eventName"], r["dynamodb"]["Keys"]["product_id"]["S"]) for r in records) == sorted(
+        ("INSERT", sku) for sku in stored
+    )
+    # And the feed has one product.created per stored product, with the stored content, and none
+    # for the products whose writes were cancelled
+    events = product_events(supplier["id"])
+    assert {sku: e.data["content_hash"] for sku, e in events.items()} == stored
+    assert {e.type.value for e in events.values()} == {"product.created"}
+    # And one job.finished: the PATCH's, the ending that committed
+    (finished,) = job_finished(job_id)
+    assert ChangeEvent.model_validate_json(finished.event).data["status"] == "failed"
+    assert hub.job(job_id)["status"] == "failed"
+
+
+def test_job_finished_exists_only_once_the_ending_transaction_commits(hub, fast_retries) -> None:
+    # Given an import started, and every transaction cancelled for a conflict for a while
+    hub.add_supplier("demo", protocol_config={"products": 3})
+    res = hub.start_import("demo", mode="full_sellable")
+    assert res.status == 202, res.json
+    job_id = res.json["sync_job_id"]
+    with inject_aws_faults(1.0, kinds={"transaction_conflict"}, operations={"TransactWriteItems"}) as faults:
+        # When a PATCH to failed tries to end it: its transaction never commits (503, try again)
+        patched = hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "failed"})
+    assert patched.status == 503 and "retry-after" in {k.lower() for k in patched.headers}, patched.json
+    assert faults.counts["transaction_conflict"] > 1
+    # Then the job has not ended, and no job.finished exists
+    assert hub.job(job_id)["status"] == "pending"
+    assert job_finished(job_id) == []
+    # When the conflicts are gone and the import runs to its end
+    hub.drain()
+    job = hub.job(job_id)
+    # Then exactly one job.finished exists, the one of the ending that committed
+    (finished,) = job_finished(job_id)
+    data = ChangeEvent.model_validate_json(finished.event).data
+    assert (job["status"], data["status"], data["success_count"]) == ("success", "success", 3)
+    # And an ending that loses (the job is terminal) adds none
+    assert hub.api("PATCH", f"/api/sync-jobs/{job_id}", query={"status": "failed"}).status == 409
+    assert len(job_finished(job_id)) == 1
