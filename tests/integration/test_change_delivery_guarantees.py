@@ -157,6 +157,58 @@ class BusFaults:
         return {"ErrorCode": code, "ErrorMessage": f"{code} (injected)"}
 
 
+@dataclasses.dataclass
+class FailingDeliveries:
+    """SendMessageBatch on apihub's SQS client, as SQS answers it when some entries fail: the
+    delivery messages of the ``stubborn`` event ids are left out of the request and answered in
+    ``Failed`` (``SenderFault: false``) that many times first (more than apihub's 5 tries: their
+    stream record fails); the rest is sent."""
+
+    stubborn: dict[str, int]
+    failed: int = 0
+
+    def hook(self, sqs: Any) -> None:
+        emitter = sqs.meta.events
+        emitter.register_first("before-parameter-build.sqs.SendMessageBatch", self._fail, "failing-deliveries:build")
+        emitter.register_first("before-call.sqs.SendMessageBatch", self._all_failed, "failing-deliveries:call")
+        emitter.register_first("after-call.sqs.SendMessageBatch", self._add_failed, "failing-deliveries:after")
+
+    def unhook(self, sqs: Any) -> None:
+        for event in ("before-parameter-build", "before-call", "after-call"):
+            uid = {"before-parameter-build": "build", "before-call": "call", "after-call": "after"}[event]
+            sqs.meta.events.unregister(f"{event}.sqs.SendMessageBatch", unique_id=f"failing-deliveries:{uid}")
+
+    def _fail(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        failed = []
+        for entry in params["Entries"]:
+            event_id = json.loads(entry["MessageBody"])["event_id"]
+            if self.stubborn.get(event_id, 0) > 0:
+                self.stubborn[event_id] -= 1
+                failed.append(entry["Id"])
+        if not failed:
+            return
+        self.failed += len(failed)
+        context["failing_deliveries"] = [
+            {"Id": i, "SenderFault": False, "Code": "InternalError", "Message": "injected"} for i in failed
+        ]
+        kept = [e for e in params["Entries"] if e["Id"] not in failed]
+        if kept:
+            params["Entries"] = kept
+        else:
+            context["failing_deliveries_all"] = True
+
+    def _all_failed(self, context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if not context.pop("failing_deliveries_all", False):
+            return None
+        http = AWSResponse("", 200, {}, _Body(b"{}"))  # type: ignore[arg-type]
+        return http, {"Successful": [], "Failed": context.pop("failing_deliveries")}
+
+    def _add_failed(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        failed = context.pop("failing_deliveries", None)
+        if failed and not parsed.get("Error"):
+            parsed.setdefault("Failed", []).extend(failed)
+
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -221,13 +273,14 @@ def test_every_event_reaches_the_bus_and_every_matching_subscription_under_fault
     }
     expected |= {e.id: {jobs["id"]} for e in events if e.type is EventType.job_finished}
     # When the dispatcher reads them in batches of 7 while EventBridge throttles whole calls past
-    # botocore's retries (a function error: Lambda bisects the batch), fails entries inside
-    # successful calls (three events for more than apihub's 5 tries: their records are reported),
-    # SQS fails delivery messages and whole sends, and DynamoDB throttles the subscription queries
+    # botocore's retries (a function error: Lambda bisects the batch) and fails entries inside
+    # successful calls, SQS fails delivery messages and whole sends, DynamoDB throttles the
+    # subscription queries, and three events' entries and three events' deliveries keep failing
+    # past apihub's 5 tries (their stream records are reported failed)
     rng = random.Random(seed)
-    stubborn = {e.id: 6 for e in rng.sample(events, 3)}
-    throttle = {2: 6, 5: 2, 9: 6}  # calls 2 and 9 fail whole (a function error), call 5 gets through
-    bus = BusFaults(rng, entry_rate=0.3, throttle=throttle, stubborn=stubborn)
+    throttle = {2: 6, 5: 2, 9: 6}  # calls 2 and 9 fail whole, call 5 gets through on its 3rd attempt
+    bus = BusFaults(rng, entry_rate=0.3, throttle=throttle, stubborn={e.id: 6 for e in rng.sample(events, 3)})
+    sqs = FailingDeliveries({e.id: 6 for e in rng.sample(events, 3)})
     dispatch = next(m for m in hub.stream_mappings if m.source.table == "ChangesTable")
     mapping = StreamMapping(
         functions=hub.functions,
@@ -239,6 +292,7 @@ def test_every_event_reaches_the_bus_and_every_matching_subscription_under_fault
         on_failure_url=dispatch.on_failure_url,
     )
     bus.hook(client("events"))
+    sqs.hook(client("sqs"))
     try:
         with inject_aws_faults(0.3, kinds={"sqs_batch_entries", "sqs_send_error", "throttling"}, seed=seed) as faults:
             for _ in range(500):
@@ -246,10 +300,7 @@ def test_every_event_reaches_the_bus_and_every_matching_subscription_under_fault
                     break
     finally:
         bus.unhook(client("events"))
-    # (the faults happened, and made Lambda retry records)
-    assert bus.throttled and bus.entries_failed and faults.counts["sqs_batch_entries"]
-    assert mapping.stats.partial_failures > 0 and mapping.stats.errors > 0, mapping.stats
-    assert mapping.stats.discarded == 0
+        sqs.unhook(client("sqs"))
     # Then every event is on the bus at least once, as itself
     on_bus = [(m["detail-type"], m["detail"]) for m in _drain_queue(hub, sink)]
     assert {d["id"] for _, d in on_bus} == {e.id for e in events}
@@ -262,6 +313,10 @@ def test_every_event_reaches_the_bus_and_every_matching_subscription_under_fault
         assert message.body == by_id[message.event_id].model_dump_json() and message.attempt == 1
         deliveries[message.event_id].add(message.subscription_id)
     assert dict(deliveries) == expected
+    # And nothing went to the DLQ; the faults happened and made Lambda retry records
+    assert mapping.stats.discarded == 0
+    assert bus.throttled and bus.entries_failed and sqs.failed and faults.total, faults.counts
+    assert mapping.stats.partial_failures > 0 and mapping.stats.errors > 0, mapping.stats
 
 
 # ------------------------------------------------------------------ 4. webhook retries
