@@ -130,7 +130,7 @@ class BusFaults:
         if not context.pop("bus_faults_all", False):
             return None
         total, _failed = context.pop("bus_faults")
-        http = AWSResponse("", 200, {}, _Body(b"{}"))  # type: ignore[arg-type]
+        http = AWSResponse("", 200, {}, _Body(b"{}"))
         return http, {"FailedEntryCount": total, "Entries": [self._error() for _ in range(total)]}
 
     def _throttle(self, request: Any, **_: Any) -> AWSResponse | None:
@@ -141,7 +141,7 @@ class BusFaults:
         body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
         headers = {"x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/x-amz-json-1.1"}
         request.url = "https://bus-faults.invalid/"  # never applied (moto's stub answers before-send too)
-        return AWSResponse(request.url, 400, headers, _Body(body))  # type: ignore[arg-type]
+        return AWSResponse(request.url, 400, headers, _Body(body))
 
     def _add_failed(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         stash = context.pop("bus_faults", None)
@@ -200,7 +200,7 @@ class FailingDeliveries:
     def _all_failed(self, context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
         if not context.pop("failing_deliveries_all", False):
             return None
-        http = AWSResponse("", 200, {}, _Body(b"{}"))  # type: ignore[arg-type]
+        http = AWSResponse("", 200, {}, _Body(b"{}"))
         return http, {"Successful": [], "Failed": context.pop("failing_deliveries")}
 
     def _add_failed(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -227,7 +227,7 @@ def _event(n: int, event_type: EventType, supplier: str) -> ChangeEvent:
 def _subscribe(hub: Any, url: str, types: list[str], **extra: Any) -> dict[str, Any]:
     res = hub.api("POST", "/api/subscriptions", json_body={"url": url, "types": types, **extra})
     assert res.status == 201, res.json
-    return res.json  # type: ignore[no-any-return]
+    return res.json
 
 
 def _drain_queue(hub: Any, url: str) -> list[dict[str, Any]]:
@@ -248,7 +248,7 @@ def _bus_sink(hub: Any) -> str:
     arn = hub.sqs.get_queue_attributes(QueueUrl=sink, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["apihub"]}), State="ENABLED")
     events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "sink", "Arn": arn}])
-    return sink  # type: ignore[no-any-return]
+    return sink
 
 
 # ------------------------------------------------------------------ 3. the dispatcher under faults
