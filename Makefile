@@ -60,17 +60,21 @@ checkov: $(CHECKOV)/.installed $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PY) -m pytest -n 2 -q -m "not slow and not verify" --durations=20
 
-# The long runs (docs/reliability.md): 500+ hypothesis examples of the pipeline state machine, the
+# The long runs (docs/reliability.md): 500+ hypothesis examples of the pipeline state machine, 200 of
+# the change feed's stream Lambda under faults (docs/changes.md, "Guarantees under AWS's conditions"), the
 # slow fault-injection variants, every test marked `verify` or `slow`, and the mutation suite
 # (each invariant's guard removed must fail its test: src/apihub_verify/mutations.py). Each suite records its
 # figures in $(VERIFY_DIR) (apihub_verify.record); the report is written even when a run fails.
 VERIFY_DIR := build/verify
 PBT_EXAMPLES ?= 500
+FEED_PBT_EXAMPLES ?= 200
 verify: $(VENV)/.installed
 	rm -rf $(VERIFY_DIR) && mkdir -p $(VERIFY_DIR)
 	status=0; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) APIHUB_PBT_EXAMPLES=$(PBT_EXAMPLES) APIHUB_PBT_SHARDS=2 APIHUB_PBT_RANDOM=1 \
 		$(PY) -m pytest -n 2 -q tests/integration/test_pipeline_properties.py || status=1; \
+	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) APIHUB_FEED_PBT_EXAMPLES=$(FEED_PBT_EXAMPLES) APIHUB_PBT_RANDOM=1 \
+		$(PY) -m pytest -p no:xdist -q tests/integration/test_change_feed_guarantees.py -k stream_lambda || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m pytest -n 2 -q -m "slow or verify" || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(MAKE) --no-print-directory checkov || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m apihub_verify.mutations || status=1; \

@@ -26,7 +26,9 @@ chosen entries out of the request (``before-parameter-build``) and adding them t
 answer's ``Failed`` (``after-call``): the other entries are really sent.
 
 The share ``rate`` is rolled per HTTP attempt (``before-send``) and, for ``sqs_batch_entries``, per
-call. ``counts`` holds the faults injected by kind (for ``sqs_batch_entries``: the entries failed);
+call. A ``chooser`` replaces the roll: it is asked on every attempt a chosen kind applies to and
+names the kind to inject (or ``None``), so a test can follow a fault schedule of its own (one per
+thread, say, drawn by hypothesis) with the same answers. ``counts`` holds the faults injected by kind (for ``sqs_batch_entries``: the entries failed);
 ``attempts`` the HTTP attempts seen per operation.
 
 Where: :func:`install` hooks apihub's own clients in this process (PynamoDB's connections for every
@@ -44,7 +46,7 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -131,9 +133,14 @@ def aws_json_response(
     return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]  # botocore wraps any mapping in a HeadersDict; its stubs ask for HTTPHeaders
 
 
+# (service, operation) -> the kind to inject on this attempt, or None.
+Chooser = Callable[[str, str], "str | None"]
+
+
 class AwsFaults:
     """Injects ``kinds`` on ``rate`` (0..1) of the calls they apply to, from a seeded generator.
-    ``operations`` narrows them to those operation names (e.g. ``{"TransactWriteItems"}``)."""
+    ``operations`` narrows them to those operation names (e.g. ``{"TransactWriteItems"}``).
+    ``chooser``, when given, decides each attempt instead of the rate (module docstring)."""
 
     def __init__(
         self,
@@ -142,6 +149,7 @@ class AwsFaults:
         kinds: Iterable[str] = KINDS,
         seed: int | None = 0,
         operations: Iterable[str] | None = None,
+        chooser: Chooser | None = None,
     ) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate: must be between 0 and 1 (got {rate})")
@@ -152,6 +160,7 @@ class AwsFaults:
         self.kinds = tuple(k for k in KINDS if k in chosen)  # a fixed order: the seed decides alone
         self.rate = rate
         self.operations = frozenset(operations) if operations is not None else None
+        self.chooser = chooser
         self.counts: Counter[str] = Counter()
         self.attempts: Counter[str] = Counter()
         self._rng = random.Random(seed)
@@ -172,6 +181,15 @@ class AwsFaults:
         candidates = [
             k for k in self.kinds if k in _APPLIES and _APPLIES[k][0] == service and operation in _APPLIES[k][1]
         ]
+        if candidates and self.chooser is not None:
+            kind = self.chooser(service, operation)
+            if kind is None:
+                return None
+            if kind not in candidates:
+                raise ValueError(f"chooser: {kind!r} is not one of {candidates} (for {service} {operation})")
+            with self._lock:
+                self.counts[kind] += 1
+            return kind
         with self._lock:
             if not candidates or self.rate <= 0 or self._rng.random() >= self.rate:
                 return None
@@ -352,10 +370,12 @@ def inject_aws_faults(
     operations: Iterable[str] | None = None,
     targets: Iterable[Any] = (),
     apihub: bool = True,
+    chooser: Chooser | None = None,
 ) -> Iterator[AwsFaults]:
     """``with inject_aws_faults(0.3, kinds={"transaction_conflict"}) as faults:`` runs the block with
     faults injected; ``faults.counts`` holds what was injected."""
-    faults = install(AwsFaults(rate, kinds=kinds, seed=seed, operations=operations), *targets, apihub=apihub)
+    faults = AwsFaults(rate, kinds=kinds, seed=seed, operations=operations, chooser=chooser)
+    install(faults, *targets, apihub=apihub)
     try:
         yield faults
     finally:

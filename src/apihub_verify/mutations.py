@@ -27,6 +27,8 @@ from apihub_verify import record
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = "layers/apihub/apihub"
+FEED = "tests/integration/test_change_feed_guarantees.py"
+DELIV = "tests/integration/test_change_delivery_guarantees.py"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,59 @@ MUTATIONS: tuple[Mutation, ...] = (
         "condition=SupplierItem.id.exists() & unchanged,",
         "condition=SupplierItem.id.exists(),",
         ("tests/integration/test_api.py::test_an_adapter_config_merge_never_undoes_a_patch_that_came_in_between",),
+    ),
+    # The change feed's guarantees under AWS's conditions (issue 15, docs/changes.md).
+    Mutation(
+        "the change log writes an event id once (one event per change, never rewritten)",
+        f"{LAYER}/dal/changes.py",
+        'call_with_retries(lambda: item.save(condition=self.put_condition()), what="log a change")',
+        'call_with_retries(lambda: item.save(), what="log a change")',
+        (f"{FEED}::test_the_stream_lambda_logs_each_change_once_under_faults_retries_bisection_and_copies",),
+    ),
+    Mutation(
+        "a stream record whose events were not logged is reported (the batch resumes there)",
+        f"{LAYER}/changes/stream.py",
+        '            return {"batchItemFailures": [{"itemIdentifier": _sequence(record)}]}\n',
+        "            continue\n",
+        (f"{FEED}::test_the_stream_lambda_logs_each_change_once_under_faults_retries_bisection_and_copies",),
+    ),
+    Mutation(
+        "job.finished is an item of the ending transaction (it exists iff the ending committed)",
+        f"{LAYER}/dal/jobs/lifecycle.py",
+        "            tw.save(\n"
+        "                changes.item(finished_event(item, ending.status.value, ending.counters, ending.completed_at)),\n"
+        "                condition=changes.put_condition(),\n"
+        "            )\n",
+        "            changes.record([finished_event(item, ending.status.value, ending.counters, ending.completed_at)])\n",
+        (f"{FEED}::test_job_finished_exists_only_once_the_ending_transaction_commits",),
+    ),
+    Mutation(
+        "a change record whose event was not put on the bus is reported",
+        f"{LAYER}/changes/dispatch.py",
+        "if r.event.id in not_put or r.sequence in not_enqueued:",
+        "if r.sequence in not_enqueued:",
+        (f"{DELIV}::test_every_event_reaches_the_bus_and_every_matching_subscription_under_faults",),
+    ),
+    Mutation(
+        "a change record whose webhook deliveries were not enqueued is reported",
+        f"{LAYER}/changes/dispatch.py",
+        "if r.event.id in not_put or r.sequence in not_enqueued:",
+        "if r.event.id in not_put:",
+        (f"{DELIV}::test_every_event_reaches_the_bus_and_every_matching_subscription_under_faults",),
+    ),
+    Mutation(
+        "webhook retries end 24 h after the first attempt",
+        f"{LAYER}/changes/schedule.py",
+        "return min(now + delay, give_up_at)",
+        "return now + delay",
+        (f"{DELIV}::test_a_receiver_that_never_answers_2xx_is_tried_for_24_hours_then_dead_lettered",),
+    ),
+    Mutation(
+        "a deleted subscription gets nothing more",
+        f"{LAYER}/changes/webhooks.py",
+        "    if target is None:\n",
+        "    if False:\n",
+        (f"{DELIV}::test_deleting_a_subscription_stops_its_pending_retries",),
     ),
 )
 

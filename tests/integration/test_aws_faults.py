@@ -137,6 +137,32 @@ def test_the_share_injected_follows_the_rate(hub, aws_faults) -> None:
     assert stored == 200 - faults.counts["write_conflict"]
 
 
+def test_a_chooser_decides_each_attempt_instead_of_the_rate(hub, aws_faults) -> None:
+    # Given a schedule: the first two PutItem attempts throttled, then one refused as a conflict
+    schedule = iter(["throttling", "provisioned_throughput", None, "write_conflict"])
+    asked: list[tuple[str, str]] = []
+
+    def choose(service: str, operation: str) -> str | None:
+        asked.append((service, operation))
+        return next(schedule, None)
+
+    kinds = {"throttling", "provisioned_throughput", "write_conflict"}
+    with aws_faults(0.0, kinds=kinds, operations={"PutItem"}, chooser=choose) as faults:
+        # When a write is made (botocore retries the throttled attempts), then another
+        RefsChunkItem("JOB#chooser", "REFS#0", skus=["A"]).save()
+        with pytest.raises(PutError) as info:
+            RefsChunkItem("JOB#chooser", "REFS#1", skus=["B"]).save()
+        RefsChunkItem.count("JOB#chooser", consistent_read=True)  # not a PutItem: never asked about
+    # Then the faults are exactly the schedule's, each answered as AWS answers it
+    assert faults.counts == {"throttling": 1, "provisioned_throughput": 1, "write_conflict": 1}
+    assert info.value.cause_response_code == "TransactionConflictException"
+    assert asked == [("dynamodb", "PutItem")] * 4 and faults.attempts["PutItem"] == 4
+    assert _exists("JOB#chooser", "REFS#0") and not _exists("JOB#chooser", "REFS#1")
+    # And a chooser may only name a kind that applies to the call
+    with aws_faults(0.0, kinds={"throttling"}, chooser=lambda *_: "write_conflict"), pytest.raises(ValueError):
+        TokenItem.get("nope", consistent_read=True)
+
+
 def test_only_one_set_of_faults_at_a_time(hub, aws_faults) -> None:
     with aws_faults(0.1), pytest.raises(RuntimeError), aws_faults(0.1):
         pass

@@ -143,7 +143,12 @@ class SubscriptionsRepository:
         keys = [_match_pk(event_type, None)]
         if supplier_id:
             keys.append(_match_pk(event_type, supplier_id))
-        return [m.subscription_id for key in keys for m in SubscriptionMatchItem.query(key)]
+        # Throttling past botocore's own attempts is retried here: failing would fail the whole
+        # dispatch batch and put every event of it on the bus again.
+        return call_with_retries(
+            lambda: [m.subscription_id for key in keys for m in SubscriptionMatchItem.query(key)],
+            what="match subscriptions",
+        )
 
     # ------------------------------------------------------------------ deliveries
     def record_delivery(
