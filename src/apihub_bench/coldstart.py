@@ -156,6 +156,20 @@ def tree_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+# What ``sam build ApihubLayer`` runs (template.yaml: BuildMethod makefile), callable without sam.
+LAYER_MAKEFILE = ROOT / "layers" / "apihub" / "Makefile"
+
+
+def build_layer(artifacts_dir: Path) -> None:
+    """The layer as ``sam build`` makes it (its ``python/`` directory, .pyc files included), by running
+    the layer's makefile target directly: for measurements that need the layer and not sam."""
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    make = ["make", "-s", "-C", str(LAYER_MAKEFILE.parent), "build-ApihubLayer", f"ARTIFACTS_DIR={artifacts_dir}"]
+    out = subprocess.run(make, capture_output=True, text=True, check=False)  # noqa: S603 - our own makefile
+    if out.returncode != 0:
+        raise RuntimeError(f"layer build failed:\n{out.stdout}{out.stderr}")
+
+
 def start_layer_build(build_dir: Path) -> subprocess.Popen[bytes]:
     """``sam build ApihubLayer`` into ``build_dir``, in the background (it only yields a size)."""
     sam = ROOT / ".venv-tools" / "bin" / "sam"
