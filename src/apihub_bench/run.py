@@ -157,27 +157,6 @@ def freshness_only(args: argparse.Namespace) -> int:
     return 0
 
 
-def coldstart_only(args: argparse.Namespace) -> int:
-    """``--coldstart-only``: the cold import section alone (issue 16's ratios), on a freshly built
-    layer; prints each function's median and its ratio to the libraries' floor, writes nothing."""
-    layer_dir = Path(tempfile.mkdtemp(prefix="apihub-bench-layer-")) / "build"
-    say(f"building the layer with {coldstart.LAYER_MAKEFILE.relative_to(ROOT)} into {layer_dir}")
-    coldstart.build_layer(layer_dir / "ApihubLayer")
-    say(f"load average {[round(x, 2) for x in os.getloadavg()]}; {args.cold_runs} rounds")
-    timings = coldstart.cold_import_ms(runs=args.cold_runs, layer=layer_dir / "ApihubLayer" / "python")
-    floor = timings.pop(coldstart.LIBRARIES_FLOOR)
-    from apihub_bench.report import COLD_BUDGET_X
-
-    missed = 0
-    for name, ms in timings.items():
-        ratio = ms / floor
-        missed += ratio > COLD_BUDGET_X
-        print(f"{name:30} {ms:7.1f} ms  {ratio:.2f}x{'  MISSED' if ratio > COLD_BUDGET_X else ''}")
-    print(f"{'libraries alone (the floor)':30} {floor:7.1f} ms")
-    say(f"{len(timings) - missed} of {len(timings)} within {COLD_BUDGET_X}x; load average {os.getloadavg()[0]:.2f}")
-    return 0 if not missed else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apihub_bench", description=__doc__)
     parser.add_argument("--products", type=int, default=PRODUCTS)
@@ -185,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list-sizes", type=int, nargs="+", default=list(LIST_SIZES))
     parser.add_argument("--discovery-products", type=int, default=100_000)
     parser.add_argument("--cold-runs", type=int, default=7)
+    parser.add_argument(
+        "--coldstart-only",
+        action="store_true",
+        help="only the cold imports (a fresh layer build, then --cold-runs rounds); prints them, writes nothing",
+    )
     parser.add_argument(
         "--lane", type=int, nargs="*", default=[1, 2], help="concurrencies run in lanes of their own (see lane.py)"
     )
@@ -196,20 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the inventory and change feed figures (and the C=10 import they read); prints them, writes nothing",
     )
-    parser.add_argument(
-        "--coldstart-only",
-        action="store_true",
-        help="only the cold imports (a fresh layer build, then --cold-runs rounds); prints them, writes nothing",
-    )
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
     args = parser.parse_args(argv)
+    if args.coldstart_only:
+        return coldstart.ratios_only(args.cold_runs, say)
 
     from apihub_bench import report
 
     if args.freshness_only:
         return freshness_only(args)
-    if args.coldstart_only:
-        return coldstart_only(args)
     if args.render_only:
         results = json.loads(RESULTS.read_text())
         report.plot(results, PLOT)
