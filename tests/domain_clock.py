@@ -29,7 +29,7 @@ def patch_domain_clock(monkeypatch: pytest.MonkeyPatch, clock: object) -> None:
         "apihub.jobs.service",
         "apihub.jobs.sweeper",
         "apihub.dal.suppliers",
-        "apihub.dal.jobs",
+        "apihub.dal.jobs.repository",  # every part of the jobs table (the package loads them lazily)
         "apihub.pipeline.retry_timing",
     ):
         importlib.import_module(name)

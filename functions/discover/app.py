@@ -2,12 +2,11 @@
 
 import time
 
+from apihub.batch import BatchProcessor, EventType, SQSRecord, process_partial_response
 from apihub.dal.jobs import JobsRepository
 from apihub.observability import DISCOVERY_DURATION, bind_job, duration_ms, logger, metrics, unbind_job
 from apihub.pipeline import discontinuation, discover
 from apihub.pipeline.messages import DiscoveryMessage
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

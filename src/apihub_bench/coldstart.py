@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from apihub_bench.figures import p50
@@ -154,6 +155,42 @@ def budget_ms(function: str) -> float:
 def tree_bytes(path: Path) -> int:
     """Sum of file sizes under ``path`` (the unzipped size), symlinks not followed."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+# What ``sam build ApihubLayer`` runs (template.yaml: BuildMethod makefile), callable without sam.
+LAYER_MAKEFILE = ROOT / "layers" / "apihub" / "Makefile"
+
+
+def build_layer(artifacts_dir: Path) -> None:
+    """The layer as ``sam build`` makes it (its ``python/`` directory, .pyc files included), by running
+    the layer's makefile target directly: for measurements that need the layer and not sam."""
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    make = ["make", "-s", "-C", str(LAYER_MAKEFILE.parent), "build-ApihubLayer", f"ARTIFACTS_DIR={artifacts_dir}"]
+    out = subprocess.run(make, capture_output=True, text=True, check=False)  # noqa: S603 - our own makefile
+    if out.returncode != 0:
+        raise RuntimeError(f"layer build failed:\n{out.stdout}{out.stderr}")
+
+
+def ratios_only(runs: int, say: Callable[[str], None]) -> int:
+    """``python -m apihub_bench --coldstart-only``: this section alone (issue 16's ratios), on a
+    freshly built layer; prints each function's median and its ratio to the libraries' floor, writes
+    nothing. Non-zero when a function misses the ratio."""
+    from apihub_bench.report import COLD_BUDGET_X
+
+    layer_dir = Path(tempfile.mkdtemp(prefix="apihub-bench-layer-")) / "build"
+    say(f"building the layer with {LAYER_MAKEFILE.relative_to(ROOT)} into {layer_dir}")
+    build_layer(layer_dir / "ApihubLayer")
+    say(f"load average {[round(x, 2) for x in os.getloadavg()]}; {runs} rounds")
+    timings = cold_import_ms(runs=runs, layer=layer_dir / "ApihubLayer" / "python")
+    floor = timings.pop(LIBRARIES_FLOOR)
+    missed = [name for name, ms in timings.items() if ms / floor > COLD_BUDGET_X]
+    for name, ms in timings.items():
+        print(f"{name:30} {ms:7.1f} ms  {ms / floor:.2f}x{'  MISSED' if name in missed else ''}")
+    print(f"{'libraries alone (the floor)':30} {floor:7.1f} ms")
+    say(
+        f"{len(timings) - len(missed)} of {len(timings)} within {COLD_BUDGET_X}x; load average {os.getloadavg()[0]:.2f}"
+    )
+    return 1 if missed else 0
 
 
 def start_layer_build(build_dir: Path) -> subprocess.Popen[bytes]:

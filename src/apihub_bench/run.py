@@ -165,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--discovery-products", type=int, default=100_000)
     parser.add_argument("--cold-runs", type=int, default=7)
     parser.add_argument(
+        "--coldstart-only",
+        action="store_true",
+        help="only the cold imports (a fresh layer build, then --cold-runs rounds); prints them, writes nothing",
+    )
+    parser.add_argument(
         "--lane", type=int, nargs="*", default=[1, 2], help="concurrencies run in lanes of their own (see lane.py)"
     )
     parser.add_argument("--no-write", action="store_true", help="print the results, write no files")
@@ -177,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
     args = parser.parse_args(argv)
+    if args.coldstart_only:
+        return coldstart.ratios_only(args.cold_runs, say)
 
     from apihub_bench import report
 

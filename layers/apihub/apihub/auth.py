@@ -20,9 +20,14 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from apihub.api.catalog import BY_KEY
+from apihub.api.catalog import is_public, role_allows
 from apihub.dal.retries import RetryPolicy, retryable_reason
 from apihub.dal.tokens import TokensRepository, hash_token
+
+# The role rules live beside the catalog rows they read (apihub.api.catalog), so that the API
+# functions' gate (apihub.api.app) has them without this module's tokens table and its models.
+
+__all__ = ["Principal", "authenticate", "authorizer_response", "is_public", "role_allows", "token_from"]
 
 
 @dataclass(frozen=True)
@@ -31,20 +36,6 @@ class Principal:
     role: str | None = None
     reason: str | None = None
     token_hash_prefix: str | None = None
-
-
-def is_public(method: str, route: str) -> bool:
-    """Whether the catalog route (matched on its template, ``/api/sync-jobs/{job_id}``) needs no token."""
-    row = BY_KEY.get((method, route))
-    return row is not None and row.public
-
-
-def role_allows(role: str | None, method: str, route: str) -> bool:
-    """Whether a token of ``role`` may call the catalog route; a route the catalog lacks is denied."""
-    row = BY_KEY.get((method, route))
-    if row is None:
-        return False
-    return row.public or role in row.roles
 
 
 def token_from(headers: dict[str, str] | None, cookies: list[str] | None) -> str | None:

@@ -20,8 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict
 
-from apihub.api.catalog import BY_NAME, ROUTES, Route
-from apihub.auth import is_public, role_allows
+from apihub.api.catalog import BY_NAME, ROUTES, Route, is_public, role_allows
 from apihub.dal.retries import AWS_ERRORS, RetryPolicy, retryable_reason
 from apihub.errors import ApihubError, ServiceBusy
 from apihub.models import ApihubModel

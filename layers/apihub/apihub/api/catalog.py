@@ -3,9 +3,10 @@
 A row names the function folder that serves the route (``functions/<name>/``, with its sample event
 ``events/<name>.json`` and its function in ``template.yaml``), the route module that registers the
 handler (``apihub.api.routes.<module>``), the roles whose tokens may call it, and whether it is
-public (no token: the template gives it ``Auth: Authorizer: NONE``). The authorizer and the API gate
-read the roles from here (``apihub.auth``); ``tests/infrastructure/test_template.py`` checks that every
-row has each of those pieces, and that nothing has them without a row.
+public (no token: the template gives it ``Auth: Authorizer: NONE``). The authorizer (``apihub.auth``)
+and the API gate (``apihub.api.app``) read the roles through ``is_public`` and ``role_allows`` below;
+``tests/infrastructure/test_template.py`` checks that every row has each of those pieces, and that
+nothing has them without a row.
 
 This module imports nothing: a function imports only its own route module (``apihub.api.app.app_for``).
 """
@@ -50,8 +51,8 @@ ROUTES: tuple[Route, ...] = (
     Route("get_supplier", "GET", "/api/suppliers/{supplier_id}", "suppliers", READ),
     Route("patch_supplier", "PATCH", "/api/suppliers/{supplier_id}", "suppliers", ADMIN_ONLY),
     Route("delete_supplier", "DELETE", "/api/suppliers/{supplier_id}", "suppliers", ADMIN_ONLY),
-    Route("list_products", "GET", "/api/suppliers/{supplier_id}/products", "suppliers", READ),
-    Route("get_product", "GET", "/api/suppliers/{supplier_id}/products/{product_id}", "suppliers", READ),
+    Route("list_products", "GET", "/api/suppliers/{supplier_id}/products", "products", READ),
+    Route("get_product", "GET", "/api/suppliers/{supplier_id}/products/{product_id}", "product", READ),
     Route("create_subscription", "POST", "/api/subscriptions", "subscriptions", ADMIN_ONLY),
     Route("list_subscriptions", "GET", "/api/subscriptions", "subscriptions", ADMIN_ONLY),
     Route("get_subscription", "GET", "/api/subscriptions/{subscription_id}", "subscriptions", ADMIN_ONLY),
@@ -64,7 +65,7 @@ ROUTES: tuple[Route, ...] = (
         ADMIN_ONLY,
     ),
     Route("get_inventory", "GET", "/api/suppliers/{supplier_id}/products/{product_id}/inventory", "inventory", READ),
-    Route("list_inventory_changes", "GET", "/api/suppliers/{supplier_id}/inventory", "inventory", READ),
+    Route("list_inventory_changes", "GET", "/api/suppliers/{supplier_id}/inventory", "inventory_changes", READ),
     Route("list_changes", "GET", "/api/changes", "changes", READ),
     Route("get_sync_job_changes", "GET", "/api/sync-jobs/{job_id}/changes", "changes", READ),
     Route("health", "GET", "/api/health", "site", public=True),
@@ -75,3 +76,17 @@ ROUTES: tuple[Route, ...] = (
 
 BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}
 BY_KEY: dict[tuple[str, str], Route] = {route.key: route for route in ROUTES}
+
+
+def is_public(method: str, route: str) -> bool:
+    """Whether the catalog route (matched on its template, ``/api/sync-jobs/{job_id}``) needs no token."""
+    row = BY_KEY.get((method, route))
+    return row is not None and row.public
+
+
+def role_allows(role: str | None, method: str, route: str) -> bool:
+    """Whether a token of ``role`` may call the catalog route; a route the catalog lacks is denied."""
+    row = BY_KEY.get((method, route))
+    if row is None:
+        return False
+    return row.public or role in row.roles

@@ -159,8 +159,7 @@ def handle_message(body: str) -> str:
 
 def handle_batch(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """The deliveries queue's batch, with partial failures."""
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from apihub.batch import BatchProcessor, EventType, SQSRecord, process_partial_response
 
     def record_handler(record: SQSRecord) -> str:
         return handle_message(record.body)

@@ -3,7 +3,7 @@ fresh its stock is (``apihub.inventory.freshness``)."""
 
 from __future__ import annotations
 
-from apihub.dal.jobs import JobsRepository
+from apihub.dal.jobs.listing import JobListing  # reads only: not the outcome and lifecycle writers
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.inventory.freshness import recent_inventory_jobs, supplier_freshness
 from apihub.models import ApihubModel, JobStatus, SyncJob, utcnow
@@ -61,7 +61,7 @@ def consecutive_failures(newest_first: list[SyncJob]) -> int:
 
 def supplier_health() -> list[SupplierHealth]:
     """One entry per supplier (by slug): a Query on ``BySupplier`` for its newest jobs each."""
-    jobs = JobsRepository()
+    jobs = JobListing()
     out = []
     now = utcnow()
     for supplier in SuppliersRepository().list():

@@ -21,11 +21,9 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
+from apihub.batch import BatchProcessor, EventType, PartialItemFailureResponse, SQSRecord
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.errors import OutOfTime, Throttled

@@ -11,7 +11,7 @@ from apihub.api.app import endpoint, json_response
 from apihub.api.routes import JobId, NextToken, page
 from apihub.changes.events import ChangeEvent, EventType
 from apihub.dal.changes import ChangesRepository
-from apihub.dal.jobs import JobsRepository
+from apihub.dal.jobs.listing import JobListing  # reads only: not the outcome and lifecycle writers
 from apihub.errors import InvalidCursor, InvalidInput
 from apihub.models import ApihubModel, iso, parse_iso
 from apihub.pagination import VERSION
@@ -74,7 +74,7 @@ class JobChanges(ApihubModel):
 
 @endpoint("GET", "/api/sync-jobs/{job_id}/changes", "How many change events of each type a job produced", errors=(404,))
 def get_sync_job_changes(job_id: JobId) -> Response[JobChanges]:
-    JobsRepository().get_item(str(job_id))  # 404 for an unknown job
+    JobListing().get_item(str(job_id))  # 404 for an unknown job
     counts = ChangesRepository().counts_for_job(str(job_id))
     body = JobChanges(job_id=str(job_id), counts=counts, changes=f"/api/changes?job_id={job_id}")
     return json_response(200, body.model_dump())

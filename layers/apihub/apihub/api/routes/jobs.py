@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from apihub.api.app import endpoint, json_response
 from apihub.api.routes import JobId, JobType, NextToken, page
-from apihub.dal.jobs import JobsRepository
+from apihub.dal.jobs.listing import JobListing  # reads only: not the outcome and lifecycle writers
 from apihub.models import JobError, JobStatus, SyncJob
 
 
@@ -29,13 +29,13 @@ def list_sync_jobs(
         filters["job_type"] = str(job_type)
     if supplier_id is not None:
         filters["supplier_id"] = str(supplier_id)
-    jobs, cursor = JobsRepository().list(filters, limit, next_token)
+    jobs, cursor = JobListing().list(filters, limit, next_token)
     return page([j.model_dump(mode="json") for j in jobs], cursor)
 
 
 @endpoint("GET", "/api/sync-jobs/{job_id}", "Get one sync job", errors=(404,))
 def get_sync_job(job_id: JobId) -> Response[SyncJob]:
-    return json_response(200, JobsRepository().get(str(job_id)).model_dump(mode="json"))
+    return json_response(200, JobListing().get(str(job_id)).model_dump(mode="json"))
 
 
 @endpoint("GET", "/api/sync-jobs/{job_id}/errors", "Every per-product error of a job", errors=(400, 404))
@@ -44,7 +44,7 @@ def list_sync_job_errors(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: NextToken = None,
 ) -> Response[list[JobError]]:
-    repo = JobsRepository()
+    repo = JobListing()
     repo.get_item(str(job_id))  # 404 for an unknown job, not an empty list
     errors, cursor = repo.list_errors(str(job_id), limit, next_token)
     return page([e.model_dump() for e in errors], cursor)

@@ -1,27 +1,18 @@
-"""Suppliers (credentials are write-only: responses carry ``Supplier.public()``) and their products."""
+"""Suppliers (credentials are write-only: responses carry ``Supplier.public()``); their products are in
+``apihub.api.routes.products``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from apihub.api.app import endpoint, json_response
-from apihub.api.routes import NextToken, SupplierRef, page
-from apihub.dal.inventory import InventoryRepository
-from apihub.dal.products import ProductsRepository
+from apihub.api.routes import SupplierRef
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.errors import InvalidInput
-from apihub.inventory.freshness import confirmed_as_of
-from apihub.models import MAX_SKU_BYTES, StoredProduct, Supplier, SupplierIn, SupplierPatch, sku_problem
+from apihub.models import Supplier, SupplierIn, SupplierPatch
 from apihub.supplier_rules import check_inventory_schedule, validate_supplier
-
-
-class ProductWithStockAge(StoredProduct):
-    """A stored product, and when its stock was last confirmed (``GET .../inventory`` has the stock)."""
-
-    inventory_as_of: str | None = None
 
 
 @endpoint("POST", "/api/suppliers", "Create or update a supplier by slug", 201, errors=(409,), also=(200,))
@@ -57,32 +48,3 @@ def patch_supplier(supplier_id: SupplierRef, body: Annotated[SupplierPatch, Body
 def delete_supplier(supplier_id: SupplierRef) -> Response[str]:
     SuppliersRepository().delete(supplier_id)
     return Response(status_code=204, body="")
-
-
-@endpoint("GET", "/api/suppliers/{supplier_id}/products", "List a supplier's products", errors=(400, 404))
-def list_products(
-    supplier_id: SupplierRef,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    next_token: NextToken = None,
-    include_discontinued: Annotated[
-        bool, Query(description="Also list products a full import no longer found sellable (discontinued_at set)")
-    ] = False,
-) -> Response[list[StoredProduct]]:
-    supplier = SuppliersRepository().get(supplier_id)
-    products, cursor = ProductsRepository().list(supplier.id, limit, next_token, include_discontinued)
-    return page([p.model_dump(mode="json") for p in products], cursor)
-
-
-@endpoint("GET", "/api/suppliers/{supplier_id}/products/{product_id}", "Get one product", errors=(404,))
-def get_product(
-    supplier_id: SupplierRef,
-    product_id: Annotated[str, Path(min_length=1, max_length=MAX_SKU_BYTES)],
-) -> Response[ProductWithStockAge]:
-    if rule := sku_problem(product_id):  # the schema counts characters; keys count bytes
-        raise InvalidInput(f"product_id: {rule}")
-    supplier = SuppliersRepository().get(supplier_id)
-    product = ProductsRepository().get(supplier.id, product_id)
-    # When its stock was last confirmed (null: none stored); the stock itself is .../inventory.
-    stock = InventoryRepository().stamp(supplier.id, product_id)
-    as_of = confirmed_as_of(supplier.id, product_id, stock)
-    return json_response(200, {**product.model_dump(mode="json"), "inventory_as_of": as_of})

@@ -1,7 +1,8 @@
 """Jobs table access, one module per kind of item: job items (``items``), import locks (``locks``),
 lists (``listing``), discovery state and ref chunks (``discovery``), per-product outcomes
 (``outcomes``, with ``batch``, ``writes`` and ``cancellations``), status changes (``lifecycle``) and
-the discontinuation passes of complete full_sellable jobs (``discontinuations``).
+the discontinuation passes of complete full_sellable jobs (``discontinuations``); ``repository``
+joins them into ``JobsRepository``, and a caller that only reads jobs can use ``listing.JobListing``.
 
 Every invariant of DESIGN.md that lives in DynamoDB is enforced there with conditional writes:
 exactly-once outcomes (1), one import per supplier and mode (4), finalise once (5), and "a terminal
@@ -11,17 +12,37 @@ field a mode sets) live in ``apihub.jobs.rules``; this package only executes the
 
 from __future__ import annotations
 
-from apihub.dal.jobs.discontinuations import Discontinuations
-from apihub.dal.jobs.discovery import DiscoveryState
-from apihub.dal.jobs.items import to_model
-from apihub.dal.jobs.keys import job_pk
-from apihub.dal.jobs.lifecycle import Ending, JobLifecycle
-from apihub.dal.jobs.locks import JobLocks
-from apihub.dal.jobs.outcomes import Outcome, Outcomes, RecordResult
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apihub.dal.jobs.batch import Outcome, RecordResult
+    from apihub.dal.jobs.items import to_model
+    from apihub.dal.jobs.keys import job_pk
+    from apihub.dal.jobs.lifecycle import Ending
+    from apihub.dal.jobs.repository import JobsRepository
+
+# The names above, each imported from its module on first use (PEP 562): a module that needs one
+# part (``keys``, ``writes``, ``listing``) then loads that part and not the whole package, whose
+# outcome and lifecycle modules cost every function that imported any of it about 14 ms of its
+# cold start (docs/benchmarks.md, "Cold imports").
+_LAZY = {
+    "Ending": "apihub.dal.jobs.lifecycle",
+    "JobsRepository": "apihub.dal.jobs.repository",
+    "Outcome": "apihub.dal.jobs.batch",
+    "RecordResult": "apihub.dal.jobs.batch",
+    "job_pk": "apihub.dal.jobs.keys",
+    "to_model": "apihub.dal.jobs.items",
+}
 
 
-class JobsRepository(JobLocks, DiscoveryState, Outcomes, JobLifecycle, Discontinuations):
-    """The jobs table: one object over the parts above (they share settings and the connection)."""
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = ["Ending", "JobsRepository", "Outcome", "RecordResult", "job_pk", "to_model"]
