@@ -62,8 +62,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "a cancelled group drops only the SKUs a consistent read shows it holds (invariant 1)",
         f"{LAYER}/dal/jobs/outcomes.py",
-        "done = [o.sku for o in attempt.pending if group_member(o.sku) in held]",
-        "done = [o.sku for o in attempt.pending]",
+        "attempt.pending = [o for o in attempt.pending if group_member(o.sku) not in held]",
+        "attempt.pending = []",
         ("tests/integration/test_outcome_groups.py::test_a_hand_on_and_its_original_count_each_sku_once",),
     ),
     Mutation(

@@ -57,9 +57,8 @@ class Outcomes(JobItems):
         (conditional on it still running). A cancellation names the groups that held some SKU
         already (a duplicate delivery); a consistent read of each says which: they are dropped and
         the rest is committed again, so the counters move once per product whatever is
-        redelivered. A product
-        that cannot be stored is recorded as failed with the reason (the caller's ``Outcome``
-        becomes a failure, in place) and the others are committed.
+        redelivered. A product that cannot be stored is recorded as failed with the reason (the
+        caller's ``Outcome`` becomes a failure, in place) and the others are committed.
         """
         unique = list({o.sku: o for o in outcomes}.values())
         ok_before = {o.sku for o in unique if o.ok}
@@ -116,7 +115,7 @@ class Outcomes(JobItems):
         assert batch.groups is not None
         held = self._group_members(batch.job.id, numbers, consistent=True)
         done = [o.sku for o in attempt.pending if group_member(o.sku) in held]
-        attempt.pending = [o for o in attempt.pending if o.sku not in set(done)]
+        attempt.pending = [o for o in attempt.pending if group_member(o.sku) not in held]
         return done
 
     def _group_members(self, job_id: str, numbers: Iterable[int], consistent: bool = False) -> set[str]:
