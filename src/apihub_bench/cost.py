@@ -85,6 +85,7 @@ class Usage:
     wru: float = 0.0
     rru: float = 0.0
     requests: Counter[str] = field(default_factory=Counter)  # "sqs", "kms", "s3_put", "s3_get", ...
+    wru_by_kind: Counter[str] = field(default_factory=Counter)  # "<table>:<item kind>" (``item_kind``)
 
     def __sub__(self, other: Usage) -> Usage:
         return Usage(
@@ -93,10 +94,18 @@ class Usage:
             self.wru - other.wru,
             self.rru - other.rru,
             self.requests - other.requests,
+            self.wru_by_kind - other.wru_by_kind,
         )
 
     def copy(self) -> Usage:
-        return Usage(Counter(self.lambda_requests), Counter(self.lambda_ms), self.wru, self.rru, Counter(self.requests))
+        return Usage(
+            Counter(self.lambda_requests),
+            Counter(self.lambda_ms),
+            self.wru,
+            self.rru,
+            Counter(self.requests),
+            Counter(self.wru_by_kind),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -104,8 +113,16 @@ class Usage:
             "lambda_ms": dict(self.lambda_ms),
             "ddb_wru": round(self.wru, 1),
             "ddb_rru": round(self.rru, 1),
+            "ddb_wru_by_kind": dict(sorted(self.wru_by_kind.items())),
             "requests": dict(self.requests),
         }
+
+
+def item_kind(table: str, key: dict[str, Any]) -> str:
+    """``<table>:<kind>`` for the WRU breakdown: a single-table item's kind is its sort key up to
+    the first ``#`` (``META``, ``PRODUCT``, ``OUTCOMES``...); other tables are one kind each."""
+    sk = key.get("sk", {}).get("S") if isinstance(key.get("sk"), dict) else None
+    return f"{table}:{sk.split('#', 1)[0]}" if sk else table
 
 
 def _key_of(table: str, key: dict[str, Any]) -> tuple[str, str]:
@@ -226,33 +243,41 @@ class UsageMeter:
     def _known(self, table: str, key: dict[str, Any]) -> int:
         return self._sizes.get(_key_of(table, key), KB)
 
+    def _write(self, table: str, key: dict[str, Any], units: int) -> None:
+        self._usage.wru += units
+        self._usage.wru_by_kind[item_kind(table, key)] += units
+
     def _dynamodb(self, op: str, p: dict[str, Any], r: dict[str, Any]) -> None:
         u = self._usage
         consistent = bool(p.get("ConsistentRead"))
         if op == "PutItem":
-            u.wru += write_units(max(self._remember(p["TableName"], p["Item"]), 0))
+            self._write(p["TableName"], p["Item"], write_units(max(self._remember(p["TableName"], p["Item"]), 0)))
         elif op == "UpdateItem":
             before = self._known(p["TableName"], p["Key"])
             after = self._remember(p["TableName"], r["Attributes"]) if r.get("Attributes") else before
-            u.wru += write_units(max(before, after))
+            self._write(p["TableName"], p["Key"], write_units(max(before, after)))
         elif op == "DeleteItem":
-            u.wru += write_units(self._known(p["TableName"], p["Key"]))
+            self._write(p["TableName"], p["Key"], write_units(self._known(p["TableName"], p["Key"])))
         elif op == "BatchWriteItem":
             for table, requests in p["RequestItems"].items():
                 for req in requests:
                     if "PutRequest" in req:
-                        u.wru += write_units(self._remember(table, req["PutRequest"]["Item"]))
+                        item = req["PutRequest"]["Item"]
+                        self._write(table, item, write_units(self._remember(table, item)))
                     else:
-                        u.wru += write_units(self._known(table, req["DeleteRequest"]["Key"]))
+                        key = req["DeleteRequest"]["Key"]
+                        self._write(table, key, write_units(self._known(table, key)))
         elif op == "TransactWriteItems":
             for entry in p["TransactItems"]:
                 (kind, body), *_ = entry.items()
                 table = body["TableName"]
                 if kind == "Put":
                     size = self._remember(table, body["Item"])
+                    key = body["Item"]
                 else:  # Update, Delete, ConditionCheck: the item as it last was
                     size = self._known(table, body["Key"])
-                u.wru += 2 * write_units(size)
+                    key = body["Key"]
+                self._write(table, key, 2 * write_units(size))
         elif op == "GetItem":
             item = r.get("Item")
             size = self._known(p["TableName"], p["Key"]) if item is not None else 0

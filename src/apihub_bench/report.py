@@ -610,14 +610,25 @@ USD per 100,000 products. What the runs did:
 Not counted: storage (GB-months, not per import), CloudWatch Logs and metrics, data transfer, and
 the supplier's own side.
 
-**What binds the re-import.** An unchanged product writes no product item, but its outcome item
-(exactly once, invariant 1) is written in the same transaction as the job's counters, and
-DynamoDB bills a transactional write twice: 2 WRU per product, $0.125 per 100k at $0.625 per
-million WRU, before any read, queue or Lambda cost. With the rest measured at about $0.10 to $0.12
-per 100k (hydrate's time at 512 MB, the duplicate check and hash reads, the counters, SQS), the
-re-import lands near $0.25, above the $0.15 goal, on this design. Meeting it needs fewer outcome writes than one per
-product: one item per committed chunk of outcomes, for example, with its own exactly-once rule for
-SKUs handed on between messages, a change to the invariant's mechanism that is not made here.
+**What binds the re-import.** Measured with `python -m apihub_bench --cost-only` (only the
+C=10 first import and unchanged re-import of 2,000 products, priced as above; it prints
+`cost_usd_per_100k` and the WRU by item kind), on the same machine before and after issue 16's
+outcome groups:
+
+| | first import | unchanged re-import |
+| --- | --- | --- |
+| before: WRU / RRU per product, USD per 100k | 4.39 / 1.22, $0.345 | 2.31 / 1.19, $0.226 (DynamoDB $0.159) |
+| after | 2.51 / 0.71, $0.226 | 0.43 / 0.81, $0.098 (DynamoDB $0.037) |
+
+Before, an unchanged product wrote no product item, but its outcome item (exactly once,
+invariant 1) was written in the transaction that adds to the job's counters, and DynamoDB bills
+a transactional write twice: 4,000 of the re-import's 4,625 WRU. Now a job's SKUs are recorded
+in outcome groups of about 500 bytes of SKUs each, one conditional `ADD` per group a commit
+touches (reliability.md, "Exactly once with outcome groups"): 228 WRU for the 2,000 products
+(0.11 per product). What is left of the re-import's 854 WRU: the supplier limiter's slot leases
+(402), the job item's counter updates (173), the outcome groups (228), ref chunks (36); its reads
+fell from 1.19 to 0.81 RRU per product (a redelivery check reads a few groups, not one item per
+SKU). Lambda, $0.050 per 100k, is now the larger part of the re-import's $0.098.
 
 ## First request after a cold start
 

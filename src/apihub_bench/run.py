@@ -157,6 +157,44 @@ def freshness_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def cost_only(args: argparse.Namespace) -> int:
+    """``--cost-only``: the priced first import and unchanged re-import at C=``COST_C`` and
+    nothing else; prints ``cost_usd_per_100k`` with the units behind it (WRU by item kind)."""
+    from apihub_bench.stack import BenchStack
+
+    meter = cost.UsageMeter(memory_mb={}).install()
+    stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
+    try:
+        assert stack.hub is not None
+        meter.memory_mb = cost.template_memory_mb(stack.hub.functions.template)
+        meter.key_names = cost.table_key_names()
+        meter.watch_functions(stack.hub.functions)
+        used = meter.snapshot()
+        say(f"C={COST_C}: {stack.first_import(COST_C, latency_for(COST_C))}")
+        first = meter.snapshot() - used
+        used = meter.snapshot()
+        run = stack.run_import(f"bench-c{COST_C}", COST_C)
+        reimport = meter.snapshot() - used
+        say(f"re-import at C={COST_C}: {run.job['status']}, {run.job['success_count']} products, {run.seconds:.1f} s")
+    finally:
+        stack.stop()
+        meter.uninstall()
+    figures_ = cost_figures(first, reimport, meter.memory_mb, args.products)
+    out: dict[str, Any] = {"products": args.products, "concurrency": COST_C}
+    for name, used_ in (("first", first), ("reimport", reimport)):
+        out[name] = {
+            "cost_usd_per_100k": figures_["per_100k"][name],
+            "wru_per_product": round(used_.wru / args.products, 3),
+            "rru_per_product": round(used_.rru / args.products, 3),
+            "wru_by_kind": dict(sorted(used_.wru_by_kind.items())),
+            "lambda_ms": dict(used_.lambda_ms),
+            "lambda_requests": dict(used_.lambda_requests),
+            "requests": dict(used_.requests),
+        }
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apihub_bench", description=__doc__)
     parser.add_argument("--products", type=int, default=PRODUCTS)
@@ -180,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the inventory and change feed figures (and the C=10 import they read); prints them, writes nothing",
     )
+    parser.add_argument(
+        "--cost-only",
+        action="store_true",
+        help="only the priced first import and re-import at C=10; prints cost per 100k and WRU by item kind",
+    )
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
     args = parser.parse_args(argv)
     if args.coldstart_only:
@@ -189,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.freshness_only:
         return freshness_only(args)
+    if args.cost_only:
+        return cost_only(args)
     if args.render_only:
         results = json.loads(RESULTS.read_text())
         report.plot(results, PLOT)

@@ -168,12 +168,18 @@ def audit_job(ddb: Any, table: str, job_id: str, label: str, expected: list[str]
         raise LookupError(f"job {job_id} has no META item")
     discovered: list[str] = []
     outcomes: dict[str, str] = {}
+    grouped: dict[str, str] = {}
     for item in items:
         sk = _s(item, "sk") or ""
         if sk.startswith("REFS#"):
             discovered += [v["S"] for v in item.get("skus", {}).get("L", [])]
         elif sk.startswith("PRODUCT#"):
             outcomes[sk.removeprefix("PRODUCT#")] = _s(item, "status") or ""
+        elif sk.startswith("OUTCOMES#"):  # an outcome group: its SKUs, and which of them failed
+            failed_skus = set(item.get("failed", {}).get("SS", []))
+            grouped.update({s: "failed" if s in failed_skus else "success" for s in item.get("skus", {}).get("SS", [])})
+    if grouped:  # a job with outcome groups: its PRODUCT# items are the failures' details
+        outcomes = grouped
     wanted = set(expected if expected is not None else discovered)
     success, failed = _n(meta, "success_count") or 0, _n(meta, "failed_count") or 0
     total = _n(meta, "total_products")

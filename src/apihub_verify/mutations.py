@@ -50,13 +50,32 @@ class Mutation:
 
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
-        "outcome item written only if absent (exactly once, invariant 1)",
+        "SKUs added to their outcome group only if none is there yet (exactly once, invariant 1)",
+        f"{LAYER}/dal/jobs/outcomes.py",
+        "tw.update(OutcomeGroupItem(job.pk, group_sk(number)), actions=actions, condition=none_recorded(members))",
+        "tw.update(OutcomeGroupItem(job.pk, group_sk(number)), actions=actions)",
+        (
+            "tests/integration/test_concurrent_duplicates.py",
+            "tests/integration/test_invariants.py::test_redelivered_batch_after_commit_changes_nothing",
+            "tests/integration/test_outcome_groups.py::test_two_copies_committing_the_same_chunk_at_once_count_it_once",
+            "tests/integration/test_outcome_groups.py::test_a_hand_on_and_its_original_count_each_sku_once",
+        ),
+    ),
+    Mutation(
+        "a cancelled group drops only the SKUs a consistent read shows it holds (invariant 1)",
+        f"{LAYER}/dal/jobs/outcomes.py",
+        "attempt.pending = [o for o in attempt.pending if group_member(o.sku) not in held]",
+        "attempt.pending = []",
+        ("tests/integration/test_outcome_groups.py::test_a_hand_on_and_its_original_count_each_sku_once",),
+    ),
+    Mutation(
+        "outcome item written only if absent, on a job listed before groups (exactly once, invariant 1)",
         f"{LAYER}/dal/jobs/outcomes.py",
         "tw.save(outcome_item(job, o, batch.now), condition=OutcomeItem.sk.does_not_exist())",
         "tw.save(outcome_item(job, o, batch.now))",
         (
-            "tests/integration/test_concurrent_duplicates.py",
-            "tests/integration/test_invariants.py::test_redelivered_batch_after_commit_changes_nothing",
+            "tests/integration/test_outcome_groups.py::"
+            "test_a_job_listed_before_groups_keeps_one_conditional_outcome_item_per_product",
         ),
     ),
     Mutation(

@@ -8,8 +8,7 @@ import threading
 import time
 from typing import Any
 
-from apihub.dal.jobs import job_pk
-from apihub.dal.tables import OutcomeItem
+from apihub.dal.jobs import JobsRepository
 from apihub.ratelimit import Limits, SupplierLimiter
 
 from apihub_fakes.demo_adapter import DemoAdapter
@@ -56,8 +55,7 @@ def _one_batch(hub: Any, slots: int, products: int = 50) -> tuple[str, list[dict
 
 
 def _outcomes(job_id: str) -> dict[str, str]:
-    items = OutcomeItem.query(job_pk(job_id), OutcomeItem.sk.startswith("PRODUCT#"), consistent_read=True)
-    return {o.sk.removeprefix("PRODUCT#"): o.status for o in items}
+    return JobsRepository().outcome_statuses(job_id, consistent=True)
 
 
 def test_an_invocation_keeps_as_many_calls_in_flight_as_the_suppliers_slots(hub, monkeypatch) -> None:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from apihub.adapters.http import HttpClient
-from apihub.dal.jobs import JobsRepository, job_pk
+from apihub.dal.jobs import JobsRepository
 from apihub.dal.limits import Slot
-from apihub.dal.tables import OutcomeItem
 from apihub.errors import OutOfTime, Throttled
 from apihub.pipeline import hydrate
 from apihub.ratelimit import Limits, SupplierLimiter
@@ -155,8 +154,7 @@ def _invoke(hub: Any, messages: list[dict[str, Any]], context: Any) -> dict[str,
 
 
 def _outcomes(job_id: str) -> dict[str, str]:
-    items = OutcomeItem.query(job_pk(job_id), OutcomeItem.sk.startswith("PRODUCT#"), consistent_read=True)
-    return {o.sk.removeprefix("PRODUCT#"): o.status for o in items}
+    return JobsRepository().outcome_statuses(job_id, consistent=True)
 
 
 def test_a_slow_supplier_near_the_deadline_loses_nothing_and_hands_the_rest_back_unspent(hub, monkeypatch) -> None:

@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -606,10 +607,18 @@ class ImportMachine(RuleBasedStateMachine):
         assert self.job_id in res.json["detail"]
 
     # ------------------------------------------------------------------ invariants
-    def _outcomes(self) -> dict[str, OutcomeItem]:
-        return {
+    def _outcomes(self) -> dict[str, SimpleNamespace]:
+        """Each recorded SKU's status (its outcome group) and error (its failure's detail item,
+        which exists exactly for the failures)."""
+        statuses = self.repo.outcome_statuses(self.job_id, consistent=True)
+        details = {
             o.sk.removeprefix("PRODUCT#"): o
             for o in OutcomeItem.query(job_pk(self.job_id), OutcomeItem.sk.startswith("PRODUCT#"), consistent_read=True)
+        }
+        assert set(details) == {sku for sku, status in statuses.items() if status == "failed"}, (details, statuses)
+        return {
+            sku: SimpleNamespace(status=status, error=details[sku].error if sku in details else None)
+            for sku, status in statuses.items()
         }
 
     @invariant()

@@ -111,6 +111,10 @@ class JobItem(_JobsBase):
     # When work already scheduled for the job is next attempted (a redelivery's backoff, a
     # Retry-After, a delayed hand-on): the sweeper counts idleness from it (only ever moves later).
     next_attempt_at = UnicodeAttribute(null=True)
+    # How many outcome groups (``OutcomeGroupItem``) the job's SKUs are spread over, set with
+    # ``total_products`` when listing ends. Unset on a job listed before groups existed: its
+    # outcomes stay one ``OutcomeItem`` each (``apihub.dal.jobs.outcomes``).
+    outcome_groups = NumberAttribute(null=True)
     # Index keys (sparse: only job items carry them).
     gsi_sort = UnicodeAttribute()
     gsi_all = UnicodeAttribute()
@@ -133,13 +137,26 @@ class JobItem(_JobsBase):
 
 
 class OutcomeItem(_JobsBase):
-    """``PK=JOB#<id>, SK=PRODUCT#<sku>``: one per product of a job, written exactly once."""
+    """``PK=JOB#<id>, SK=PRODUCT#<sku>``: a failed product's detail (its error, for ``/errors``
+    through the sparse ``JobErrors`` index), written in the transaction that records it in its
+    ``OutcomeGroupItem``. On a job without ``outcome_groups``: one per product, success or
+    failure, written only if absent (that job's exactly-once record)."""
 
     status = UnicodeAttribute()  # "success" | "failed"
     error = UnicodeAttribute(null=True)
     err_job = UnicodeAttribute(null=True)
     recorded_at = UnicodeAttribute()
     errors_index = JobErrorsIndex()
+
+
+class OutcomeGroupItem(_JobsBase):
+    """``PK=JOB#<id>, SK=OUTCOMES#<n>``: every SKU of group ``n`` (``keys.outcome_group``) the
+    job has recorded, success or failure (``skus``), and the failed ones (``failed``). A SKU is
+    added with ``ADD`` under the condition that it is not in ``skus`` yet, in the transaction that
+    counts it: invariant 1's record (``apihub.dal.jobs.outcomes``). Tens of SKUs, well under 1 KB."""
+
+    skus = UnicodeSetAttribute(default=set)
+    failed = UnicodeSetAttribute(default=set)
 
 
 class LockItem(_JobsBase):
@@ -455,6 +472,7 @@ class ChangeItem(Model):
 ALL_MODELS: tuple[type[Model], ...] = (
     JobItem,
     OutcomeItem,
+    OutcomeGroupItem,
     LockItem,
     EpochItem,
     RefsChunkItem,
@@ -492,6 +510,7 @@ def bind_tables(settings: Settings) -> Connection:
     names = {
         JobItem: settings.jobs_table,
         OutcomeItem: settings.jobs_table,
+        OutcomeGroupItem: settings.jobs_table,
         LockItem: settings.jobs_table,
         RefsChunkItem: settings.jobs_table,
         HandoffItem: settings.jobs_table,

@@ -4,13 +4,14 @@ An inventory item is written only when its content changes (docs/inventory.md, "
 ``as_of`` is when that content was first read. A later read that found the same stock confirms it
 without writing the item; the confirmation is found where it was recorded anyway:
 
-* an inventory job's **success outcome** for the product (written once per product by the
-  exactly-once path, needed for the job's counters): the stock was read after the job's
+* an inventory job's **success outcome** for the product (recorded once per product in its outcome
+  group by the exactly-once path, needed for the job's counters): the stock was read after the job's
   ``started_at``, so that start is a safe lower bound for when it was confirmed;
 * a **live read**'s record (``INVREAD#``): the time the supplier answered.
 
-``as_of`` is the newest of the three. Reading it costs one BatchGetItem over the supplier's recent
-inventory jobs' outcome items plus one GetItem; no write at all.
+``as_of`` is the newest of the three. Reading it costs two BatchGetItems over the supplier's recent
+inventory jobs (their group counts, then the product's outcome group in each) plus one GetItem; no
+write at all.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def percentile(values: list[float], share: float) -> float | None:
 
 def supplier_freshness(supplier_id: str, now: datetime, latest_job: SyncJob | None) -> SupplierFreshness:
     """Every product's ``as_of`` age (from the ``by_changed`` index, no bodies), each confirmed by
-    the newest inventory job where it succeeded there (one Query over that job's outcomes)."""
+    the newest inventory job where it succeeded there (one Query over that job's outcome groups)."""
     stamps: Iterable[InventoryStamp] = InventoryRepository().stamps(supplier_id)
     confirmed = JobsRepository().success_skus(latest_job.id) if latest_job is not None else set()
     ages = []

@@ -24,6 +24,7 @@ from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, explicit_pages
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.jobs.discovery import CHUNKS_PER_WRITE
+from apihub.dal.jobs.keys import groups_for, outcome_group
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
@@ -158,7 +159,12 @@ def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) 
     listed = _Listed.load(jobs, item)
     if not state.get("listed", False) and not _page_through(jobs, item, request, listed, remaining_ms):
         return False
-    return jobs.update_discovery(item, {"phase": "fanout", "sent": 0, "listed": True}, total_products=len(listed.seen))
+    return jobs.update_discovery(
+        item,
+        {"phase": "fanout", "sent": 0, "listed": True},
+        total_products=len(listed.seen),
+        outcome_groups=groups_for(listed.seen),
+    )
 
 
 @dataclass
@@ -278,13 +284,23 @@ def _store_page(
 
 
 def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> bool:
-    """Phase 2. Returns True when every chunk is on the hydrate queue and discovery is complete."""
+    """Phase 2. Returns True when every chunk is on the hydrate queue and discovery is complete.
+
+    The SKUs go out ordered by outcome group (``keys.outcome_group``), so the SKUs of one group
+    travel together and a commit of a message's outcomes updates a few group items, not one per
+    SKU. Chunk ``n`` of the fan-out is the ``n``-th ``CHUNK_SIZE`` SKUs of that order, which is
+    the same in every invocation (the stored chunks never change once listed), so a fan-out
+    resumed from ``sent`` sends the rest; a job listed before groups goes out chunk by chunk."""
     settings = get_settings()
     state = item.discovery or {}
     chunks, sent = int(state.get("chunks", 0)), int(state.get("sent", 0))
     per_message = max(1, settings.hydrate_refs_per_message)
+    ordered = _by_group(jobs, item, chunks) if item.outcome_groups and sent < chunks else None
     for number in range(sent + 1, chunks + 1):
-        skus = jobs.get_ref_chunk(item.id, number)
+        if ordered is not None:
+            skus = ordered[(number - 1) * CHUNK_SIZE : number * CHUNK_SIZE]
+        else:
+            skus = jobs.get_ref_chunk(item.id, number)
         bodies = [
             HydrateMessage(job_id=item.id, skus=skus[i : i + per_message]).model_dump()
             for i in range(0, len(skus), per_message)
@@ -295,3 +311,10 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
         if number < chunks and _out_of_time(remaining_ms):
             return False
     return jobs.update_discovery(item, {"phase": "done"}, discovery_complete=True)
+
+
+def _by_group(jobs: JobsRepository, item: JobItem, chunks: int) -> list[str]:
+    """Every listed SKU, ordered by outcome group (then as listed)."""
+    groups = int(item.outcome_groups or 1)
+    listed = [sku for number in range(1, chunks + 1) for sku in jobs.get_ref_chunk(item.id, number)]
+    return sorted(listed, key=lambda sku: outcome_group(sku, groups))

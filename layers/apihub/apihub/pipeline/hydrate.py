@@ -115,7 +115,8 @@ class HydrateBatch:
             raise PoisonedMessage(f"not a hydrate message: {exc.error_count()} problem(s)") from None
 
     def prefetch(self, bodies: list[str]) -> None:
-        """One read per job for the SKUs of this batch that already have an outcome (duplicates)."""
+        """One read per job for the SKUs of this batch that already have an outcome (duplicates):
+        the outcome groups they belong to (a few items, as the fan-out keeps a group's SKUs together)."""
         by_job: dict[str, list[str]] = {}
         for body in bodies:
             try:
@@ -126,7 +127,8 @@ class HydrateBatch:
         for job_id, skus in by_job.items():
             state = self._state(job_id)
             if state.item is not None and not state.ended:
-                state.recorded |= self.jobs.recorded_skus(job_id, skus)
+                groups = int(state.item.outcome_groups) if state.item.outcome_groups else None
+                state.recorded |= self.jobs.recorded_skus(job_id, skus, groups)
 
     def _state(self, job_id: str) -> JobState:
         state = self.states.get(job_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from apihub.dal.jobs.keys import sku_label
+from apihub.dal.jobs.keys import outcome_group, sku_label
 from apihub.dal.jobs.writes import StoredState, error_text
 from apihub.dal.tables import JobItem
 from apihub.models import iso, utcnow
@@ -48,6 +48,9 @@ class Batch:
     writes: dict[str, Any]  # ProductWrite or InventoryWrite, by SKU
     now: str
     counts_products: bool = True  # False for stock: an inventory item is not a new product
+    # The job's outcome groups (``JobItem.outcome_groups``); None: a job listed before groups
+    # existed, whose outcomes are one conditional ``OutcomeItem`` each.
+    groups: int | None = None
     result: RecordResult = field(default_factory=RecordResult)
     committed: set[str] = field(default_factory=set)  # S3 bodies now pointed at
     replaced: set[str] = field(default_factory=set)  # S3 bodies no longer pointed at
@@ -69,11 +72,14 @@ class Plan:
 
     pending: list[Outcome]
     writes: list[tuple[Outcome, Any]]  # items (ProductWrite, InventoryWrite) whose content changed
-    ops: list[tuple[str, Outcome | None]]
+    # (kind, what): ("group", its number), ("detail" | "outcome" | "product", the Outcome),
+    # ("job" | "supplier", None)
+    ops: list[tuple[str, Any]]
     new_errors: list[dict[str, str]]
     new_products: int
     stored: dict[str, StoredState]  # the product writes' conditions
     keep_errors: bool
+    groups: dict[int, list[Outcome]] = field(default_factory=dict)  # the outcome groups it adds to
 
 
 def plan(batch: Batch, attempt: Attempt) -> Plan:
@@ -86,14 +92,23 @@ def plan(batch: Batch, attempt: Attempt) -> Plan:
         known = stored.get(o.sku)
         if write is not None and (known is None or known.content_hash != write.content_hash or known.discontinued):
             writes.append((o, write))
-    ops: list[tuple[str, Outcome | None]] = [("outcome", o) for o in pending]
+    # In the order PynamoDB sends them (``TransactWrite``: puts, then updates), which is the
+    # order of the cancellation's reasons.
+    groups: dict[int, list[Outcome]] = {}
+    if batch.groups is None:  # a job from before groups: one conditional outcome item each
+        ops: list[tuple[str, Any]] = [("outcome", o) for o in pending]
+    else:  # the detail of each failure (for /errors), and one conditional update per group
+        for o in pending:
+            groups.setdefault(outcome_group(o.sku, batch.groups), []).append(o)
+        ops = [("detail", o) for o in pending if not o.ok]
     ops += [("product", o) for o, _ in writes]
+    ops += [("group", number) for number in groups]
     ops.append(("job", None))
     new_products = sum(1 for o, _ in writes if o.sku not in stored) if attempt.count_products else 0
     if new_products:
         ops.append(("supplier", None))
     new_errors = [{"sku": sku_label(o.sku), "error": error_text(o)} for o in pending if not o.ok]
-    return Plan(pending, writes, ops, new_errors, new_products, dict(stored), attempt.keep_errors)
+    return Plan(pending, writes, ops, new_errors, new_products, dict(stored), attempt.keep_errors, groups)
 
 
 def note_committed(batch: Batch, plan: Plan) -> None:

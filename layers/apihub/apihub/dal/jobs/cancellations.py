@@ -27,6 +27,9 @@ class Lesson:
     job_ended: bool = False
     duplicates: list[str] = field(default_factory=list)  # SKUs whose outcome already existed
     stale: list[str] = field(default_factory=list)  # SKUs whose stored content changed since read
+    # Outcome groups whose condition failed: some of the SKUs added to each were recorded already.
+    # Which ones the cancellation does not say; a consistent read of the group does (``outcomes``).
+    recheck: list[int] = field(default_factory=list)
 
 
 def whole_request_invalid(exc: TransactWriteError) -> bool:
@@ -52,6 +55,8 @@ def learn(attempt: Attempt, plan: Plan, exc: TransactWriteError) -> Lesson:
     done = sorted({o.sku for kind, o in failed if kind == "outcome" and o is not None})
     attempt.pending = [o for o in attempt.pending if o.sku not in done]
     for (kind, o), message in invalid:
+        if kind == "group":
+            raise exc  # a group holds tens of short SKUs: nothing about one product to fail
         if kind == "job":
             attempt.keep_errors = False  # the job item is full: its errors stay behind /errors
         elif kind == "supplier":
@@ -59,7 +64,8 @@ def learn(attempt: Attempt, plan: Plan, exc: TransactWriteError) -> Lesson:
         elif o is not None:
             fail(o, f"ProductError: could not be stored ({message or 'invalid item'})")
     stale = [o.sku for kind, o in failed if kind == "product" and o is not None]
-    return Lesson(duplicates=done, stale=stale)
+    recheck = [number for kind, number in failed if kind == "group"]
+    return Lesson(duplicates=done, stale=stale, recheck=recheck)
 
 
 def isolate(attempt: Attempt, plan: Plan, exc: TransactWriteError) -> None:

@@ -4,6 +4,8 @@ epoch items), and how a cancelled transaction names what failed."""
 from __future__ import annotations
 
 import hashlib
+import math
+from collections.abc import Iterable
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -21,6 +23,15 @@ OUTCOME_PREFIX = "PRODUCT#"
 # The longest SKU stored under its own name: the outcome key ``PRODUCT#<sku>`` must fit a sort key
 # (1,024 bytes). The products table's key (the SKU alone) then fits as well.
 SKU_MAX_BYTES = SORT_KEY_MAX - len(OUTCOME_PREFIX)
+
+
+# Outcome groups (``OutcomeGroupItem``, ``PK=JOB#<id>, SK=OUTCOMES#<n>``): a job's SKUs are spread
+# over groups by a hash, as many groups as keep each one near ``GROUP_TARGET_BYTES`` of SKUs. A
+# write costs 1 WRU per KB of the item (the larger of before and after), so an item under 1 KB
+# costs the least a write can; 500 bytes leaves room for the spread of a hash (a group twice the
+# mean is still under 1 KB).
+GROUP_PREFIX = "OUTCOMES#"
+GROUP_TARGET_BYTES = 500
 
 
 # The discontinuation pass of a complete full_sellable job (apihub.pipeline.discontinue): its marker
@@ -55,6 +66,30 @@ def outcome_sk(sku: str) -> str:
     """``PRODUCT#<sku>``; a SKU too long for a key gets its outcome (exactly once, like any other)
     under its ``sku_label``."""
     return OUTCOME_PREFIX + sku_label(sku)
+
+
+def group_member(sku: str) -> str:
+    """How a SKU is held in its group's string sets: its ``sku_label`` (a set cannot hold an
+    empty string, so an empty SKU is held as the SHA-256 of nothing, like an over-long one)."""
+    return sku_label(sku) if sku else "sha256:" + hashlib.sha256(b"").hexdigest()
+
+
+def outcome_group(sku: str, groups: int) -> int:
+    """The group (0 .. groups-1) a SKU's outcome is recorded in: a function of the SKU alone, so
+    every copy of every message carrying it (duplicates, re-sent fan-outs, hand-ons) and every
+    reader agree on it, whatever message brought it."""
+    digest = hashlib.sha256(group_member(sku).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % max(1, groups)
+
+
+def groups_for(skus: Iterable[str]) -> int:
+    """How many outcome groups a job of these SKUs gets (``GROUP_TARGET_BYTES`` of SKUs each)."""
+    total = sum(utf8_len(group_member(s)) + 1 for s in skus)
+    return max(1, math.ceil(total / GROUP_TARGET_BYTES))
+
+
+def group_sk(number: int) -> str:
+    return f"{GROUP_PREFIX}{number:06d}"
 
 
 def ref_chunk_sk(number: int) -> str:

@@ -1,8 +1,18 @@
-"""Per-product outcomes (``PRODUCT#<sku>`` items): each product of a job is counted exactly once
-(invariant 1), in one transaction with its product write and the job's counter ADDs, and a product
-that cannot be stored fails alone (invariant 8: ``writes`` checks before the transaction,
-``cancellations`` after it). Also the reads that let a redelivered message skip work already done,
-and the hand-off markers."""
+"""Per-product outcomes: each product of a job is counted exactly once (invariant 1), in one
+transaction with its product write and the job's counter ADDs, and a product that cannot be stored
+fails alone (invariant 8: ``writes`` checks before the transaction, ``cancellations`` after it).
+
+The record that makes it exactly once is the SKU's outcome group (``OutcomeGroupItem``,
+``OUTCOMES#<n>``, ``n = keys.outcome_group(sku)``): the transaction ADDs the SKUs to their groups'
+string sets on the condition that none of them is there yet, so of two commits of one SKU (a
+duplicate delivery, two copies running at once, a hand-on and its original) one cancels. A
+transaction writes one group item per group it touches, not one item per product: a chunk of 45
+outcomes costs a few WRU. A failed product also gets its detail item (``PRODUCT#<sku>``, for
+``/errors``). A job listed before groups existed (no ``outcome_groups``) keeps the former record,
+one ``PRODUCT#<sku>`` item per product written only if absent.
+
+Also the reads that let a redelivered message skip work already done, the readers of what a job
+recorded, and the hand-off markers."""
 
 from __future__ import annotations
 
@@ -16,10 +26,19 @@ from apihub.dal import bodies
 from apihub.dal.jobs.batch import Attempt, Batch, Outcome, Plan, RecordResult, note_committed, plan
 from apihub.dal.jobs.cancellations import learn, whole_request_invalid
 from apihub.dal.jobs.items import JobItems
-from apihub.dal.jobs.keys import OUTCOME_PREFIX, job_pk, outcome_sk, sku_fits
+from apihub.dal.jobs.keys import (
+    GROUP_PREFIX,
+    OUTCOME_PREFIX,
+    group_member,
+    group_sk,
+    job_pk,
+    outcome_group,
+    outcome_sk,
+    sku_fits,
+)
 from apihub.dal.jobs.writes import StoredState, chunked, outcome_item, prepare
 from apihub.dal.retries import call_with_retries
-from apihub.dal.tables import HandoffItem, JobItem, OutcomeItem, ProductItem, SupplierItem
+from apihub.dal.tables import HandoffItem, JobItem, OutcomeGroupItem, OutcomeItem, ProductItem, SupplierItem
 from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import JobStatus, iso, utcnow
 
@@ -33,18 +52,20 @@ class Outcomes(JobItems):
         """Record each outcome exactly once and add it to the job's counters atomically.
 
         ``existing``: what the products table holds for these SKUs (``product_hashes``). Per
-        transaction: one outcome item per product (``attribute_not_exists``), the changed products,
-        and the counter ADD on the job (conditional on it still running). A cancellation names the
-        outcome items that already existed (a duplicate delivery): they are dropped and the rest is
-        committed again, so the counters move once per product whatever is redelivered. A product
-        that cannot be stored is recorded as failed with the reason (the caller's ``Outcome``
-        becomes a failure, in place) and the others are committed.
+        transaction: one conditional ADD per outcome group it touches (none of its SKUs recorded
+        yet) and a detail item per failure, the changed products, and the counter ADD on the job
+        (conditional on it still running). A cancellation names the groups that held some SKU
+        already (a duplicate delivery); a consistent read of each says which: they are dropped and
+        the rest is committed again, so the counters move once per product whatever is
+        redelivered. A product that cannot be stored is recorded as failed with the reason (the
+        caller's ``Outcome`` becomes a failure, in place) and the others are committed.
         """
         unique = list({o.sku: o for o in outcomes}.values())
         ok_before = {o.sku for o in unique if o.ok}
         now = iso(utcnow()) or ""
         counts_products = mode_spec(item.discovery_mode).fetches is Fetch.product
-        batch = Batch(item, dict(existing), prepare(item, unique, existing, now), now, counts_products)
+        groups = int(item.outcome_groups) if item.outcome_groups else None
+        batch = Batch(item, dict(existing), prepare(item, unique, existing, now), now, counts_products, groups)
         uploaded = {w.body_ref for w in batch.writes.values() if w.body_ref}
         for chunk in chunked(item, unique, batch.writes, now):
             if not self._record_chunk(batch, chunk):
@@ -79,12 +100,35 @@ class Outcomes(JobItems):
                 if lesson.job_ended:
                     return False
                 batch.result.duplicates += lesson.duplicates
+                if lesson.recheck:
+                    batch.result.duplicates += self._drop_recorded(batch, attempt, lesson.recheck)
                 if lesson.stale:
                     batch.stored.update(self.stored_hashes(batch.job, lesson.stale))
                 continue
             note_committed(batch, next_plan)
             return True
         raise RuntimeError("could not record outcomes after repeated transaction cancellations")
+
+    def _drop_recorded(self, batch: Batch, attempt: Attempt, numbers: list[int]) -> list[str]:
+        """Drop from ``attempt`` the SKUs these groups already hold (a consistent read of each: the
+        cancellation only said that some SKU of the group was there). Returns them."""
+        assert batch.groups is not None
+        held = self._group_members(batch.job.id, numbers, consistent=True)
+        done = [o.sku for o in attempt.pending if group_member(o.sku) in held]
+        attempt.pending = [o for o in attempt.pending if group_member(o.sku) not in held]
+        return done
+
+    def _group_members(self, job_id: str, numbers: Iterable[int], consistent: bool = False) -> set[str]:
+        """Every SKU (as ``group_member``) these outcome groups of the job hold."""
+        keys = [(job_pk(job_id), group_sk(n)) for n in dict.fromkeys(numbers)]
+        if not keys:
+            return set()
+        held: set[str] = set()
+        for group in OutcomeGroupItem.batch_get(
+            keys, consistent_read=consistent, attributes_to_get=["pk", "sk", "skus"]
+        ):
+            held |= set(group.skus or ())
+        return held
 
     def _job_actions(self, batch: Batch, plan: Plan) -> list[Any]:
         success = sum(1 for o in plan.pending if o.ok)
@@ -108,10 +152,16 @@ class Outcomes(JobItems):
     def _commit(self, batch: Batch, plan: Plan) -> None:
         job = batch.job
         with TransactWrite(connection=self.conn) as tw:
+            if batch.groups is None:  # a job from before groups: one outcome item each
+                for o in plan.pending:
+                    tw.save(outcome_item(job, o, batch.now), condition=OutcomeItem.sk.does_not_exist())
             for o in plan.pending:
-                tw.save(outcome_item(job, o, batch.now), condition=OutcomeItem.sk.does_not_exist())
+                if batch.groups is not None and not o.ok:  # the failure's detail, for /errors
+                    tw.save(outcome_item(job, o, batch.now))
             for o, write in plan.writes:
                 tw.save(write.item, condition=write.condition(plan.stored.get(o.sku)))
+            for number, members in plan.groups.items():
+                _add_to_group(tw, job, number, members)
             tw.update(
                 JobItem(job.pk, job.sk),
                 actions=self._job_actions(batch, plan),
@@ -143,29 +193,60 @@ class Outcomes(JobItems):
         return {p.product_id: StoredState(p.content_hash, p.body_ref, p.discontinued_at is not None) for p in found}
 
     def succeeded_in(self, job_ids: Iterable[str], sku: str) -> set[str]:
-        """Which of these jobs recorded ``sku`` as a success (one BatchGetItem)."""
+        """Which of these jobs recorded ``sku`` as a success (a BatchGetItem of the jobs' group
+        counts, then one of the SKU's group in each; a job from before groups: its outcome item)."""
         by_pk = {job_pk(j): j for j in dict.fromkeys(job_ids)}
         if not by_pk or not sku_fits(sku):
             return set()
-        keys = [(pk, outcome_sk(sku)) for pk in by_pk]
-        found = OutcomeItem.batch_get(keys, attributes_to_get=["pk", "sk", "status"])
-        return {by_pk[item.pk] for item in found if item.status == "success"}
+        jobs = JobItem.batch_get([(pk, "META") for pk in by_pk], attributes_to_get=["pk", "sk", "outcome_groups"])
+        groups = {job.pk: int(job.outcome_groups) for job in jobs if job.outcome_groups}
+        member = group_member(sku)
+        found: set[str] = set()
+        keys = [(pk, group_sk(outcome_group(sku, n))) for pk, n in groups.items()]
+        for group in OutcomeGroupItem.batch_get(keys, attributes_to_get=["pk", "sk", "skus", "failed"]) if keys else ():
+            if member in (group.skus or ()) and member not in (group.failed or ()):
+                found.add(by_pk[group.pk])
+        legacy = [(pk, outcome_sk(sku)) for pk in by_pk if pk not in groups]
+        for item in OutcomeItem.batch_get(legacy, attributes_to_get=["pk", "sk", "status"]) if legacy else ():
+            if item.status == "success":
+                found.add(by_pk[item.pk])
+        return found
 
     def success_skus(self, job_id: str) -> set[str]:
-        """Every SKU the job recorded as a success (a Query over its outcome items, keys and status only)."""
-        query = OutcomeItem.query(
+        """Every SKU the job recorded as a success (a Query over its outcome groups; for a job from
+        before groups, over its outcome items, keys and status only)."""
+        return {sku for sku, status in self.outcome_statuses(job_id).items() if status == "success"}
+
+    def outcome_statuses(self, job_id: str, consistent: bool = False) -> dict[str, str]:
+        """Every SKU (as ``group_member``) the job recorded, and its status (``success`` |
+        ``failed``): its outcome groups, and the outcome items of a job from before groups."""
+        statuses: dict[str, str] = {}
+        groups = OutcomeGroupItem.query(
+            job_pk(job_id), OutcomeGroupItem.sk.startswith(GROUP_PREFIX), consistent_read=consistent
+        )
+        for group in groups:
+            failed = group.failed or set()
+            statuses.update({sku: "failed" if sku in failed else "success" for sku in group.skus or ()})
+        if statuses:
+            return statuses  # a grouped job's outcome items are the failures' details, already counted
+        items = OutcomeItem.query(
             job_pk(job_id),
             OutcomeItem.sk.startswith(OUTCOME_PREFIX),
-            filter_condition=OutcomeItem.status == "success",
+            consistent_read=consistent,
             attributes_to_get=["sk", "status"],
         )
-        return {item.sk[len(OUTCOME_PREFIX) :] for item in query}
+        return {item.sk[len(OUTCOME_PREFIX) :]: item.status for item in items}
 
-    def recorded_skus(self, job_id: str, skus: Iterable[str]) -> set[str]:
-        """Which of ``skus`` already have an outcome for this job (duplicate deliveries skip them)."""
-        by_key = {outcome_sk(sku): sku for sku in dict.fromkeys(skus)}
-        if not by_key:
+    def recorded_skus(self, job_id: str, skus: Iterable[str], groups: int | None = None) -> set[str]:
+        """Which of ``skus`` already have an outcome for this job (duplicate deliveries skip them).
+        ``groups``: the job's ``outcome_groups`` (None: a job from before groups)."""
+        wanted = list(dict.fromkeys(skus))
+        if not wanted:
             return set()
+        if groups:
+            held = self._group_members(job_id, (outcome_group(sku, groups) for sku in wanted))
+            return {sku for sku in wanted if group_member(sku) in held}
+        by_key = {outcome_sk(sku): sku for sku in wanted}
         found = OutcomeItem.batch_get([(job_pk(job_id), sk) for sk in by_key], attributes_to_get=["pk", "sk"])
         return {by_key[item.sk] for item in found}
 
@@ -182,3 +263,24 @@ class Outcomes(JobItems):
         values = set(skus)
         if values:
             HandoffItem(job_pk(job_id), f"HANDOFF#{message_id}").update(actions=[HandoffItem.skus.add(values)])
+
+
+def _add_to_group(tw: TransactWrite, job: JobItem, number: int, outcomes: Sequence[Outcome]) -> None:
+    """Add these outcomes' SKUs to outcome group ``number``, on the condition that the group holds
+    none of them yet: the exactly-once guard (a duplicate cancels the transaction)."""
+    members = {group_member(o.sku) for o in outcomes}
+    actions = [OutcomeGroupItem.skus.add(members)]
+    failed = {group_member(o.sku) for o in outcomes if not o.ok}
+    if failed:
+        actions.append(OutcomeGroupItem.failed.add(failed))
+    tw.update(OutcomeGroupItem(job.pk, group_sk(number)), actions=actions, condition=none_recorded(members))
+
+
+def none_recorded(members: Iterable[str]) -> Any:
+    """``NOT contains(skus, :m1) AND NOT contains(skus, :m2) ...``: about 30 bytes of expression
+    per SKU, so a transaction's 45 stay far under DynamoDB's 4 KB per expression."""
+    condition: Any = None
+    for member in sorted(members):
+        clause = ~OutcomeGroupItem.skus.contains(member)
+        condition = clause if condition is None else condition & clause
+    return condition
