@@ -44,7 +44,7 @@ class _App(typer.Typer):
     """A Typer whose commands tell the user a ``CliError`` (its message on stderr, its exit code)
     instead of a traceback: the one place that does it for every command."""
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # type: ignore[override]  # forwards every argument of Typer.command unchanged
         register = super().command(*args, **kwargs)
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 from apihub.changes.events import ChangeEvent
-from apihub.dal.jobs.keys import OUTCOME_PREFIX, job_pk
-from apihub.dal.tables import ChangeItem, OutcomeItem, ProductItem
+from apihub.dal.jobs import JobsRepository
+from apihub.dal.tables import ChangeItem, ProductItem
 from apihub.settings import reset_settings
 from botocore.retries import standard
 from botocore.retries.quota import RetryQuota
@@ -305,9 +305,9 @@ def stored_products(supplier_id: str) -> dict[str, str]:
 
 
 def committed_successes(job_id: str) -> set[str]:
-    """The SKUs whose success the job's hydrate transactions committed (its outcome items)."""
-    items = OutcomeItem.query(job_pk(job_id), OutcomeItem.sk.startswith(OUTCOME_PREFIX))
-    return {item.sk[len(OUTCOME_PREFIX) :] for item in items if item.status == "success"}
+    """The SKUs whose success the job's hydrate transactions committed (its outcome groups)."""
+    statuses = JobsRepository().outcome_statuses(job_id, consistent=True)
+    return {sku for sku, status in statuses.items() if status == "success"}
 
 
 def product_events(supplier_id: str) -> dict[str, ChangeEvent]:

@@ -269,7 +269,7 @@ def _add_to_group(tw: TransactWrite, job: JobItem, number: int, outcomes: Sequen
     """Add these outcomes' SKUs to outcome group ``number``, on the condition that the group holds
     none of them yet: the exactly-once guard (a duplicate cancels the transaction)."""
     members = {group_member(o.sku) for o in outcomes}
-    actions = [OutcomeGroupItem.skus.add(members)]
+    actions: list[Any] = [OutcomeGroupItem.skus.add(members)]
     failed = {group_member(o.sku) for o in outcomes if not o.ok}
     if failed:
         actions.append(OutcomeGroupItem.failed.add(failed))
