@@ -459,6 +459,68 @@ def test_health_shows_stock_age_per_supplier_and_its_last_inventory_job(stock_hu
     assert row["last_job"]["id"] == job["id"]
 
 
+class ReadCounter:
+    """DynamoDB items read while installed (a Query's or Scan's Count, a GetItem's item, a batch's
+    responses), as the answers come back."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.calls = 0
+
+    def record(self, operation: str, response: dict[str, Any]) -> None:
+        if operation in {"Query", "Scan"}:
+            self.items += int(response.get("Count", 0))
+        elif operation == "GetItem":
+            self.items += 1 if "Item" in response else 0
+        elif operation == "BatchGetItem":
+            self.items += sum(len(found) for found in response.get("Responses", {}).values())
+        else:
+            return
+        self.calls += 1
+
+
+def _health_reads(hub: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[ReadCounter, dict[str, Any]]:
+    """What one health request reads, and its rows by slug."""
+    counter = ReadCounter()
+    original = BaseClient._make_api_call
+
+    def counting(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        response = original(self, operation, params)
+        if self.meta.service_model.service_name == "dynamodb":
+            counter.record(operation, response)
+        return response
+
+    with monkeypatch.context() as patched:
+        patched.setattr(BaseClient, "_make_api_call", counting)
+        rows = hub.api("GET", "/api/sync-jobs/health").json
+    return counter, {r["slug"]: r for r in rows}
+
+
+def test_health_reads_as_much_for_a_supplier_of_30_products_as_for_one_of_3(stock_hub, monkeypatch) -> None:
+    # Given what health reads for the suppliers there are (one with stock: every request shape occurs)
+    hub = stock_hub
+    _supplier(hub, "first", products=1)
+    hub.run_import("first", mode="inventory")
+    before, _ = _health_reads(hub, monkeypatch)
+    # When a supplier of 3 products has its stock read by an inventory job, then one of 30
+    _supplier(hub, "small", products=3)
+    hub.run_import("small", mode="inventory")
+    with_small, _ = _health_reads(hub, monkeypatch)
+    _supplier(hub, "large", products=30)
+    job = hub.run_import("large", mode="inventory")
+    with_both, rows = _health_reads(hub, monkeypatch)
+
+    # Then the second supplier's row cost what the first one's did: items and requests per
+    # supplier, none per product
+    small_row = (with_small.items - before.items, with_small.calls - before.calls)
+    large_row = (with_both.items - with_small.items, with_both.calls - with_small.calls)
+    assert large_row == small_row
+    # And each still answers its products' stock ages, as of its inventory job
+    assert rows["small"]["inventory_products"] == 3 and rows["large"]["inventory_products"] == 30
+    assert 0 <= rows["large"]["inventory_age_p50_s"] <= rows["large"]["inventory_age_p95_s"] < 600
+    assert rows["large"]["last_inventory_job"]["id"] == job["id"]
+
+
 def test_two_copies_of_an_inventory_batch_at_once_count_each_product_once_and_store_its_stock_once(
     stock_hub, monkeypatch
 ) -> None:

@@ -266,6 +266,10 @@ class SupplierItem(Model):
     inventory_slot = NumberAttribute(null=True)
     inventory_runs_skipped = NumberAttribute(null=True)
     inventory_last_skipped_at = UnicodeAttribute(null=True)
+    # Stock freshness for health (apihub.inventory.freshness.StockSummary as JSON), written when an
+    # inventory job ends, and the start of the job it summarises (a later job's summary wins).
+    inventory_stock = JSONAttribute(null=True)
+    inventory_stock_job_started = UnicodeAttribute(null=True)
     # Bumped by every write of the settings above; a write decided by a read (a merge into
     # protocol_config) is conditional on it. The sync fields and product_count belong to the pipeline
     # (finalise, hydrate): settings writes never name them, so they cannot undo them.
