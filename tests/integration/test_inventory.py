@@ -228,6 +228,39 @@ def test_an_unchanged_rerun_writes_at_most_five_hundredths_of_a_write_per_produc
     assert body["as_of"] == second["started_at"] > first["started_at"]
 
 
+def test_the_stored_listing_reads_product_ids_from_the_keys_only_index(stock_hub, monkeypatch) -> None:
+    # Given stored products (each item holds its whole compressed body)
+    hub = stock_hub
+    _supplier(hub, products=5)
+    from apihub.settings import get_settings
+
+    from apihub_local.template import Template
+
+    products_table = get_settings().products_table
+    queries: list[dict[str, Any]] = []
+    original = BaseClient._make_api_call
+
+    def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "Query" and params.get("TableName") == products_table:
+            queries.append(params)
+        return original(self, operation, params)
+
+    # When an inventory job lists every stored product
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    job = hub.run_import("stock", mode="inventory")
+
+    # Then it read them all from an index holding keys only: DynamoDB bills a Query by the size of
+    # the items it reads, so the table's own Query would cost every product's body on every run
+    assert job["success_count"] == 5 and queries
+    assert {q.get("IndexName") for q in queries} == {"product_ids"}
+    (index,) = [
+        g
+        for g in Template().resources["ProductsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        if g["IndexName"] == "product_ids"
+    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
 def test_only_changed_stock_is_written_and_listed_by_changed_since(stock_hub, count_writes) -> None:
     hub = stock_hub
     _supplier(hub, products=6)

@@ -278,6 +278,17 @@ class SupplierItem(Model):
     all_suppliers = SupplierListIndex()
 
 
+class ProductIdsIndex(GlobalSecondaryIndex["ProductItem"]):
+    """``product_ids``: a supplier's product ids, keys only (what ``Listing.stored`` reads)."""
+
+    class Meta:
+        index_name = "product_ids"
+        projection = KeysOnlyProjection()
+
+    supplier_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
+
+
 class ProductItem(Model):
     class Meta:
         table_name = "apihub-products"
@@ -294,6 +305,7 @@ class ProductItem(Model):
     # Set when a complete full_sellable import no longer listed the product (never deleted); a later
     # import that hydrates it again writes the item anew, without it (apihub.pipeline.discontinue).
     discontinued_at = UnicodeAttribute(null=True)
+    product_ids = ProductIdsIndex()
 
 
 class InventoryChangedIndex(GlobalSecondaryIndex["InventoryItem"]):
