@@ -339,6 +339,44 @@ def test_a_fresh_enough_copy_is_answered_stored_and_an_older_one_is_read_live_an
     assert _inventory(hub, "stock", "DEMO-00001").json["parts"] == live.json["parts"]
 
 
+def test_a_live_read_makes_one_supplier_call_and_only_the_aws_calls_it_needs(stock_hub, monkeypatch) -> None:
+    # Given stored stock of a supplier with credentials, and one live read made (the container's
+    # adapter is built, its credentials decrypted)
+    hub = stock_hub
+    secret = {"id": "reader", "password": "s3cret"}
+    hub.add_supplier("stock", adapter="StockAdapter", protocol_config={"products": 3}, auth_config=secret)
+    assert hub.run_import("stock", mode="full_sellable")["status"] == "success"
+    hub.run_import("stock", mode="inventory")
+    assert _inventory(hub, "stock", "DEMO-00001", max_age_s=0).json["source"] == "live"
+    STOCK.revision = 3  # the next read finds changed stock: it is stored as well
+    calls: Counter[tuple[str, str]] = Counter()
+    original = BaseClient._make_api_call
+
+    def counting(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        calls[(self.meta.service_model.service_name, operation)] += 1
+        return original(self, operation, params)
+
+    # When another product is read live
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    supplier_calls = len(STOCK.calls)
+    live = _inventory(hub, "stock", "DEMO-00002", max_age_s=0)
+    monkeypatch.undo()
+
+    # Then the supplier is called once and the answer is its stock, stored
+    assert live.status == 200 and live.json["source"] == "live" and len(STOCK.calls) == supplier_calls + 1
+    assert _inventory(hub, "stock", "DEMO-00002").json["parts"] == live.json["parts"]
+    # And besides the caller's token, AWS sees only: the supplier and the stored stock read once each,
+    # the product's live-read lease taken and handed back, the supplier's slot (its free slots read,
+    # one leased and handed back, its 429 penalty read) and the changed stock's put. No credentials
+    # decrypted again (the adapter is the container's), no confirmed as_of worked out (max_age_s 0:
+    # every stored copy is too old), nothing read twice.
+    dynamodb = {op: n for (service, op), n in calls.items() if service == "dynamodb"}
+    assert not [key for key in calls if key[0] == "kms"], calls
+    token_reads = 1  # the authorizer's GetItem of the bearer token
+    slug_lookup = 1  # the supplier named by slug: its index, then its item
+    assert dynamodb == {"GetItem": 2 + 1 + token_reads, "UpdateItem": 4, "Query": 1 + slug_lookup, "PutItem": 1}
+
+
 def test_a_supplier_down_answers_the_stored_copy_stale_or_503_with_retry_after_when_nothing_is_stored(
     stock_hub,
 ) -> None:
