@@ -25,6 +25,7 @@ class DynamoDBCalls:
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
         self._table_writes: Counter[str] = Counter()  # write requests per table (one per table a request touches)
+        self._table_items: Counter[str] = Counter()  # items written per table (a transaction's one by one)
         self._lock = threading.Lock()
         self._original_init: Any = None
 
@@ -36,8 +37,10 @@ class DynamoDBCalls:
         # before-parameter-build sees the request's API parameters (before-call sees them serialised)
         tables = written_tables(model.name, params or {})
         if tables:
+            items = written_items(model.name, params or {})
             with self._lock:
                 self._table_writes.update(tables)
+                self._table_items.update(items)
 
     def _hook(self, session: botocore.session.Session) -> None:
         session.register("before-call.dynamodb", self._on_call, unique_id="apihub-bench-ddb-count")
@@ -66,10 +69,32 @@ class DynamoDBCalls:
         with self._lock:
             return Counter(self._counts)
 
+    def table_items(self) -> Counter[str]:
+        """Items written per table so far (``written_items``)."""
+        with self._lock:
+            return Counter(self._table_items)
+
     def table_writes(self) -> Counter[str]:
         """Write requests per table so far (a transaction or batch counts once for each table it writes)."""
         with self._lock:
             return Counter(self._table_writes)
+
+
+def written_items(operation: str, params: dict[str, Any]) -> Counter[str]:
+    """Items a DynamoDB request writes, per table: a transaction's and a batch's one by one (what
+    DynamoDB bills, before a transaction's doubling), a single write's one."""
+    if operation not in WRITE_OPERATIONS:
+        return Counter()
+    if operation == "BatchWriteItem":
+        return Counter({table: len(requests) for table, requests in params.get("RequestItems", {}).items()})
+    if operation == "TransactWriteItems":
+        return Counter(
+            action["TableName"]
+            for item in params.get("TransactItems", [])
+            for kind, action in item.items()
+            if kind != "ConditionCheck"
+        )
+    return Counter({params["TableName"]: 1}) if "TableName" in params else Counter()
 
 
 def written_tables(operation: str, params: dict[str, Any]) -> set[str]:

@@ -8,7 +8,8 @@ endpoint (same fake, 200 ms a call, stock that never churns), then
 1. ``inventory`` job, ``concurrency`` calls in flight: one getInventoryLevels call per product, so
    the limit is the throughput runs' C x 1000 / latency;
 2. the same job again, nothing changed at the supplier: DynamoDB write requests per product, the
-   inventory table's alone and every table's;
+   inventory table's alone and every table's, and the items every table's requests wrote (a
+   transaction's one by one);
 3. ``live_reads`` sequential ``GET .../products/{pid}/inventory?max_age_s=0`` over HTTP (every one
    reads the supplier), median wall time minus the fake's latency; and, for scale, the same reads
    of the stored copy (``max_age_s=86400``), which call no supplier.
@@ -37,10 +38,11 @@ def inventory_figures(
     _check(first.job, stack.products)
     row = throughput_row(concurrency, latency, first.job["success_count"], first.seconds)
 
-    tables, before = calls.table_writes(), calls.snapshot()
+    tables, items, before = calls.table_writes(), calls.table_items(), calls.snapshot()
     rerun = stack.run_import(slug, concurrency, mode="inventory")
     _check(rerun.job, stack.products)
     delta = calls.table_writes() - tables
+    items_written = calls.table_items() - items
     requests = calls.snapshot() - before
     inventory_table = stack.hub.stack.refs["InventoryTable"]  # the table's name on this stack
 
@@ -61,6 +63,7 @@ def inventory_figures(
         "rerun_writes_per_product": {
             "inventory": per_product(delta.get(inventory_table, 0), rerun.job["success_count"]),
             "all": per_product(writes(requests), rerun.job["success_count"]),
+            "all_items": per_product(sum(items_written.values()), rerun.job["success_count"]),
         },
         "rerun_writes_by_table": dict(delta),
         "rerun_seconds": round(rerun.seconds, 1),

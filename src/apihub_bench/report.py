@@ -14,7 +14,7 @@ COMMAND = "make bench"
 THROUGHPUT_BUDGET = 0.8  # of the supplier-bound limit, at every concurrency (issue 16)
 COLD_BUDGET_X = 1.3  # cold import, x the design card's libraries imported alone (issue 16)
 COST_BUDGETS = {"first": 0.50, "reimport": 0.15}  # USD per 100k products (issue 16)
-INVENTORY_RERUN_WRITES = 0.05  # inventory-table writes per product, unchanged inventory re-run (issue 14)
+INVENTORY_RERUN_WRITES = 0.05  # DynamoDB writes per product, all tables, unchanged inventory re-run (issue 14)
 
 
 def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
@@ -137,15 +137,25 @@ def freshness_budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                 inv["ratio"] >= THROUGHPUT_BUDGET,
             )
         )
-        w = inv["rerun_writes_per_product"]["inventory"]
+        # Judged over every table: the job's own writes are the re-run's cost as much as the stock's.
+        w = inv["rerun_writes_per_product"]
         rows.append(
             (
-                "inventory writes per product, unchanged re-run",
-                f"{w} (all tables: {inv['rerun_writes_per_product']['all']})",
+                "inventory re-run, write requests per product (all tables)",
+                f"{w['all']} (inventory table: {w['inventory']})",
                 f"<= {INVENTORY_RERUN_WRITES}",
-                w <= INVENTORY_RERUN_WRITES,
+                w["all"] <= INVENTORY_RERUN_WRITES,
             )
         )
+        if "all_items" in w:  # runs before it counted requests only
+            rows.append(
+                (
+                    "inventory re-run, items written per product (all tables)",
+                    f"{w['all_items']}",
+                    f"<= {INVENTORY_RERUN_WRITES}",
+                    w["all_items"] <= INVENTORY_RERUN_WRITES,
+                )
+            )
     if (ch := r.get("changes")) is not None:
         per = ch["events_per_changed_product"]
         rows.append(("change events per changed product", f"{per}", "1.0", per == 1.0))
@@ -308,7 +318,14 @@ def freshness_markdown(info: dict[str, Any]) -> str:
     if (inv := info.get("inventory")) is not None:
         w = inv["rerun_writes_per_product"]
         tables = ", ".join(f"{t} {n}" for t, n in sorted(inv["rerun_writes_by_table"].items())) or "none"
-        out += INVENTORY_SECTION.format(inv=inv, w=w, tables=tables)
+        items = (
+            f"Items written, a transaction's one by one: **{w['all_items']}** per product (goal <= 0.05),"
+            " nearly all of them the outcome item each SKU gets for exactly-once counting (DESIGN.md,"
+            " invariant 1)."
+            if "all_items" in w
+            else "This run did not count items (a transaction's one by one)."
+        )
+        out += INVENTORY_SECTION.format(inv=inv, w=w, tables=tables, items=items)
     if (ch := info.get("changes")) is not None:
         types = ", ".join(f"{t} {n}" for t, n in sorted(ch["events_by_type"].items())) or "none"
         out += CHANGES_SECTION.format(ch=ch, types=types)
@@ -326,17 +343,21 @@ so the supplier-bound limit is the throughput runs' C x 1000 / latency.
 * **Inventory job**: {inv[products_per_s]:.2f} products/s against a limit of {inv[limit_per_s]:.1f}:
   ratio **{inv[ratio]:.2f}** ({inv[seconds]} s, job start to finish).
 * **Unchanged re-run** (the same job again, nothing changed at the supplier; {inv[rerun_seconds]} s):
-  **{w[inventory]}** inventory-table write requests per product (goal <= 0.05: an item is written
-  only when its content hash changes) and {w[all]} over every table (the job's own items, its
-  counters and the limiter's slot leases, as in a catalog re-import). Write requests by table (a
-  transaction or batch once for each table it writes): {tables}. docs/inventory.md counts items
-  instead, a transaction's one by one.
+  **{w[all]}** DynamoDB write requests per product over every table (goal <= 0.05), of which
+  {w[inventory]} to the inventory table (an item is written only when its content hash changes); the
+  rest is the job's own: its outcome transactions, counters, the limiter's slot leases, discovery
+  and the ending. Write requests by table (a transaction or batch once for each table it writes):
+  {tables}. {items}
 * **Live read**: {inv[live_reads]} sequential `GET /api/suppliers/{{id}}/products/{{pid}}/inventory?max_age_s=0`
   over HTTP (loopback, bearer token, authorizer included), each reading the supplier: p50
   {inv[live_read_ms_p50]} ms, **{inv[live_read_added_ms_p50]} ms** over the supplier's own {inv[latency_ms]} ms (what the
   live path does besides the call: the read's single-flight lease, the supplier's credentials and
   slot, storing the answer). For scale, the same reads of
   the stored copy (`max_age_s=86400`, no supplier call): p50 {inv[stored_read_ms_p50]} ms.
+
+This section alone (with the C=10 import it reads), its figures printed and nothing written:
+`PYTHONPATH=layers/apihub:src .venv/bin/python -m apihub_bench --inventory-only` (about 3.5 minutes);
+docs/inventory.md quotes its before/after runs.
 
 """
 

@@ -195,6 +195,25 @@ def cost_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def inventory_only(args: argparse.Namespace) -> int:
+    """``--inventory-only``: the C=10 first import, then only the inventory figures; prints them."""
+    from apihub_bench.inventory import inventory_figures
+    from apihub_bench.stack import BenchStack
+
+    calls = DynamoDBCalls().install()
+    stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
+    try:
+        say(f"C={INVENTORY_C}: {stack.first_import(INVENTORY_C)}")
+        started = time.monotonic()
+        measured = inventory_figures(stack, calls, slug=f"bench-c{INVENTORY_C}", concurrency=INVENTORY_C)
+        say(f"inventory ({time.monotonic() - started:.0f} s)")
+    finally:
+        stack.stop()
+        calls.uninstall()
+    print(json.dumps(measured, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apihub_bench", description=__doc__)
     parser.add_argument("--products", type=int, default=PRODUCTS)
@@ -223,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the priced first import and re-import at C=10; prints cost per 100k and WRU by item kind",
     )
+    parser.add_argument(
+        "--inventory-only",
+        action="store_true",
+        help="only the inventory figures (and the C=10 import they read); prints them, writes nothing",
+    )
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
     args = parser.parse_args(argv)
     if args.coldstart_only:
@@ -234,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         return freshness_only(args)
     if args.cost_only:
         return cost_only(args)
+    if args.inventory_only:
+        return inventory_only(args)
     if args.render_only:
         results = json.loads(RESULTS.read_text())
         report.plot(results, PLOT)

@@ -4,6 +4,7 @@ end to end through the API on moto (docs/inventory.md). The supplier is ``StockA
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from apihub.dal.jobs.keys import GROUP_PREFIX, OUTCOME_PREFIX, STOCK_PER_TRANSACTION
 from botocore.client import BaseClient
 
 from tests.integration.inventory_support import STOCK, register_stock_adapter
@@ -149,12 +151,20 @@ class WriteCounter:
     def __init__(self) -> None:
         self.items: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
+        self.outcome_transactions = 0  # transactions recording product outcomes
 
     def record(self, operation: str, params: dict[str, Any]) -> None:
         if operation in self.WRITES:
             self.items[params["TableName"]] += 1
             self.calls[params["TableName"]] += 1
         elif operation == "TransactWriteItems":
+            outcomes = [  # outcome groups (updated), or a failure's detail item (put)
+                a
+                for a in params["TransactItems"]
+                if a.get("Update", {}).get("Key", {}).get("sk", {}).get("S", "").startswith(GROUP_PREFIX)
+                or a.get("Put", {}).get("Item", {}).get("sk", {}).get("S", "").startswith(OUTCOME_PREFIX)
+            ]
+            self.outcome_transactions += 1 if outcomes else 0
             tables = set()
             for action in params["TransactItems"]:
                 (kind, body), *_ = action.items()
@@ -197,6 +207,7 @@ def test_an_unchanged_rerun_writes_at_most_five_hundredths_of_a_write_per_produc
     # When the stock is unchanged and the job runs again
     count_writes.items.clear()
     count_writes.calls.clear()
+    count_writes.outcome_transactions = 0
     second = hub.run_import("stock", mode="inventory")
 
     # Then it succeeded for every product and wrote (almost) nothing for the stock
@@ -207,11 +218,48 @@ def test_an_unchanged_rerun_writes_at_most_five_hundredths_of_a_write_per_produc
     print(  # the figure docs/inventory.md quotes (run with -s)
         f"unchanged re-run of {n} products: {stock_writes} inventory-table writes ({per_product:.3f}/product); "
         f"all tables: {total} items written ({total / n:.2f}/product, the job's exactly-once outcomes included)"
+        f"; {sum(count_writes.calls.values())} write requests {dict(count_writes.calls)}"
     )
     assert per_product <= 0.05
+    # And its outcomes took as few transactions as 100 items allow (an unchanged SKU is one item):
+    # the SKUs came 100 to a message, 500 to an invocation, committed 98 at a time
+    assert count_writes.outcome_transactions == math.ceil(n / STOCK_PER_TRANSACTION)
     # And as_of stays honest: the stock is confirmed as of the second job's start, without a write
     body = _inventory(hub, "stock", "DEMO-00007").json
     assert body["as_of"] == second["started_at"] > first["started_at"]
+
+
+def test_the_stored_listing_reads_product_ids_from_the_keys_only_index(stock_hub, monkeypatch) -> None:
+    # Given stored products (each item holds its whole compressed body)
+    hub = stock_hub
+    _supplier(hub, products=5)
+    from apihub.settings import get_settings
+
+    from apihub_local.template import Template
+
+    products_table = get_settings().products_table
+    queries: list[dict[str, Any]] = []
+    original = BaseClient._make_api_call
+
+    def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "Query" and params.get("TableName") == products_table:
+            queries.append(params)
+        return original(self, operation, params)
+
+    # When an inventory job lists every stored product
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    job = hub.run_import("stock", mode="inventory")
+
+    # Then it read them all from an index holding keys only: DynamoDB bills a Query by the size of
+    # the items it reads, so the table's own Query would cost every product's body on every run
+    assert job["success_count"] == 5 and queries
+    assert {q.get("IndexName") for q in queries} == {"product_ids"}
+    (index,) = [
+        g
+        for g in Template().resources["ProductsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        if g["IndexName"] == "product_ids"
+    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 def test_only_changed_stock_is_written_and_listed_by_changed_since(stock_hub, count_writes) -> None:
@@ -290,6 +338,44 @@ def test_a_fresh_enough_copy_is_answered_stored_and_an_older_one_is_read_live_an
     assert live.json["as_of"] > fresh.json["as_of"] and live.json["parts"] != fresh.json["parts"]
     # Stored (change-only): the next plain read is the live one's content
     assert _inventory(hub, "stock", "DEMO-00001").json["parts"] == live.json["parts"]
+
+
+def test_a_live_read_makes_one_supplier_call_and_only_the_aws_calls_it_needs(stock_hub, monkeypatch) -> None:
+    # Given stored stock of a supplier with credentials, and one live read made (the container's
+    # adapter is built, its credentials decrypted)
+    hub = stock_hub
+    secret = {"id": "reader", "password": "s3cret"}
+    hub.add_supplier("stock", adapter="StockAdapter", protocol_config={"products": 3}, auth_config=secret)
+    assert hub.run_import("stock", mode="full_sellable")["status"] == "success"
+    hub.run_import("stock", mode="inventory")
+    assert _inventory(hub, "stock", "DEMO-00001", max_age_s=0).json["source"] == "live"
+    STOCK.revision = 3  # the next read finds changed stock: it is stored as well
+    calls: Counter[tuple[str, str]] = Counter()
+    original = BaseClient._make_api_call
+
+    def counting(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        calls[(self.meta.service_model.service_name, operation)] += 1
+        return original(self, operation, params)
+
+    # When another product is read live
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    supplier_calls = len(STOCK.calls)
+    live = _inventory(hub, "stock", "DEMO-00002", max_age_s=0)
+    monkeypatch.undo()
+
+    # Then the supplier is called once and the answer is its stock, stored
+    assert live.status == 200 and live.json["source"] == "live" and len(STOCK.calls) == supplier_calls + 1
+    assert _inventory(hub, "stock", "DEMO-00002").json["parts"] == live.json["parts"]
+    # And besides the caller's token, AWS sees only: the supplier and the stored stock read once each,
+    # the product's live-read lease taken and handed back, the supplier's slot (its free slots read,
+    # one leased and handed back, its 429 penalty read) and the changed stock's put. No credentials
+    # decrypted again (the adapter is the container's), no confirmed as_of worked out (max_age_s 0:
+    # every stored copy is too old), nothing read twice.
+    dynamodb = {op: n for (service, op), n in calls.items() if service == "dynamodb"}
+    assert not [key for key in calls if key[0] == "kms"], calls
+    token_reads = 1  # the authorizer's GetItem of the bearer token
+    slug_lookup = 1  # the supplier named by slug: its index, then its item
+    assert dynamodb == {"GetItem": 2 + 1 + token_reads, "UpdateItem": 4, "Query": 1 + slug_lookup, "PutItem": 1}
 
 
 def test_a_supplier_down_answers_the_stored_copy_stale_or_503_with_retry_after_when_nothing_is_stored(
@@ -443,6 +529,68 @@ def test_health_shows_stock_age_per_supplier_and_its_last_inventory_job(stock_hu
     assert 0 <= row["inventory_age_p50_s"] <= row["inventory_age_p95_s"] < 600
     assert row["last_inventory_job"]["id"] == job["id"] and row["last_inventory_job"]["status"] == "success"
     assert row["last_job"]["id"] == job["id"]
+
+
+class ReadCounter:
+    """DynamoDB items read while installed (a Query's or Scan's Count, a GetItem's item, a batch's
+    responses), as the answers come back."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.calls = 0
+
+    def record(self, operation: str, response: dict[str, Any]) -> None:
+        if operation in {"Query", "Scan"}:
+            self.items += int(response.get("Count", 0))
+        elif operation == "GetItem":
+            self.items += 1 if "Item" in response else 0
+        elif operation == "BatchGetItem":
+            self.items += sum(len(found) for found in response.get("Responses", {}).values())
+        else:
+            return
+        self.calls += 1
+
+
+def _health_reads(hub: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[ReadCounter, dict[str, Any]]:
+    """What one health request reads, and its rows by slug."""
+    counter = ReadCounter()
+    original = BaseClient._make_api_call
+
+    def counting(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        response = original(self, operation, params)
+        if self.meta.service_model.service_name == "dynamodb":
+            counter.record(operation, response)
+        return response
+
+    with monkeypatch.context() as patched:
+        patched.setattr(BaseClient, "_make_api_call", counting)
+        rows = hub.api("GET", "/api/sync-jobs/health").json
+    return counter, {r["slug"]: r for r in rows}
+
+
+def test_health_reads_as_much_for_a_supplier_of_30_products_as_for_one_of_3(stock_hub, monkeypatch) -> None:
+    # Given what health reads for the suppliers there are (one with stock: every request shape occurs)
+    hub = stock_hub
+    _supplier(hub, "first", products=1)
+    hub.run_import("first", mode="inventory")
+    before, _ = _health_reads(hub, monkeypatch)
+    # When a supplier of 3 products has its stock read by an inventory job, then one of 30
+    _supplier(hub, "small", products=3)
+    hub.run_import("small", mode="inventory")
+    with_small, _ = _health_reads(hub, monkeypatch)
+    _supplier(hub, "large", products=30)
+    job = hub.run_import("large", mode="inventory")
+    with_both, rows = _health_reads(hub, monkeypatch)
+
+    # Then the second supplier's row cost what the first one's did: items and requests per
+    # supplier, none per product
+    small_row = (with_small.items - before.items, with_small.calls - before.calls)
+    large_row = (with_both.items - with_small.items, with_both.calls - with_small.calls)
+    assert large_row == small_row
+    # And each still answers its products' stock ages, as of its inventory job
+    assert rows["small"]["inventory_products"] == 3 and rows["large"]["inventory_products"] == 30
+    assert 0 <= rows["large"]["inventory_age_p50_s"] <= rows["large"]["inventory_age_p95_s"] < 600
+    assert rows["large"]["last_inventory_job"]["id"] == job["id"]
 
 
 def test_two_copies_of_an_inventory_batch_at_once_count_each_product_once_and_store_its_stock_once(

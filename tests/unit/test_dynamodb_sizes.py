@@ -4,7 +4,14 @@
 from __future__ import annotations
 
 from apihub.dal.jobs import Outcome
-from apihub.dal.jobs.keys import PRODUCTS_PER_TRANSACTION, SKU_MAX_BYTES, outcome_sk, sku_fits, sku_label
+from apihub.dal.jobs.keys import (
+    ITEMS_PER_TRANSACTION,
+    SKU_MAX_BYTES,
+    STOCK_PER_TRANSACTION,
+    outcome_sk,
+    sku_fits,
+    sku_label,
+)
 from apihub.dal.jobs.writes import PRODUCT_BYTES_PER_TRANSACTION, ProductWrite, chunked, outcome_item
 from apihub.dal.sizes import ITEM_MAX, SORT_KEY_MAX, item_bytes, kb, truncate_utf8, utf8_len
 from apihub.dal.tables import JobItem, ProductItem
@@ -63,7 +70,22 @@ def test_chunks_respect_the_item_count_and_the_4_mb_of_a_transaction() -> None:
     for chunk in chunks:
         used = sum(writes[o.sku].size + item_bytes(outcome_item(job, o, NOW).serialize()) for o in chunk)
         assert used <= PRODUCT_BYTES_PER_TRANSACTION
-    # And small ones are cut by count (100 items: 45 products, their outcomes, job and supplier)
+    # And small ones are cut by count (100 items: 49 products, their outcomes, job and supplier)
     small = [Outcome(f"S{i}", product=object()) for i in range(100)]
     counts = [len(c) for c in chunked(job, small, {o.sku: _write(o.sku, 100) for o in small}, NOW)]
-    assert counts == [PRODUCTS_PER_TRANSACTION, PRODUCTS_PER_TRANSACTION, 10]
+    assert counts == [49, 49, 2]
+
+
+def test_an_unchanged_product_takes_one_item_of_a_transaction() -> None:
+    # Given 200 outcomes, the odd ones changed (a write each), the even ones unchanged (none)
+    job = _job()
+    outcomes = [Outcome(f"S{i}", product=object()) for i in range(200)]
+    writes = {o.sku: _write(o.sku, 100) for i, o in enumerate(outcomes) if i % 2}
+    # When they are cut into transactions
+    chunks = chunked(job, outcomes, writes, NOW)
+    # Then each holds up to 98 items beside the job and supplier updates, an unchanged product one
+    items = [sum(2 if o.sku in writes else 1 for o in chunk) for chunk in chunks]
+    assert max(items) <= ITEMS_PER_TRANSACTION - 2 and sum(items) == 300 and len(chunks) == 4
+    # And a stock job's unchanged re-read commits a transaction's worth at once
+    unchanged = [Outcome(f"U{i}", product=object()) for i in range(STOCK_PER_TRANSACTION)]
+    assert len(chunked(job, unchanged, {}, NOW)) == 1

@@ -374,6 +374,8 @@ class Supplier(ApihubModel):
     # The inventory schedule's runs skipped because the previous one was still going (and the last).
     inventory_runs_skipped: int = 0
     inventory_last_skipped_at: str | None = None
+    # The stock summary health reads (apihub.inventory.freshness): not part of the supplier's API shape.
+    inventory_stock: dict[str, Any] | None = Field(default=None, exclude=True)
 
     def public(self) -> dict[str, Any]:
         """The API shape: ``auth_config`` is write-only, so every read masks its values."""

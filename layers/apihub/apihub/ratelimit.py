@@ -134,6 +134,7 @@ class SupplierLimiter:
     def before_call(self) -> None:
         """Wait for a slot of ours and a token (thread safe: a hydrate invocation's fetch threads
         share one limiter). Raises ``Throttled`` or ``OutOfTime`` instead of waiting too long."""
+        penalty = self._read_penalty_when_due()
         with self._cond:
             left = self.time_left()
             wait = self.max_wait_s if left is None else min(self.max_wait_s, max(0.0, left))
@@ -143,6 +144,8 @@ class SupplierLimiter:
                 self._acquire_slot(deadline)
             if self.calls_in_flight > 1:
                 self._wait_for_own_call()
+            if penalty is not None:
+                self._apply_penalty(*penalty)
             self._refresh_penalty()
             now = self.clock()
             self._refill(now)
@@ -266,6 +269,23 @@ class SupplierLimiter:
                 self.tokens += slot.tokens
             self.extra_slots.append(slot)
 
+    def _read_penalty_when_due(self) -> tuple[int, float] | None:
+        """The stored penalty when a look is due, read *outside* the lock: the other threads'
+        calls start and end meanwhile (a read under it held every one of them for a DynamoDB round
+        trip every ``PENALTY_REFRESH_S``). One thread claims each look. None: not due, not this
+        thread's, or before the first slot (that look is made under the lock, with the slot's)."""
+        with self._cond:
+            if self.slot is None or self.clock() - self.penalty_checked < PENALTY_REFRESH_S:
+                return None
+            claimed = self.penalty_checked
+            self.penalty_checked = self.clock()
+        try:
+            return self.repo.penalty(self.supplier_id)
+        except ServiceBusy:
+            with self._cond:  # looked at again under the lock, which waits it out or throttles
+                self.penalty_checked = claimed
+            return None
+
     def _refresh_penalty(self) -> None:
         now = self.clock()
         if now - self.penalty_checked < PENALTY_REFRESH_S:
@@ -275,12 +295,18 @@ class SupplierLimiter:
             until_ms, factor = self.repo.penalty(self.supplier_id)
         except ServiceBusy as exc:
             self._throttled(float(exc.retry_after_s), f"supplier limiter busy: {exc.detail}")
-        if until_ms / 1000 > now:
-            self.penalty_until, self.factor = (
-                until_ms / 1000,
-                min(self.factor, factor) if now < self.penalty_until else factor,
-            )
-        else:
+        self._apply_penalty(until_ms, factor)
+
+    def _apply_penalty(self, until_ms: int, factor: float) -> None:
+        """Take the stored penalty in; a penalty of our own still in force is never lifted by it
+        (a read made before our 429, or our penalty not stored: DynamoDB busy)."""
+        now = self.clock()
+        until = until_ms / 1000
+        in_force = now < self.penalty_until
+        if until > now:
+            self.factor = min(self.factor, factor) if in_force else factor
+            self.penalty_until = max(until, self.penalty_until) if in_force else until
+        elif not in_force:
             self.factor = 1.0
 
     def _throttled(self, retry_after: float, message: str) -> NoReturn:

@@ -59,6 +59,12 @@ class Settings(BaseModel):
 
     # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
     hydrate_refs_per_message: int = 10
+    # The same for a mode that reads stock (one small supplier call per SKU, ``Fetch.inventory``):
+    # an invocation then works through BatchSize x 100 SKUs, so its fixed costs (the supplier's
+    # slots leased and handed back, its first reads, the last commit's wait) are spread over 500
+    # SKUs instead of 50 (docs/inventory.md, "Throughput"). Leftovers past the deadline are handed
+    # on as usual. At most 100: ``HydrateMessage.skus``'s bound (a message stays far below 256 KB).
+    hydrate_stock_refs_per_message: int = Field(default=100, ge=1, le=100)
     hydrate_max_receive_count: int = 5
     discovery_max_receive_count: int = 3
     # Errors kept on the job item itself (the full list is behind /errors).

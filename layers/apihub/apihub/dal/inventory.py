@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -32,6 +33,13 @@ from apihub.inventory.models import Inventory
 from apihub.models import iso
 from apihub.pagination import Cursor, KeyString, Position, decode_cursor
 from apihub.settings import Settings, get_settings
+
+
+class _Unread(Enum):
+    UNREAD = "unread"
+
+
+UNREAD = _Unread.UNREAD  # ``store``'s ``known`` when the caller did not read the stored state
 
 
 @dataclass(frozen=True)
@@ -156,11 +164,16 @@ class InventoryRepository:
         found = InventoryItem.batch_get(keys, attributes_to_get=["supplier_id", "product_id", "content_hash"])
         return {i.product_id: StoredState(i.content_hash) for i in found}
 
-    def store(self, supplier_id: str, inventory: Inventory, read_at: str) -> bool:
+    def store(
+        self, supplier_id: str, inventory: Inventory, read_at: str, *, known: StoredState | _Unread | None = UNREAD
+    ) -> bool:
         """Store a live read if its content changed (one conditional put); False when unchanged.
-        A concurrent writer's newer content wins the race; this read is then dropped, not merged."""
+        A concurrent writer's newer content wins the race; this read is then dropped, not merged.
+        ``known``: the stored state as the caller read it (None: nothing stored), which saves a
+        read; the put is conditional on it all the same."""
         content_hash = inventory.compute_hash()
-        known = self.hashes(supplier_id, [inventory.product_id]).get(inventory.product_id)
+        if known is UNREAD:
+            known = self.hashes(supplier_id, [inventory.product_id]).get(inventory.product_id)
         if known is not None and known.content_hash == content_hash:
             return False
         write = inventory_write(supplier_id, inventory, content_hash, read_at)

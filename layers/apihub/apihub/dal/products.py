@@ -90,18 +90,19 @@ class ProductsRepository:
         self, supplier_id: str, cursor: str | None, page_size: int
     ) -> Iterator[tuple[builtins.list[str], str | None]]:
         """Every product id stored for a supplier, page by page with the cursor after each
-        (discovery's ``Listing.stored``): a Query
-        reading ids only, resumed after ``cursor`` (the last id of the previous page). At least one
-        page, empty when nothing is stored, so a listing always ends."""
+        (discovery's ``Listing.stored``): a Query of the keys-only ``product_ids`` index (the
+        table's own Query is billed for whole items, bodies included), resumed after ``cursor``
+        (the last id of the previous page). At least one page, empty when nothing is stored, so a
+        listing always ends. The index is eventually consistent: a product stored a moment ago
+        may be read by the next run instead."""
         start = cursor
         while True:
             last_key = {"supplier_id": {"S": supplier_id}, "product_id": {"S": start}} if start else None
-            query = ProductItem.query(
+            query = ProductItem.product_ids.query(
                 supplier_id,
                 limit=page_size,
                 page_size=page_size,
                 last_evaluated_key=last_key,
-                attributes_to_get=["product_id"],
             )
             ids = [p.product_id for p in query]
             more = bool(ids) and query.last_evaluated_key is not None

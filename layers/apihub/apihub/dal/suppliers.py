@@ -42,6 +42,7 @@ def to_model(item: SupplierItem, credentials: dict[str, str] | None = None) -> S
         product_count=int(item.product_count or 0),
         inventory_runs_skipped=int(item.inventory_runs_skipped or 0),
         inventory_last_skipped_at=item.inventory_last_skipped_at,
+        inventory_stock=item.inventory_stock,
     )
 
 
@@ -113,6 +114,21 @@ class SuppliersRepository:
         except UpdateError as exc:
             if not _condition_failed(exc):
                 raise
+
+    def store_inventory_summary(self, supplier_id: str, summary: dict[str, Any], job_started_at: str) -> bool:
+        """Keep the stock summary of the inventory job started at ``job_started_at`` (health's
+        source), unless one of a later job is stored already. False when not stored."""
+        started = SupplierItem.inventory_stock_job_started
+        try:
+            SupplierItem(supplier_id).update(
+                actions=[SupplierItem.inventory_stock.set(summary), started.set(job_started_at)],
+                condition=SupplierItem.id.exists() & (started.does_not_exist() | (started <= job_started_at)),
+            )
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
 
     def get_with_credentials(self, ref: str) -> Supplier:
         """For adapters only: ``auth_config`` decrypted. Never returned by the API."""

@@ -283,12 +283,27 @@ class SupplierItem(Model):
     inventory_slot = NumberAttribute(null=True)
     inventory_runs_skipped = NumberAttribute(null=True)
     inventory_last_skipped_at = UnicodeAttribute(null=True)
+    # Stock freshness for health (apihub.inventory.freshness.StockSummary as JSON), written when an
+    # inventory job ends, and the start of the job it summarises (a later job's summary wins).
+    inventory_stock = JSONAttribute(null=True)
+    inventory_stock_job_started = UnicodeAttribute(null=True)
     # Bumped by every write of the settings above; a write decided by a read (a merge into
     # protocol_config) is conditional on it. The sync fields and product_count belong to the pipeline
     # (finalise, hydrate): settings writes never name them, so they cannot undo them.
     version = NumberAttribute(null=True)
     by_slug = SupplierSlugIndex()
     all_suppliers = SupplierListIndex()
+
+
+class ProductIdsIndex(GlobalSecondaryIndex["ProductItem"]):
+    """``product_ids``: a supplier's product ids, keys only (what ``Listing.stored`` reads)."""
+
+    class Meta:
+        index_name = "product_ids"
+        projection = KeysOnlyProjection()
+
+    supplier_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
 
 
 class ProductItem(Model):
@@ -307,6 +322,7 @@ class ProductItem(Model):
     # Set when a complete full_sellable import no longer listed the product (never deleted); a later
     # import that hydrates it again writes the item anew, without it (apihub.pipeline.discontinue).
     discontinued_at = UnicodeAttribute(null=True)
+    product_ids = ProductIdsIndex()
 
 
 class InventoryChangedIndex(GlobalSecondaryIndex["InventoryItem"]):

@@ -17,14 +17,19 @@ write at all.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from apihub.dal.inventory import InventoryRepository, InventoryStamp, LiveReads, StoredInventory
 from apihub.dal.jobs import JobsRepository
+from apihub.dal.suppliers import SuppliersRepository
 from apihub.jobs.modes import DiscoveryMode
 from apihub.models import SyncJob, parse_iso
+from apihub.observability import logger
+
+T = TypeVar("T")
 
 # How many of a supplier's newest inventory jobs may confirm a product's stock: a product a newer
 # job could not read (it failed) falls back to an older job's confirmation, up to this many.
@@ -66,26 +71,73 @@ class SupplierFreshness:
     age_p95_s: float | None
 
 
-def percentile(values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile of ``values`` (None when empty)."""
-    if not values:
+@dataclass(frozen=True)
+class StockSummary:
+    """What health needs of a supplier's stock, kept on the supplier when an inventory job ends:
+    how many products have stock stored and the confirmed ``as_of`` at the p50 and p95 ranks of
+    their ages (newest first). An age is ``now - as_of``, so these two times give the percentiles
+    at any later ``now`` without reading a product again: health costs O(suppliers)."""
+
+    products: int
+    as_of_p50: str | None
+    as_of_p95: str | None
+    job_id: str | None = None  # the inventory job that confirmed the stock, when one did
+
+    def as_item(self) -> dict[str, Any]:
+        return {
+            "products": self.products,
+            "as_of_p50": self.as_of_p50,
+            "as_of_p95": self.as_of_p95,
+            "job_id": self.job_id,
+        }
+
+    @classmethod
+    def of(cls, as_ofs: Iterable[str], job_id: str | None = None) -> StockSummary:
+        """The summary of these confirmed ``as_of`` times (one per product; unparsable ones left out)."""
+        times = [(parsed, text) for text in as_ofs if (parsed := parse_iso(text)) is not None]
+        newest_first = [text for _, text in sorted(times, reverse=True)]  # youngest age first
+        return cls(len(newest_first), nearest_rank(newest_first, 0.50), nearest_rank(newest_first, 0.95), job_id)
+
+    @classmethod
+    def from_item(cls, data: dict[str, Any] | None) -> StockSummary | None:
+        if not data:
+            return None
+        return cls(int(data.get("products") or 0), data.get("as_of_p50"), data.get("as_of_p95"), data.get("job_id"))
+
+    def freshness(self, now: datetime) -> SupplierFreshness:
+        """The p50/p95 ages at ``now``."""
+        return SupplierFreshness(self.products, age_seconds(self.as_of_p50, now), age_seconds(self.as_of_p95, now))
+
+
+def nearest_rank(ordered: Sequence[T], share: float) -> T | None:
+    """The nearest-rank ``share`` percentile of ``ordered`` (sorted the way the percentile runs; None when empty)."""
+    if not ordered:
         return None
-    ordered = sorted(values)
     rank = max(1, math.ceil(round(share * len(ordered), 9)))
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def supplier_freshness(supplier_id: str, now: datetime, latest_job: SyncJob | None) -> SupplierFreshness:
-    """Every product's ``as_of`` age (from the ``by_changed`` index, no bodies), each confirmed by
-    the newest inventory job where it succeeded there (one Query over that job's outcome groups)."""
+def summarise_stock(supplier_id: str, job: SyncJob | None) -> StockSummary:
+    """Every product's confirmed ``as_of`` (from the ``by_changed`` index, no bodies), each
+    confirmed by ``job`` where it succeeded there (one Query over that job's outcome groups), reduced to
+    the p50 and p95 of their ages. O(products): made once per inventory job, when it ends
+    (``record_stock_summary``), never per health request."""
     stamps: Iterable[InventoryStamp] = InventoryRepository().stamps(supplier_id)
-    confirmed = JobsRepository().success_skus(latest_job.id) if latest_job is not None else set()
-    ages = []
+    confirmed = JobsRepository().success_skus(job.id) if job is not None else set()
+    as_ofs = []
     for stamp in stamps:
         as_of = stamp.as_of
-        if latest_job is not None and stamp.product_id in confirmed and latest_job.started_at > as_of:
-            as_of = latest_job.started_at
-        age = age_seconds(as_of, now)
-        if age is not None:
-            ages.append(age)
-    return SupplierFreshness(len(ages), percentile(ages, 0.50), percentile(ages, 0.95))
+        if job is not None and stamp.product_id in confirmed and job.started_at > as_of:
+            as_of = job.started_at
+        as_ofs.append(as_of)
+    return StockSummary.of(as_ofs, job.id if job is not None else None)
+
+
+def record_stock_summary(job: SyncJob) -> None:
+    """Summarise the supplier's stock as ``job`` (an inventory job that just ended) left it, for
+    health. Best effort: a failure is logged and health keeps the previous summary."""
+    try:
+        summary = summarise_stock(job.supplier_id, job)
+        SuppliersRepository().store_inventory_summary(job.supplier_id, summary.as_item(), job.started_at)
+    except Exception:  # health figures must never fail the job's last batch
+        logger.warning("stock summary not stored", extra={"job_id": job.id}, exc_info=True)

@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import Field
 
 from apihub.dal.inventory import InventoryRepository, LiveReads, StoredInventory
+from apihub.dal.jobs.writes import StoredState
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import (
@@ -41,7 +42,7 @@ from apihub.errors import (
     TransientError,
 )
 from apihub.inventory.freshness import age_seconds, confirmed_as_of
-from apihub.inventory.models import InventoryLocation
+from apihub.inventory.models import Inventory, InventoryLocation
 from apihub.jobs.modes import DiscoveryMode, mode_spec
 from apihub.models import ApihubModel, ProductRef, Supplier, iso, utcnow
 from apihub.observability import logger
@@ -76,14 +77,11 @@ class InventoryView(ApihubModel):
 
 
 def _view(
-    stored: StoredInventory, as_of: str, source: Literal["stored", "live"], warning: str | None = None
+    inventory: Inventory, as_of: str, source: Literal["stored", "live"], warning: str | None = None
 ) -> InventoryView:
-    parts = [
-        PartStock.model_validate(part.model_dump(include=set(PartStock.model_fields)))
-        for part in stored.inventory.parts
-    ]
+    parts = [PartStock.model_validate(part.model_dump(include=set(PartStock.model_fields))) for part in inventory.parts]
     return InventoryView(
-        product_id=stored.inventory.product_id,
+        product_id=inventory.product_id,
         as_of=as_of,
         source=source,
         stale=warning is not None,
@@ -105,10 +103,12 @@ def read_inventory(
     supplier = SuppliersRepository().get(supplier_ref)
     repo = InventoryRepository()
     stored = repo.get(supplier.id, product_id)
-    as_of = confirmed_as_of(supplier.id, product_id, stored)
+    # max_age_s 0: any stored copy is too old, so its confirmed as_of (three reads) is worked out
+    # only if the live read fails and the stored copy answers instead.
+    as_of = None if max_age_s == 0 else confirmed_as_of(supplier.id, product_id, stored)
     age = age_seconds(as_of, now or utcnow())
     if stored is not None and as_of is not None and (max_age_s is None or (age is not None and age <= max_age_s)):
-        return _view(stored, as_of, "stored")
+        return _view(stored.inventory, as_of, "stored")
     if stored is None and not ProductsRepository().exists(supplier.id, product_id):
         raise ProductNotFound()
     if max_age_s is None:
@@ -118,18 +118,22 @@ def read_inventory(
             f"max_age_s: supplier '{supplier.name}' has no inventory service to read live "
             f"(adapter_class {supplier.adapter_class})"
         )
-    result = LiveRead(supplier, product_id).run()
+    result = LiveRead(supplier, product_id, stored).run()
+    if result.ok and result.inventory is not None and result.confirmed_at:
+        return _view(result.inventory, result.confirmed_at, "live")  # this reader's own call: nothing to re-read
     if result.ok:
         fresh = repo.get(supplier.id, product_id)
         if fresh is not None:
-            return _view(fresh, max(result.confirmed_at or fresh.as_of, fresh.as_of), "live")
+            return _view(fresh.inventory, max(result.confirmed_at or fresh.as_of, fresh.as_of), "live")
     reason = result.failure or "the live read stored nothing"
+    if stored is not None and as_of is None:
+        as_of = confirmed_as_of(supplier.id, product_id, stored)
     if stored is None or as_of is None:
         raise SupplierUnavailable(
             f"supplier unavailable and no stock stored for this product: {reason}",
             math.ceil(result.retry_after or 1),
         )
-    return _view(stored, as_of, "stored", warning=f"live read failed ({reason}); showing the stored stock")
+    return _view(stored.inventory, as_of, "stored", warning=f"live read failed ({reason}); showing the stored stock")
 
 
 @dataclass(frozen=True)
@@ -138,14 +142,22 @@ class LiveResult:
     confirmed_at: str | None = None
     failure: str | None = None
     retry_after: float | None = None
+    inventory: Inventory | None = None  # what the supplier answered, when this reader made the call
 
 
 class LiveRead:
     """One reader's part in the single-flight live read of one product."""
 
-    def __init__(self, supplier: Supplier, product_id: str, deadline_s: float = LIVE_DEADLINE_S) -> None:
+    def __init__(
+        self,
+        supplier: Supplier,
+        product_id: str,
+        stored: StoredInventory | None = None,
+        deadline_s: float = LIVE_DEADLINE_S,
+    ) -> None:
         self.supplier = supplier
         self.product_id = product_id
+        self.stored = stored  # as the caller read it: the stored hash a changed answer replaces
         self.deadline_s = deadline_s
         self.reads = LiveReads()
         self.holder = str(uuid.uuid4())
@@ -156,15 +168,16 @@ class LiveRead:
         ends = time.monotonic() + self.deadline_s
         lease_ms = int((self.deadline_s + 5) * 1000)  # past the deadline: a crashed leader's lease frees itself
         while True:
-            # A read that ended after this one began answers it too (its leader released the lease
-            # just now): look before trying to lead, or every waiting reader would call again.
+            # The lease is taken only if no read ended since this one began (``acquire``'s
+            # condition), so trying it first needs no look beforehand: a reader that does not get
+            # it looks whether such a read answers it too, or waits for the leader's.
+            if self.reads.acquire(self.supplier.id, self.product_id, self.holder, _now_ms(), lease_ms, started_ms):
+                return self._lead(ends)
             record = self.reads.get(self.supplier.id, self.product_id)
             if record is not None and record.holder is None and record.finished_ms >= started_ms:
                 if record.failure is None:
                     return LiveResult(ok=True, confirmed_at=record.confirmed_at)
                 return LiveResult(ok=False, failure=record.failure, retry_after=record.retry_after)
-            if self.reads.acquire(self.supplier.id, self.product_id, self.holder, _now_ms(), lease_ms, started_ms):
-                return self._lead(ends)
             if time.monotonic() + POLL_S >= ends:
                 return LiveResult(
                     ok=False, failure=f"another read of this product did not finish within {self.deadline_s:g} s"
@@ -177,14 +190,16 @@ class LiveRead:
         confirmed_at: str | None = None
         failure: str | None = None
         retry_after: float | None = None
-        adapter = adapter_for(self.supplier.id)
+        inventory: Inventory | None = None
+        adapter = adapter_for(self.supplier.id, self.supplier)  # the supplier as just read: no second read
         limiter = limit_calls(adapter, lease_s=self.deadline_s + 5, time_left=lambda: ends - time.monotonic())
         try:
             inventory = adapter.inventory(ProductRef(product_id=self.product_id))
             read_at = iso(utcnow()) or ""
             if inventory.product_id != self.product_id:
                 inventory = inventory.model_copy(update={"product_id": self.product_id})
-            InventoryRepository().store(self.supplier.id, inventory, read_at)
+            known = StoredState(self.stored.content_hash) if self.stored is not None else None
+            InventoryRepository().store(self.supplier.id, inventory, read_at, known=known)
             confirmed_at = read_at
         except Throttled as exc:
             failure, retry_after = f"throttled by our rate limit for this supplier: {exc}", exc.retry_after
@@ -214,7 +229,13 @@ class LiveRead:
                 "live inventory read failed",
                 extra={"supplier_id": self.supplier.id, "sku": self.product_id, "reason": failure},
             )
-        return LiveResult(ok=failure is None, confirmed_at=confirmed_at, failure=failure, retry_after=retry_after)
+        return LiveResult(
+            ok=failure is None,
+            confirmed_at=confirmed_at,
+            failure=failure,
+            retry_after=retry_after,
+            inventory=inventory if failure is None else None,
+        )
 
 
 def _now_ms() -> int:

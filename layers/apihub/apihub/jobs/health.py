@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from apihub.dal.jobs.listing import JobListing  # reads only: not the outcome and lifecycle writers
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.inventory.freshness import recent_inventory_jobs, supplier_freshness
+from apihub.inventory.freshness import StockSummary, SupplierFreshness, recent_inventory_jobs
 from apihub.models import ApihubModel, JobStatus, SyncJob, utcnow
 
 RECENT_JOBS = 10
@@ -60,7 +60,8 @@ def consecutive_failures(newest_first: list[SyncJob]) -> int:
 
 
 def supplier_health() -> list[SupplierHealth]:
-    """One entry per supplier (by slug): a Query on ``BySupplier`` for its newest jobs each."""
+    """One entry per supplier (by slug): a Query on ``BySupplier`` for its newest jobs each and one
+    (``Limit`` 1) for its newest inventory job; stock ages from the supplier's stored summary."""
     jobs = JobListing()
     out = []
     now = utcnow()
@@ -69,7 +70,9 @@ def supplier_health() -> list[SupplierHealth]:
         last = recent[0] if recent else None
         inventory_jobs = recent_inventory_jobs(supplier.id, 1)
         last_inventory = inventory_jobs[0] if inventory_jobs else None
-        stock = supplier_freshness(supplier.id, now, last_inventory)
+        # The summary the last ended inventory job stored: no product is read here (O(suppliers)).
+        summary = StockSummary.from_item(supplier.inventory_stock)
+        stock = summary.freshness(now) if summary is not None else SupplierFreshness(0, None, None)
         setting = supplier.schedules.get("inventory")
         out.append(
             SupplierHealth(

@@ -8,18 +8,25 @@ from collections.abc import Callable
 from apihub.adapters.base import AdapterContext, SupplierAdapter
 from apihub.adapters.registry import build_adapter
 from apihub.dal.suppliers import SuppliersRepository
+from apihub.models import Supplier
 from apihub.ratelimit import GuardProxy, Limits, SupplierLimiter
 from apihub.settings import get_settings
 
 _cache: dict[str, tuple[str | None, SupplierAdapter]] = {}
 
 
-def adapter_for(supplier_id: str) -> SupplierAdapter:
+def adapter_for(supplier_id: str, supplier: Supplier | None = None) -> SupplierAdapter:
+    """The supplier's adapter, built once per container and settings version (``updated_at``).
+    The cached one is checked against the item without decrypting its credentials (a KMS call),
+    or against ``supplier`` when the caller has just read it (no read at all); credentials are
+    decrypted only to build an adapter."""
     repo = SuppliersRepository()
-    supplier = repo.get_with_credentials(supplier_id)
     cached = _cache.get(supplier_id)
-    if cached and cached[0] == supplier.updated_at:
-        return cached[1]
+    if cached is not None:
+        current = supplier if supplier is not None else repo.get(supplier_id)
+        if cached[0] == current.updated_at:
+            return cached[1]
+    supplier = repo.get_with_credentials(supplier_id)
     context = AdapterContext(
         credentials=supplier.auth_config or {},
         on_config_update=lambda changes: repo.update_protocol_config(supplier_id, changes),

@@ -1,7 +1,7 @@
 """Progressive commits of a hydrate batch's outcomes.
 
 A batch's outcomes are committed as they become ready, not only at its end: as soon as one job has
-a transaction's worth (``PRODUCTS_PER_TRANSACTION``) or its oldest uncommitted outcome is
+a transaction's worth (``transaction_worth``) or its oldest uncommitted outcome is
 ``APIHUB_HYDRATE_COMMIT_EVERY_S`` old by the invocation's clock. An invocation that dies (a Lambda
 timeout, out of memory) then loses at most that much work, never the whole batch. Each commit is
 the exactly-once transaction of ``Outcomes.record_outcomes``, so committing early, late or twice
@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from apihub.adapters.base import SupplierAdapter
 from apihub.dal.jobs import JobsRepository, Outcome
-from apihub.dal.jobs.keys import PRODUCTS_PER_TRANSACTION
+from apihub.dal.jobs.keys import PRODUCTS_PER_TRANSACTION, STOCK_PER_TRANSACTION
 from apihub.dal.tables import JobItem
+from apihub.jobs.modes import Fetch, mode_spec
 from apihub.observability import logger, products_recorded
 from apihub.pipeline import finalise
 from apihub.ratelimit import SupplierLimiter
@@ -48,6 +49,15 @@ class JobState:
         self.outcomes.append(outcome)
 
 
+def transaction_worth(item: JobItem | None) -> int:
+    """Outcomes that make a commit due: a transaction's worth for the job's mode. A stock job's
+    unchanged SKU costs one item, so it waits for twice as many as a product job (whose every
+    product may need a write beside its outcome)."""
+    if item is not None and mode_spec(item.discovery_mode).fetches is Fetch.inventory:
+        return STOCK_PER_TRANSACTION
+    return PRODUCTS_PER_TRANSACTION
+
+
 class Committer:
     """Commits the outcomes of one invocation's job states (``commit_ready`` after each product,
     ``finish`` once at the end)."""
@@ -61,7 +71,7 @@ class Committer:
         if state.ended or not state.outcomes:
             return False
         age_ms = (state.oldest_ms or 0) - self.remaining_ms()
-        return len(state.outcomes) >= PRODUCTS_PER_TRANSACTION or age_ms >= self.every_ms
+        return len(state.outcomes) >= transaction_worth(state.item) or age_ms >= self.every_ms
 
     def commit_ready(self, state: JobState) -> None:
         """Commit ``state``'s outcomes if they are ready. Best effort: on an error they stay

@@ -38,7 +38,7 @@ from apihub.errors import (
     Throttled,
     TransientError,
 )
-from apihub.jobs.modes import Listing, Param, mode_spec
+from apihub.jobs.modes import Fetch, Listing, Param, mode_spec
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, ProductRef, iso_from_epoch, parse_iso
 from apihub.observability import logger
 from apihub.pipeline import finalise
@@ -283,6 +283,15 @@ def _store_page(
     return True
 
 
+def refs_per_message(item: JobItem) -> int:
+    """SKUs per hydrate message for ``item``'s mode: more for a mode that reads stock (one small
+    call per SKU) than for one that hydrates products (up to three calls and a large body each)."""
+    settings = get_settings()
+    if mode_spec(item.discovery_mode).fetches is Fetch.inventory:
+        return settings.hydrate_stock_refs_per_message
+    return settings.hydrate_refs_per_message
+
+
 def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> bool:
     """Phase 2. Returns True when every chunk is on the hydrate queue and discovery is complete.
 
@@ -291,10 +300,9 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
     SKU. Chunk ``n`` of the fan-out is the ``n``-th ``CHUNK_SIZE`` SKUs of that order, which is
     the same in every invocation (the stored chunks never change once listed), so a fan-out
     resumed from ``sent`` sends the rest; a job listed before groups goes out chunk by chunk."""
-    settings = get_settings()
     state = item.discovery or {}
     chunks, sent = int(state.get("chunks", 0)), int(state.get("sent", 0))
-    per_message = max(1, settings.hydrate_refs_per_message)
+    per_message = max(1, refs_per_message(item))
     ordered = _by_group(jobs, item, chunks) if item.outcome_groups and sent < chunks else None
     for number in range(sent + 1, chunks + 1):
         if ordered is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from apihub.dal.jobs import JobsRepository
 from apihub.jobs import rules
+from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import DiscoveryMode, JobStatus, SyncJob
 from apihub.pipeline import discontinuation
 
@@ -34,4 +35,10 @@ def if_complete(jobs: JobsRepository, job_id: str) -> SyncJob | None:
         # The marker was committed with the ending; this message starts the pass now (the sweeper
         # sends it again if it is lost).
         discontinuation.request(job_id)
-    return jobs.get(job_id)
+    finished = jobs.get(job_id)
+    if mode_spec(mode).fetches is Fetch.inventory:
+        # Health's stock figures, summarised once per job rather than per request (docs/inventory.md).
+        from apihub.inventory.freshness import record_stock_summary  # only stock jobs load it
+
+        record_stock_summary(finished)
+    return finished

@@ -31,7 +31,7 @@ from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import JobStatus, ProductRef, iso_from_epoch
 from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, unbind_job
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
-from apihub.pipeline.commits import Committer, JobState
+from apihub.pipeline.commits import Committer, JobState, transaction_worth
 from apihub.pipeline.messages import HydrateMessage
 from apihub.pipeline.product_outcome import Verdict, product_outcome
 from apihub.pipeline.retry_timing import NextAttempts, backoff_seconds, delay_seconds
@@ -219,13 +219,17 @@ class HydrateBatch:
         return verdict
 
     def _take_if_due(self, state: JobState) -> JobState | None:
-        """``state``'s pending outcomes, moved to a commit of their own, if a commit is due and
-        none of this job is in progress (call under the lock)."""
+        """``state``'s pending outcomes, up to a transaction's worth, moved to a commit of their
+        own, if a commit is due and none of this job is in progress (call under the lock). The
+        worth at most: outcomes that other threads added since it became due wait for the next
+        commit rather than make this one a transaction and a small leftover."""
         if state.item is None or state.item.id in self._committing or not self.committer.ready(state):
             return None
         self._committing.add(state.item.id)
-        taking = JobState(item=state.item, outcomes=state.outcomes, oldest_ms=state.oldest_ms)
-        state.outcomes, state.oldest_ms = [], None
+        worth = transaction_worth(state.item)
+        taking = JobState(item=state.item, outcomes=state.outcomes[:worth], oldest_ms=state.oldest_ms)
+        state.outcomes = state.outcomes[worth:]
+        state.oldest_ms = self.remaining_ms() if state.outcomes else None
         return taking
 
     def _commit_when_due(self, state: JobState) -> None:

@@ -15,9 +15,15 @@ from apihub.jobs.modes import mode_spec
 META = "META"
 EPOCH_PK = "META#JOBS"
 EPOCH_SK = "EPOCH"
-# DynamoDB allows 100 items per transaction; each product needs up to 2 (outcome + product) and
-# the job and supplier updates take 2 more. The bytes are budgeted too (``writes.chunked``).
+# DynamoDB allows 100 items per transaction: a product's outcome, its write when its content
+# changed, and the job and supplier updates (2) share them. The bytes are budgeted too
+# (``writes.chunked``).
+ITEMS_PER_TRANSACTION = 100
+# A product job commits once this many outcomes are ready (each may need a product write: 2 items).
 PRODUCTS_PER_TRANSACTION = 45
+# A stock job commits once this many are ready: an unchanged SKU (the common case, stock read every
+# few minutes) costs its outcome item alone, so one transaction takes 98 and a changed one splits.
+STOCK_PER_TRANSACTION = ITEMS_PER_TRANSACTION - 2
 ERROR_TEXT_MAX = 1000  # UTF-8 bytes of an error text, on the outcome item and the job item
 OUTCOME_PREFIX = "PRODUCT#"
 # The longest SKU stored under its own name: the outcome key ``PRODUCT#<sku>`` must fit a sort key
