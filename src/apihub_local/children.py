@@ -46,6 +46,22 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def exit_when_gone(pid: int, stop: threading.Event) -> None:
+    """Set ``stop`` once process ``pid`` (not necessarily our parent) no longer exists: for a
+    process whose starter may be killed outright while it runs in a session of its own."""
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                stop.set()
+            except PermissionError:
+                pass  # it exists, as another user's
+
+    threading.Thread(target=watch, name="starter-watch", daemon=True).start()
+
+
 @dataclass
 class Child:
     """A running child process that announced itself with one JSON line on stdout."""

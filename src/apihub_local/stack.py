@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from apihub_local.children import Child, start_child
+from apihub_local.children import Child, exit_when_gone, start_child
 
 if TYPE_CHECKING:
     from apihub_local.harness import Harness
@@ -70,6 +70,9 @@ class Knobs:
     time_scale: float = 0.01
     dev_token: str | None = None
     json_logs: bool = False
+    # Stop when this process ends (tests: the pytest process that started the stack, however it
+    # ends: a stack started in a session of its own outlives a killed test run otherwise).
+    exit_with_pid: int | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Knobs:
@@ -90,6 +93,7 @@ class Knobs:
             time_scale=_number(env, "APIHUB_LOCAL_TIME_SCALE", 0.01, 0.001, 1.0),
             dev_token=env.get("APIHUB_DEV_TOKEN") or None,
             json_logs=log_format == "json",
+            exit_with_pid=_number(env, "APIHUB_LOCAL_EXIT_WITH_PID", 0, 0, 2**22, integer=True) or None,
         )
 
 
@@ -280,6 +284,8 @@ class LocalStack:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+        if self.knobs.exit_with_pid:
+            exit_when_gone(self.knobs.exit_with_pid, self._stopped)
         code = 0
         try:
             self.start()

@@ -119,6 +119,7 @@ def _start_stack(tmp: Path, command: list[str], knobs: dict[str, str]) -> Runnin
         "APIHUB_CONFIG": str(tmp / "config.json"),
         "APIHUB_LOCAL_STATE": str(tmp / "local-stack.json"),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "APIHUB_LOCAL_EXIT_WITH_PID": str(os.getpid()),  # a killed test run leaves no stack behind
         **knobs,
     }
     env.pop("MAKEFLAGS", None)

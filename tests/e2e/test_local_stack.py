@@ -195,3 +195,16 @@ def test_sigterm_stops_the_stack_and_every_child(stack_factory) -> None:
     assert stack.group_gone(within_s=15), "children still running after the stack stopped"
     assert "apihub local stack stopped" in stack.log.read_text()
     assert not os.path.exists(state)
+
+
+def test_the_stack_stops_when_the_process_that_started_it_is_gone(stack_factory) -> None:
+    # Given a stack in a session of its own, told to live only as long as a process that started it
+    starter = subprocess.Popen(["sleep", "600"])
+    stack = stack_factory(APIHUB_DEMO_PRODUCTS="5", APIHUB_LOCAL_EXIT_WITH_PID=str(starter.pid))
+    # When that process is killed outright (as a test run killed with SIGKILL is)
+    starter.kill()
+    starter.wait(10)
+    # Then the stack and every child stop by themselves
+    assert stack.process.wait(30) == 0
+    assert stack.group_gone(within_s=15), "children still running after the stack stopped"
+    assert "apihub local stack stopped" in stack.log.read_text()
