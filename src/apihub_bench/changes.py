@@ -16,74 +16,17 @@ before its events are counted.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from apihub_bench.figures import percentile
 from apihub_bench.stack import BenchStack
+from apihub_fakes.webhook_receiver import receiver
 
 RECEIVER_LIFETIME_S = 300.0
 PRODUCT_EVENTS = ["product.created", "product.updated", "product.discontinued", "product.reactivated"]
 FAKE_LATENCY_MS = 20  # the supplier's time is not part of the lag; a fast fake keeps the imports short
-
-
-@dataclass
-class Received:
-    """Webhook deliveries as the receiver saw them: (receipt time, event) in arrival order."""
-
-    url: str = ""
-    events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def for_job(self, job_id: str) -> dict[str, tuple[float, dict[str, Any]]]:
-        """The first receipt of each distinct event of ``job_id`` (delivery is at least once)."""
-        out: dict[str, tuple[float, dict[str, Any]]] = {}
-        with self.lock:
-            for at, event in self.events:
-                if event.get("job_id") == job_id and event["id"] not in out:
-                    out[event["id"]] = (at, event)
-        return out
-
-
-@contextmanager
-def receiver(lifetime_s: float = RECEIVER_LIFETIME_S) -> Iterator[Received]:
-    """An HTTP server on 127.0.0.1 (a free port) answering 200 to every POST and recording it, for
-    the ``with`` block and never longer than ``lifetime_s``."""
-    state = Received()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            at = time.time()
-            with state.lock:
-                state.events.append((at, json.loads(body)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/bench-webhook"
-    thread = threading.Thread(target=server.serve_forever, name="bench-webhook-receiver", daemon=True)
-    thread.start()
-    watchdog = threading.Timer(lifetime_s, server.shutdown)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        yield state
-    finally:
-        watchdog.cancel()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def stream_end(mapping: Any) -> int:
@@ -160,7 +103,7 @@ def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int 
     deliveries = Pollers([stack.mapping("DeliverWebhookFunction")])
     deliveries.start()
     try:
-        with receiver() as got:
+        with receiver(RECEIVER_LIFETIME_S, path="/bench-webhook") as got:
             sub = stack.hub.api(
                 "POST", "/api/subscriptions", json_body={"url": got.url, "types": PRODUCT_EVENTS, "supplier_id": slug}
             )
@@ -175,11 +118,11 @@ def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int 
                     repriced = len(json.loads(response.read())["repriced"])
                 change = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
                 wait_delivered(stack)
-                events = got.for_job(change.job["id"])
+                events = got.events_of_job(change.job["id"])
                 lags = [(at - _epoch(event["occurred_at"])) * 1000 for at, event in events.values()]
                 unchanged = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
                 wait_delivered(stack)
-                quiet = got.for_job(unchanged.job["id"])
+                quiet = got.events_of_job(unchanged.job["id"])
             finally:
                 stack.hub.api("DELETE", f"/api/subscriptions/{sub.json['id']}")
     finally:

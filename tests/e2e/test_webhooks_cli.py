@@ -11,7 +11,7 @@ import boto3
 import pytest
 from apihub.changes.signing import verify
 
-from tests.webhook_receiver import receiver
+from apihub_fakes.webhook_receiver import receiver
 
 pytestmark = pytest.mark.e2e
 

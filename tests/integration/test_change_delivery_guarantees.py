@@ -39,9 +39,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries import standard
 from botocore.retries.quota import RetryQuota
 
+from apihub_fakes.webhook_receiver import receiver
 from apihub_local.aws_faults import inject_aws_faults
 from apihub_local.streams import StreamMapping
-from tests.webhook_receiver import receiver
 
 OTHER_SUPPLIER = "0c7d3b1e-5f2a-4e8b-9c1d-2a3b4c5d6e7f"
 

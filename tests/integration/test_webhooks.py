@@ -13,7 +13,7 @@ from apihub.changes.delivery_message import DeliveryMessage
 from apihub.changes.events import ChangeEvent, EventType
 from apihub.changes.signing import verify
 
-from tests.webhook_receiver import receiver
+from apihub_fakes.webhook_receiver import receiver
 
 SUPPLIER = "9b2f4c1e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
 

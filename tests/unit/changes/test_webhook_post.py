@@ -10,7 +10,7 @@ from apihub.changes.webhooks import post_event
 from apihub.dal.subscriptions import DeliveryTarget
 from apihub.settings import reset_settings
 
-from tests.webhook_receiver import receiver
+from apihub_fakes.webhook_receiver import receiver
 
 MESSAGE = DeliveryMessage(subscription_id="s", event_id="evt_1", event_type="job.finished", body='{"id":"evt_1"}')
 
