@@ -2,7 +2,7 @@
 
 What botocore already does, and what this adds:
 
-* Every client (boto3's in ``dal.clients``: standard mode, 5 attempts; PynamoDB's: standard mode,
+* Every client (boto3's in ``dal.clients``: standard mode, `max_attempts: 5`, which botocore counts as retries: 6 attempts; PynamoDB's: standard mode,
   4 attempts, PynamoDB's ``LEGACY`` retry setting) retries **each HTTP call** on its own: throttling
   codes (``ThrottlingException``, ``ProvisionedThroughputExceededException``, ``RequestLimitExceeded``,
   ...), HTTP 500/502/503/504 and connection errors, with jittered exponential backoff (up to 20 s)
