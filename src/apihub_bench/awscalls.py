@@ -99,18 +99,7 @@ def written_items(operation: str, params: dict[str, Any]) -> Counter[str]:
 
 def written_tables(operation: str, params: dict[str, Any]) -> set[str]:
     """The tables a DynamoDB request writes (none for a read)."""
-    if operation not in WRITE_OPERATIONS:
-        return set()
-    if operation == "BatchWriteItem":
-        return set(params.get("RequestItems", {}))
-    if operation == "TransactWriteItems":
-        return {
-            action["TableName"]
-            for item in params.get("TransactItems", [])
-            for kind, action in item.items()
-            if kind != "ConditionCheck"
-        }
-    return {params["TableName"]} if "TableName" in params else set()
+    return set(written_items(operation, params))
 
 
 def writes(counts: Counter[str]) -> int:

@@ -15,6 +15,7 @@ import pytest
 from apihub.dal.jobs.keys import GROUP_PREFIX, OUTCOME_PREFIX, STOCK_PER_TRANSACTION
 from botocore.client import BaseClient
 
+from apihub_bench.awscalls import written_items, written_tables
 from tests.integration.inventory_support import STOCK, register_stock_adapter
 
 PART_KEYS = {"part_id", "color", "size", "quantity_available", "uom", "buy_to_order", "lead_time_days", "locations"}
@@ -144,9 +145,7 @@ def test_the_inventory_lock_is_independent_of_catalog_imports_and_one_per_suppli
 
 class WriteCounter:
     """DynamoDB writes by table while installed: items put, updated or deleted (a transaction's items
-    counted one by one), as botocore sends them."""
-
-    WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
+    counted one by one), as botocore sends them (``apihub_bench.awscalls``, as make bench counts)."""
 
     def __init__(self) -> None:
         self.items: Counter[str] = Counter()
@@ -154,10 +153,9 @@ class WriteCounter:
         self.outcome_transactions = 0  # transactions recording product outcomes
 
     def record(self, operation: str, params: dict[str, Any]) -> None:
-        if operation in self.WRITES:
-            self.items[params["TableName"]] += 1
-            self.calls[params["TableName"]] += 1
-        elif operation == "TransactWriteItems":
+        self.items.update(written_items(operation, params))
+        self.calls.update(written_tables(operation, params))
+        if operation == "TransactWriteItems":
             outcomes = [  # outcome groups (updated), or a failure's detail item (put)
                 a
                 for a in params["TransactItems"]
@@ -165,18 +163,6 @@ class WriteCounter:
                 or a.get("Put", {}).get("Item", {}).get("sk", {}).get("S", "").startswith(OUTCOME_PREFIX)
             ]
             self.outcome_transactions += 1 if outcomes else 0
-            tables = set()
-            for action in params["TransactItems"]:
-                (kind, body), *_ = action.items()
-                if kind != "ConditionCheck":
-                    self.items[body["TableName"]] += 1
-                    tables.add(body["TableName"])
-            for table in tables:
-                self.calls[table] += 1
-        elif operation == "BatchWriteItem":
-            for table, requests in params["RequestItems"].items():
-                self.items[table] += len(requests)
-                self.calls[table] += 1
 
 
 @pytest.fixture
