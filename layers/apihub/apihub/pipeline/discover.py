@@ -24,7 +24,7 @@ from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, explicit_pages
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.jobs.discovery import CHUNKS_PER_WRITE
-from apihub.dal.jobs.keys import groups_for, outcome_group
+from apihub.dal.jobs.keys import groups_for, outcome_group, outcome_groups_of
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem
@@ -303,7 +303,8 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
     state = item.discovery or {}
     chunks, sent = int(state.get("chunks", 0)), int(state.get("sent", 0))
     per_message = max(1, refs_per_message(item))
-    ordered = _by_group(jobs, item, chunks) if item.outcome_groups and sent < chunks else None
+    groups = outcome_groups_of(item)
+    ordered = _by_group(jobs, item.id, chunks, groups) if groups and sent < chunks else None
     for number in range(sent + 1, chunks + 1):
         if ordered is not None:
             skus = ordered[(number - 1) * CHUNK_SIZE : number * CHUNK_SIZE]
@@ -321,8 +322,7 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
     return jobs.update_discovery(item, {"phase": "done"}, discovery_complete=True)
 
 
-def _by_group(jobs: JobsRepository, item: JobItem, chunks: int) -> list[str]:
+def _by_group(jobs: JobsRepository, job_id: str, chunks: int, groups: int) -> list[str]:
     """Every listed SKU, ordered by outcome group (then as listed)."""
-    groups = int(item.outcome_groups or 1)
-    listed = [sku for number in range(1, chunks + 1) for sku in jobs.get_ref_chunk(item.id, number)]
+    listed = [sku for number in range(1, chunks + 1) for sku in jobs.get_ref_chunk(job_id, number)]
     return sorted(listed, key=lambda sku: outcome_group(sku, groups))

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from apihub.batch import BatchProcessor, EventType, PartialItemFailureResponse, SQSRecord
 from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
+from apihub.dal.jobs.keys import outcome_groups_of
 from apihub.errors import OutOfTime, Throttled
 from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import JobStatus, ProductRef, iso_from_epoch
@@ -127,8 +128,7 @@ class HydrateBatch:
         for job_id, skus in by_job.items():
             state = self._state(job_id)
             if state.item is not None and not state.ended:
-                groups = int(state.item.outcome_groups) if state.item.outcome_groups else None
-                state.recorded |= self.jobs.recorded_skus(job_id, skus, groups)
+                state.recorded |= self.jobs.recorded_skus(job_id, skus, outcome_groups_of(state.item))
 
     def _state(self, job_id: str) -> JobState:
         state = self.states.get(job_id)

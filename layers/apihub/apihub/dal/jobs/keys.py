@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -19,11 +20,13 @@ EPOCH_SK = "EPOCH"
 # changed, and the job and supplier updates (2) share them. The bytes are budgeted too
 # (``writes.chunked``).
 ITEMS_PER_TRANSACTION = 100
+# What is left of them for the outcomes and the products they write (``writes.chunked`` cuts by it).
+OUTCOME_ITEMS_PER_TRANSACTION = ITEMS_PER_TRANSACTION - 2
 # A product job commits once this many outcomes are ready (each may need a product write: 2 items).
 PRODUCTS_PER_TRANSACTION = 45
 # A stock job commits once this many are ready: an unchanged SKU (the common case, stock read every
-# few minutes) costs its outcome item alone, so one transaction takes 98 and a changed one splits.
-STOCK_PER_TRANSACTION = ITEMS_PER_TRANSACTION - 2
+# few minutes) costs one item at most, so one transaction takes 98 and a changed one splits.
+STOCK_PER_TRANSACTION = OUTCOME_ITEMS_PER_TRANSACTION
 ERROR_TEXT_MAX = 1000  # UTF-8 bytes of an error text, on the outcome item and the job item
 OUTCOME_PREFIX = "PRODUCT#"
 # The longest SKU stored under its own name: the outcome key ``PRODUCT#<sku>`` must fit a sort key
@@ -92,6 +95,12 @@ def groups_for(skus: Iterable[str]) -> int:
     """How many outcome groups a job of these SKUs gets (``GROUP_TARGET_BYTES`` of SKUs each)."""
     total = sum(utf8_len(group_member(s)) + 1 for s in skus)
     return max(1, math.ceil(total / GROUP_TARGET_BYTES))
+
+
+def outcome_groups_of(job: Any) -> int | None:
+    """A job item's ``outcome_groups``; None for a job listed before groups existed (its outcomes
+    are one ``OutcomeItem`` each)."""
+    return int(job.outcome_groups) if job.outcome_groups else None
 
 
 def group_sk(number: int) -> str:

@@ -28,11 +28,13 @@ from apihub.dal.jobs.cancellations import learn, whole_request_invalid
 from apihub.dal.jobs.items import JobItems
 from apihub.dal.jobs.keys import (
     GROUP_PREFIX,
+    META,
     OUTCOME_PREFIX,
     group_member,
     group_sk,
     job_pk,
     outcome_group,
+    outcome_groups_of,
     outcome_sk,
     sku_fits,
 )
@@ -64,7 +66,7 @@ class Outcomes(JobItems):
         ok_before = {o.sku for o in unique if o.ok}
         now = iso(utcnow()) or ""
         counts_products = mode_spec(item.discovery_mode).fetches is Fetch.product
-        groups = int(item.outcome_groups) if item.outcome_groups else None
+        groups = outcome_groups_of(item)
         batch = Batch(item, dict(existing), prepare(item, unique, existing, now), now, counts_products, groups)
         uploaded = {w.body_ref for w in batch.writes.values() if w.body_ref}
         for chunk in chunked(item, unique, batch.writes, now):
@@ -198,8 +200,8 @@ class Outcomes(JobItems):
         by_pk = {job_pk(j): j for j in dict.fromkeys(job_ids)}
         if not by_pk or not sku_fits(sku):
             return set()
-        jobs = JobItem.batch_get([(pk, "META") for pk in by_pk], attributes_to_get=["pk", "sk", "outcome_groups"])
-        groups = {job.pk: int(job.outcome_groups) for job in jobs if job.outcome_groups}
+        jobs = JobItem.batch_get([(pk, META) for pk in by_pk], attributes_to_get=["pk", "sk", "outcome_groups"])
+        groups = {job.pk: n for job in jobs if (n := outcome_groups_of(job))}
         member = group_member(sku)
         found: set[str] = set()
         keys = [(pk, group_sk(outcome_group(sku, n))) for pk, n in groups.items()]
@@ -277,8 +279,10 @@ def _add_to_group(tw: TransactWrite, job: JobItem, number: int, outcomes: Sequen
 
 
 def none_recorded(members: Iterable[str]) -> Any:
-    """``NOT contains(skus, :m1) AND NOT contains(skus, :m2) ...``: about 30 bytes of expression
-    per SKU, so a transaction's 45 stay far under DynamoDB's 4 KB per expression."""
+    """``NOT contains(skus, :m1) AND NOT contains(skus, :m2) ...``: about 31 bytes of expression
+    per SKU (the values go apart, as placeholders), so the most one transaction can add to one
+    group, ``OUTCOME_ITEMS_PER_TRANSACTION`` (a stock job's 98 unchanged SKUs), stays under
+    DynamoDB's 4 KB per expression."""
     condition: Any = None
     for member in sorted(members):
         clause = ~OutcomeGroupItem.skus.contains(member)

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from apihub.dal import bodies
-from apihub.dal.jobs.keys import ERROR_TEXT_MAX, ITEMS_PER_TRANSACTION, SKU_MAX_BYTES, outcome_sk, sku_fits
+from apihub.dal.jobs.keys import ERROR_TEXT_MAX, OUTCOME_ITEMS_PER_TRANSACTION, SKU_MAX_BYTES, outcome_sk, sku_fits
 from apihub.dal.sizes import ITEM_MAX, TRANSACTION_BYTES_MAX, item_bytes, kb, truncate_utf8, utf8_len
 from apihub.dal.tables import JobItem, OutcomeItem, ProductItem
 from apihub.jobs.modes import Fetch, mode_spec
 
 # A transaction also updates the job item and the supplier item; budget each at the item limit.
 PRODUCT_BYTES_PER_TRANSACTION = TRANSACTION_BYTES_MAX - 2 * ITEM_MAX
-PRODUCT_ITEMS_PER_TRANSACTION = ITEMS_PER_TRANSACTION - 2
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def _item(job: JobItem, sku: str, content_hash: str, now: str, **body: Any) -> P
 
 
 def chunked(job: JobItem, outcomes: Sequence[Any], writes: Mapping[str, Any], now: str) -> list[list[Any]]:
-    """The outcomes cut into transactions: at most ``PRODUCT_ITEMS_PER_TRANSACTION`` outcome and
+    """The outcomes cut into transactions: at most ``OUTCOME_ITEMS_PER_TRANSACTION`` outcome and
     product items (100 with the job and supplier updates; an unchanged product brings its outcome
     alone) and ``PRODUCT_BYTES_PER_TRANSACTION`` bytes of them (4 MB). A product found changed only
     when the transaction runs adds a write the count did not see; the rare request over 100 items
@@ -156,7 +155,7 @@ def chunked(job: JobItem, outcomes: Sequence[Any], writes: Mapping[str, Any], no
         size = item_bytes(outcome_item(job, o, now).serialize())
         size += writes[o.sku].size if o.sku in writes else 0
         count = 2 if o.sku in writes else 1
-        if current and (items + count > PRODUCT_ITEMS_PER_TRANSACTION or used + size > PRODUCT_BYTES_PER_TRANSACTION):
+        if current and (items + count > OUTCOME_ITEMS_PER_TRANSACTION or used + size > PRODUCT_BYTES_PER_TRANSACTION):
             chunks.append(current)
             current, used, items = [], 0, 0
         current.append(o)
