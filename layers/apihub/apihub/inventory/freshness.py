@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -84,12 +84,7 @@ class StockSummary:
     job_id: str | None = None  # the inventory job that confirmed the stock, when one did
 
     def as_item(self) -> dict[str, Any]:
-        return {
-            "products": self.products,
-            "as_of_p50": self.as_of_p50,
-            "as_of_p95": self.as_of_p95,
-            "job_id": self.job_id,
-        }
+        return asdict(self)
 
     @classmethod
     def of(cls, as_ofs: Iterable[str], job_id: str | None = None) -> StockSummary:
