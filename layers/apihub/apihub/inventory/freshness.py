@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from apihub.dal.inventory import InventoryRepository, InventoryStamp, LiveReads, StoredInventory
-from apihub.dal.jobs import JobsRepository
+from apihub.dal.jobs.listing import JobListing
+from apihub.dal.jobs.outcome_reads import OutcomeReads
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.jobs.modes import DiscoveryMode
 from apihub.models import SyncJob, parse_iso
@@ -38,7 +39,7 @@ RECENT_JOBS = 5
 
 def recent_inventory_jobs(supplier_id: str, limit: int = RECENT_JOBS) -> list[SyncJob]:
     """The supplier's newest inventory jobs, newest first (a Query on the ``BySupplierType`` index)."""
-    jobs, _ = JobsRepository().list({"supplier_id": supplier_id, "job_type": DiscoveryMode.inventory.job_type}, limit)
+    jobs, _ = JobListing().list({"supplier_id": supplier_id, "job_type": DiscoveryMode.inventory.job_type}, limit)
     return jobs
 
 
@@ -49,7 +50,7 @@ def confirmed_as_of(supplier_id: str, product_id: str, stored: StoredInventory |
     candidates = [stored.as_of]
     newer = [j for j in recent_inventory_jobs(supplier_id) if j.started_at > stored.as_of]
     if newer:
-        succeeded = JobsRepository().succeeded_in([j.id for j in newer], product_id)
+        succeeded = OutcomeReads().succeeded_in([j.id for j in newer], product_id)
         candidates += [j.started_at for j in newer if j.id in succeeded]
     live = LiveReads().get(supplier_id, product_id)
     if live is not None and live.confirmed_at:
@@ -118,7 +119,7 @@ def summarise_stock(supplier_id: str, job: SyncJob | None) -> StockSummary:
     the p50 and p95 of their ages. O(products): made once per inventory job, when it ends
     (``record_stock_summary``), never per health request."""
     stamps: Iterable[InventoryStamp] = InventoryRepository().stamps(supplier_id)
-    confirmed = JobsRepository().success_skus(job.id) if job is not None else set()
+    confirmed = OutcomeReads().success_skus(job.id) if job is not None else set()
     as_ofs = []
     for stamp in stamps:
         as_of = stamp.as_of

@@ -25,19 +25,14 @@ from pynamodb.transactions import TransactWrite
 from apihub.dal import bodies
 from apihub.dal.jobs.batch import Attempt, Batch, Outcome, Plan, RecordResult, note_committed, plan
 from apihub.dal.jobs.cancellations import learn, whole_request_invalid
-from apihub.dal.jobs.items import JobItems
 from apihub.dal.jobs.keys import (
-    GROUP_PREFIX,
-    META,
-    OUTCOME_PREFIX,
     group_member,
     group_sk,
     job_pk,
-    outcome_group,
     outcome_groups_of,
-    outcome_sk,
     sku_fits,
 )
+from apihub.dal.jobs.outcome_reads import OutcomeReads
 from apihub.dal.jobs.writes import StoredState, chunked, outcome_item, prepare
 from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import HandoffItem, JobItem, OutcomeGroupItem, OutcomeItem, ProductItem, SupplierItem
@@ -47,7 +42,7 @@ from apihub.models import JobStatus, iso, utcnow
 __all__ = ["Outcome", "Outcomes", "RecordResult", "StoredState"]
 
 
-class Outcomes(JobItems):
+class Outcomes(OutcomeReads):
     def record_outcomes(
         self, item: JobItem, outcomes: Sequence[Outcome], existing: Mapping[str, StoredState]
     ) -> RecordResult:
@@ -120,18 +115,6 @@ class Outcomes(JobItems):
         attempt.pending = [o for o in attempt.pending if group_member(o.sku) not in held]
         return done
 
-    def _group_members(self, job_id: str, numbers: Iterable[int], consistent: bool = False) -> set[str]:
-        """Every SKU (as ``group_member``) these outcome groups of the job hold."""
-        keys = [(job_pk(job_id), group_sk(n)) for n in dict.fromkeys(numbers)]
-        if not keys:
-            return set()
-        held: set[str] = set()
-        for group in OutcomeGroupItem.batch_get(
-            keys, consistent_read=consistent, attributes_to_get=["pk", "sk", "skus"]
-        ):
-            held |= set(group.skus or ())
-        return held
-
     def _job_actions(self, batch: Batch, plan: Plan) -> list[Any]:
         success = sum(1 for o in plan.pending if o.ok)
         failed = len(plan.pending) - success
@@ -193,64 +176,6 @@ class Outcomes(JobItems):
         attributes = ["supplier_id", "product_id", "content_hash", "body_ref", "discontinued_at"]
         found = ProductItem.batch_get(keys, attributes_to_get=attributes)
         return {p.product_id: StoredState(p.content_hash, p.body_ref, p.discontinued_at is not None) for p in found}
-
-    def succeeded_in(self, job_ids: Iterable[str], sku: str) -> set[str]:
-        """Which of these jobs recorded ``sku`` as a success (a BatchGetItem of the jobs' group
-        counts, then one of the SKU's group in each; a job from before groups: its outcome item)."""
-        by_pk = {job_pk(j): j for j in dict.fromkeys(job_ids)}
-        if not by_pk or not sku_fits(sku):
-            return set()
-        jobs = JobItem.batch_get([(pk, META) for pk in by_pk], attributes_to_get=["pk", "sk", "outcome_groups"])
-        groups = {job.pk: n for job in jobs if (n := outcome_groups_of(job))}
-        member = group_member(sku)
-        found: set[str] = set()
-        keys = [(pk, group_sk(outcome_group(sku, n))) for pk, n in groups.items()]
-        for group in OutcomeGroupItem.batch_get(keys, attributes_to_get=["pk", "sk", "skus", "failed"]) if keys else ():
-            if member in (group.skus or ()) and member not in (group.failed or ()):
-                found.add(by_pk[group.pk])
-        legacy = [(pk, outcome_sk(sku)) for pk in by_pk if pk not in groups]
-        for item in OutcomeItem.batch_get(legacy, attributes_to_get=["pk", "sk", "status"]) if legacy else ():
-            if item.status == "success":
-                found.add(by_pk[item.pk])
-        return found
-
-    def success_skus(self, job_id: str) -> set[str]:
-        """Every SKU the job recorded as a success (a Query over its outcome groups; for a job from
-        before groups, over its outcome items, keys and status only)."""
-        return {sku for sku, status in self.outcome_statuses(job_id).items() if status == "success"}
-
-    def outcome_statuses(self, job_id: str, consistent: bool = False) -> dict[str, str]:
-        """Every SKU (as ``group_member``) the job recorded, and its status (``success`` |
-        ``failed``): its outcome groups, and the outcome items of a job from before groups."""
-        statuses: dict[str, str] = {}
-        groups = OutcomeGroupItem.query(
-            job_pk(job_id), OutcomeGroupItem.sk.startswith(GROUP_PREFIX), consistent_read=consistent
-        )
-        for group in groups:
-            failed = group.failed or set()
-            statuses.update({sku: "failed" if sku in failed else "success" for sku in group.skus or ()})
-        if statuses:
-            return statuses  # a grouped job's outcome items are the failures' details, already counted
-        items = OutcomeItem.query(
-            job_pk(job_id),
-            OutcomeItem.sk.startswith(OUTCOME_PREFIX),
-            consistent_read=consistent,
-            attributes_to_get=["sk", "status"],
-        )
-        return {item.sk[len(OUTCOME_PREFIX) :]: item.status for item in items}
-
-    def recorded_skus(self, job_id: str, skus: Iterable[str], groups: int | None = None) -> set[str]:
-        """Which of ``skus`` already have an outcome for this job (duplicate deliveries skip them).
-        ``groups``: the job's ``outcome_groups`` (None: a job from before groups)."""
-        wanted = list(dict.fromkeys(skus))
-        if not wanted:
-            return set()
-        if groups:
-            held = self._group_members(job_id, (outcome_group(sku, groups) for sku in wanted))
-            return {sku for sku in wanted if group_member(sku) in held}
-        by_key = {outcome_sk(sku): sku for sku in wanted}
-        found = OutcomeItem.batch_get([(job_pk(job_id), sk) for sk in by_key], attributes_to_get=["pk", "sk"])
-        return {by_key[item.sk] for item in found}
 
     def handed_on(self, job_id: str, message_id: str) -> set[str]:
         """SKUs some copy of hydrate message ``message_id`` has already handed on (``mark_handed_on``)."""
