@@ -196,7 +196,10 @@ def speed_up_index_queries() -> None:
     hash key values to items, rebuilt when anything was written since (every DynamoDB backend
     method that is not a read bumps a generation counter, before and after it runs), each list
     sorted once in moto's own order. moto's filtering and paging are unchanged; only the walk and
-    the per-query sort go."""
+    the per-query sort go.
+
+    A Query on the table's own key walks and sorts the whole table too; it gets just its partition
+    (moto holds the items by hash key: no cache needed)."""
     global _index_patched
     if _index_patched:
         return
@@ -259,8 +262,20 @@ def speed_up_index_queries() -> None:
 
     def patched_query(self: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+        if not index_name:
+            # The table's own key: moto keeps the items by hash key already, then walks (and sorts)
+            # every item of the table to find one partition's. Hand it that partition (moto still
+            # filters it by hash key and sorts it by range key itself).
+            hash_key = kwargs.get("hash_key", args[0] if args else None)
+            if hash_key is None or not self.range_key_attr:
+                return query(self, *args, **kwargs)
+            _local.index_candidates = (self, list(self.items.get(hash_key, {}).values()))
+            try:
+                return query(self, *args, **kwargs)
+            finally:
+                _local.index_candidates = None
         conditions = kwargs.get("hash_key_conditions")
-        found = candidates(self, index_name, conditions) if index_name and conditions else None
+        found = candidates(self, index_name, conditions) if conditions else None
         if found is None:
             return query(self, *args, **kwargs)
         # A first page with no range condition is the first ``limit`` candidates in the query's

@@ -96,3 +96,38 @@ def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
         ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": put("j5", "failed", "2026-01-06")}}])
         # Then the index query sees each change at once
         assert failed() == ["j5", "j3", "j1", "j0"]
+
+
+def test_table_key_queries_answer_as_before_from_their_partition(aws_credentials: None) -> None:
+    speed_up_index_queries()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="p",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        # Given two partitions, written out of order, one item later deleted
+        for pk, sk in [("B", "SLOT#2"), ("A", "SLOT#9"), ("B", "SLOT#0"), ("B", "OTHER"), ("B", "SLOT#1")]:
+            ddb.put_item(TableName="p", Item={"pk": {"S": pk}, "sk": {"S": sk}})
+        ddb.delete_item(TableName="p", Key={"pk": {"S": "B"}, "sk": {"S": "SLOT#1"}})
+
+        def slots(pk: str, **extra: Any) -> dict:
+            return ddb.query(
+                TableName="p",
+                KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                ExpressionAttributeValues={":p": {"S": pk}, ":s": {"S": "SLOT#"}},
+                **extra,
+            )
+
+        # Then a Query on the table's key sees its partition only, sorted, after every write
+        assert [i["sk"]["S"] for i in slots("B")["Items"]] == ["SLOT#0", "SLOT#2"]
+        assert [i["sk"]["S"] for i in slots("B", ScanIndexForward=False)["Items"]] == ["SLOT#2", "SLOT#0"]
+        assert [i["sk"]["S"] for i in slots("A")["Items"]] == ["SLOT#9"]
+        assert slots("C")["Items"] == []
+        # And pages as before
+        first = slots("B", Limit=1)
+        assert [i["sk"]["S"] for i in first["Items"]] == ["SLOT#0"]
+        rest = slots("B", Limit=1, ExclusiveStartKey=first["LastEvaluatedKey"])
+        assert [i["sk"]["S"] for i in rest["Items"]] == ["SLOT#2"]
