@@ -69,17 +69,24 @@ def queued_behind_big_import(size: Size = "fast", seed: int = 0) -> SimFigures:
         spec = Template().data["Parameters"]
         params = {"HydrateMaxConcurrency": spec["HydrateMaxConcurrency"]["MinValue"]}
         params["StallMinutes"] = spec["StallMinutes"]["MinValue"]
-    with Simulation("small import queued behind a big one", parameters=params, seed=seed) as sim:
+    # Messages of the floor's size (``hydrate_refs_per_message``) whatever the job's size: the
+    # arithmetic below sizes the big job by them, and the size a job's messages take is not what
+    # this scenario is about (tests/integration/test_hydrate_message_size.py is).
+    per_message = get_settings().hydrate_refs_per_message
+    environment = {"APIHUB_HYDRATE_REFS_PER_MESSAGE_MAX": str(per_message)}
+    with Simulation(
+        "small import queued behind a big one", parameters=params, seed=seed, environment=environment
+    ) as sim:
         timing = sim.timing
         hydrate = timing.source_for(timing.function_by_folder("hydrate").logical_id)
         workers = hydrate.max_concurrency or 1
         sweep_every = timing.schedule_for(timing.function_by_folder("sweeper").logical_id).period_s
         # The small job must wait past the stall limit with a sweeper tick to spare: the wait is
         # about (big products / workers) x latency, and each worker hydrates one batch (BatchSize
-        # messages of refs_per_message products) inside its Timeout less the commit reserve.
+        # messages of per_message products) inside its Timeout less the commit reserve.
         wait_s = timing.stall_minutes * 60 + 2 * sweep_every
         settings = get_settings()
-        per_batch = hydrate.batch_size * settings.hydrate_refs_per_message
+        per_batch = hydrate.batch_size * per_message
         budget_s = timing.functions[hydrate.function].timeout_s - settings.hydrate_time_reserve_ms / 1000 - 5
         slowest = budget_s / per_batch
         big = 50_000 if size == "verify" else math.ceil(wait_s * workers / slowest)

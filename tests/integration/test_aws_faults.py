@@ -232,6 +232,7 @@ def test_an_import_under_transaction_conflicts_ends_with_exact_counts(hub, aws_f
     # Given a demo supplier with 30 products, two of which fail, hydrated 3 per message and one
     # message per invocation: a dozen transactions (job start, ten outcome batches, finalise)
     monkeypatch.setenv("APIHUB_HYDRATE_REFS_PER_MESSAGE", "3")
+    monkeypatch.setenv("APIHUB_HYDRATE_REFS_PER_MESSAGE_MAX", "3")
     reset_settings()
     for mapping in hub.mappings:
         if mapping.fn.logical_id == "HydrateFunction":

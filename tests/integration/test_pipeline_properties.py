@@ -342,6 +342,7 @@ class ImportMachine(RuleBasedStateMachine):
         data: Any,
     ) -> None:
         os.environ["APIHUB_HYDRATE_REFS_PER_MESSAGE"] = str(refs_per_message)
+        os.environ["APIHUB_HYDRATE_REFS_PER_MESSAGE_MAX"] = str(refs_per_message)
         # Discovery always believes it is out of time after one page: it continues via the queue.
         os.environ["APIHUB_DISCOVERY_TIME_RESERVE_MS"] = str(10**9)
         # Some examples hydrate one SKU per invocation and hand the rest on as a new message.
@@ -733,6 +734,7 @@ def test_import_pipeline_keeps_its_invariants_under_any_interleaving(hub, monkey
     assert hub.admin_token  # made before the faults: the API's caller holds a token already
     for name in (
         "APIHUB_HYDRATE_REFS_PER_MESSAGE",
+        "APIHUB_HYDRATE_REFS_PER_MESSAGE_MAX",
         "APIHUB_DISCOVERY_TIME_RESERVE_MS",
         "APIHUB_HYDRATE_TIME_RESERVE_MS",
         "APIHUB_HYDRATE_CALLS_IN_FLIGHT",

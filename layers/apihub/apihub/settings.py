@@ -57,8 +57,15 @@ class Settings(BaseModel):
     webhook_max_age_s: int = 86_400
     webhook_deliveries_ttl_days: int = 7
 
-    # Hydrate queue: refs per message, and the receive count on which a transient failure is final.
-    hydrate_refs_per_message: int = 10
+    # Hydrate queue: SKUs per message, and the receive count on which a transient failure is final.
+    # A product job's message carries between these two (``pipeline.discover.refs_per_message``): as
+    # many as keep every supplier slot fed with ``hydrate_messages_per_slot`` messages, so a big job's
+    # invocations spread their fixed costs (slot leases, first reads, the last commit) over up to
+    # BatchSize x 50 products, and a small one still reaches every slot. At most 100:
+    # ``HydrateMessage.skus``'s bound.
+    hydrate_refs_per_message: int = Field(default=10, ge=1, le=100)
+    hydrate_refs_per_message_max: int = Field(default=50, ge=1, le=100)
+    hydrate_messages_per_slot: int = Field(default=4, ge=1)
     # The same for a mode that reads stock (one small supplier call per SKU, ``Fetch.inventory``):
     # an invocation then works through BatchSize x 100 SKUs, so its fixed costs (the supplier's
     # slots leased and handed back, its first reads, the last commit's wait) are spread over 500

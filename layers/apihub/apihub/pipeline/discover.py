@@ -14,6 +14,7 @@ invocation that loses the race for a job writes nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,7 @@ from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.messages import DiscoveryMessage, HydrateMessage
 from apihub.pipeline.retry_timing import delay_seconds, expect_attempt
+from apihub.ratelimit import Limits
 from apihub.settings import get_settings
 
 CHUNK_SIZE = 1000
@@ -283,13 +285,30 @@ def _store_page(
     return True
 
 
-def refs_per_message(item: JobItem) -> int:
-    """SKUs per hydrate message for ``item``'s mode: more for a mode that reads stock (one small
-    call per SKU) than for one that hydrates products (up to three calls and a large body each)."""
+def refs_per_message(item: JobItem, slots: int) -> int:
+    """SKUs per hydrate message for ``item``: a mode that reads stock (one small call per SKU) sends
+    its fixed number; a product job (up to three calls and a large body each) sends as many as give
+    each of the supplier's ``slots`` ``hydrate_messages_per_slot`` messages, between
+    ``hydrate_refs_per_message`` and ``hydrate_refs_per_message_max``.
+
+    Why it varies: every hydrate invocation pays a fixed cost (the supplier's slots leased and
+    handed back, the job and duplicate reads, the last commit's wait) whatever its batch holds, so
+    bigger messages spread it over more products (docs/benchmarks.md, "Message size"); but a job
+    of few messages leaves slots idle while its last ones run. The same for every invocation of
+    the fan-out (the total and the supplier's limit are fixed by then)."""
     settings = get_settings()
     if mode_spec(item.discovery_mode).fetches is Fetch.inventory:
         return settings.hydrate_stock_refs_per_message
-    return settings.hydrate_refs_per_message
+    least, most = settings.hydrate_refs_per_message, max(settings.hydrate_refs_per_message_max, 1)
+    wanted = math.ceil(int(item.total_products or 0) / (max(1, slots) * settings.hydrate_messages_per_slot))
+    return max(1, min(most, max(least, wanted)))
+
+
+def supplier_slots(supplier_id: str) -> int:
+    """The supplier's ``max_concurrency`` (its limiter's slots; the default when it sets none, or
+    when the supplier is gone: its hydrate messages then fail as the job's supplier would)."""
+    supplier = SuppliersRepository().find(supplier_id)
+    return Limits.from_config(dict(supplier.protocol_config or {}) if supplier else {}).max_concurrency
 
 
 def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> bool:
@@ -302,7 +321,7 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
     resumed from ``sent`` sends the rest; a job listed before groups goes out chunk by chunk."""
     state = item.discovery or {}
     chunks, sent = int(state.get("chunks", 0)), int(state.get("sent", 0))
-    per_message = max(1, refs_per_message(item))
+    per_message = refs_per_message(item, supplier_slots(item.supplier_id))
     groups = outcome_groups_of(item)
     ordered = _by_group(jobs, item.id, chunks, groups) if groups and sent < chunks else None
     for number in range(sent + 1, chunks + 1):
