@@ -764,7 +764,7 @@ defusedxml for every reply the same command measured a median of 34 to 41 ms on 
 A full_sellable import of a 100,000-product `DemoAdapter` catalog (no supplier latency, so the
 figure is apihub's own cost), discovery run by the discover function on its own, nothing
 hydrating: listing into ref chunks, then fan-out of {d[hydrate_messages]:,} hydrate messages
-(10 SKUs each) with SendMessageBatch. The function's timeout and time reserve are scaled by 0.05
+(up to 50 SKUs each: "Message size" above) with SendMessageBatch. The function's timeout and time reserve are scaled by 0.05
 (300 s → {d[timeout_s]:.0f} s, reserve 30 s → 1.5 s) so that the work has to continue across
 invocations through the discovery queue, as a large catalog does in AWS.
 
