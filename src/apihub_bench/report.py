@@ -418,8 +418,26 @@ that spread; the throughput ratios, which are mostly supplier waiting, much less
 ## What changed, and by how much
 
 Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy record --subprocesses`
-(a C=10 import on the local stack). In the order found:
+(a C=10 import on the local stack). In the order found, newest first:
 
+* **Issue 16: message size** (docs/decisions.md, "Hydrate message size"). Every hydrate invocation
+  pays a fixed cost whatever its batch holds: the supplier's slots leased and handed back, the job
+  and duplicate reads, the last commit's wait. With 10 SKUs a message, a batch of 5 messages was 50
+  products, 2 s of calls at C=10 and 200 ms, and the per-commit metric showed the pattern (45 + 5
+  products an invocation). A product job's messages now carry as many SKUs as give each supplier
+  slot 4 messages, between 10 and 50 (`pipeline/discover.refs_per_message`): 50 at C=10 and C=5,
+  20 at C=25, 10 at C=50 for 2,000 products, so the widest supplier still gets every slot fed to
+  the end. One lane each (`python -m apihub_bench.lane --products 2000 --latency-ms 200
+  --concurrency 10`, 2026-11-30, load average 0.6): 10 SKUs a message
+  (`APIHUB_HYDRATE_REFS_PER_MESSAGE_MAX=10`) 39.4 products/s (0.787), the rule 45.1 (0.901), with
+  UpdateItem calls 422 -> 107 and TransactWriteItems 84 -> 52; C=5 0.925 (0.83 in the run before),
+  C=25 at 500 ms 0.884 (0.85).
+* **Issue 16: a stock's age reads outcomes without the writers.** `inventory/freshness.py` used
+  `JobsRepository` for two reads (the supplier's recent inventory jobs, and which of them recorded a
+  SKU), which imported the outcome, lifecycle and transaction modules into get_product, get_inventory
+  and sync_jobs_health. The readers are `dal/jobs/outcome_reads.OutcomeReads` now (the exactly-once
+  writer extends it) and `listing.JobListing`: get_product's own modules, summed self time under
+  `python -X importtime`, 137 -> 105 ms.
 * **Issue 16: several calls in flight per hydrate invocation.** A hydrate invocation called the
   supplier one product after another and waited on the store between (the duplicate check, each
   commit), holding 1 GB throughout. It now keeps up to 5 calls in flight (a thread pool sharing
