@@ -420,6 +420,14 @@ that spread; the throughput ratios, which are mostly supplier waiting, much less
 Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy record --subprocesses`
 (a C=10 import on the local stack). In the order found, newest first:
 
+* **Found by this page's run of 2026-11-30 (e91ac19): fan-out past its deadline.** With 50-SKU
+  messages the 100,000-product discovery below fanned out in 2 invocations, and one ran 15.47 s
+  against its (scaled) 15 s timeout: ordering the SKUs by outcome group read all 100 ref chunks
+  before any time check. The read now stops between two chunks past the reserve and the next
+  invocation starts it again (`tests/integration/test_outcome_groups.py`). The same figure with
+  the fix, three runs of `apihub_bench.discovery.discovery_fan_out` on the bench stack: longest
+  invocation 13.56, 13.52, 13.52 s (the 15 s timeout less its 1.5 s reserve), 24.5-27.0 s in all.
+
 * **Issue 16: message size** (docs/decisions.md, "Hydrate message size"). Every hydrate invocation
   pays a fixed cost whatever its batch holds: the supplier's slots leased and handed back, the job
   and duplicate reads, the last commit's wait. With 10 SKUs a message, a batch of 5 messages was 50
