@@ -79,12 +79,13 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
     try:
         item = jobs.mark_running(job_id)
         state = item.discovery or {}
-        if state.get("phase", "listing") == "listing":
+        listed_now = state.get("phase", "listing") == "listing"
+        if listed_now:
             if not _list(jobs, item, remaining_ms):
                 return _continue_or_skip(jobs, item)
             state = item.discovery or {}
         if state.get("phase") == "fanout":
-            if not _fan_out(jobs, item, remaining_ms):
+            if not _fan_out(jobs, item, remaining_ms, fresh=not listed_now):
                 return _continue_or_skip(jobs, item)
     except Throttled as exc:
         # Our own limiter: continue later from the stored cursor; this never fails the job.
@@ -311,7 +312,7 @@ def supplier_slots(supplier_id: str) -> int:
     return Limits.from_config(dict(supplier.protocol_config or {}) if supplier else {}).max_concurrency
 
 
-def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> bool:
+def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int], *, fresh: bool = True) -> bool:
     """Phase 2. Returns True when every chunk is on the hydrate queue and discovery is complete.
 
     The SKUs go out ordered by outcome group (``keys.outcome_group``), so the SKUs of one group
@@ -321,18 +322,20 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
     resumed from ``sent`` sends the rest; a job listed before groups goes out chunk by chunk.
 
     Reading every chunk to order them takes time in proportion to the catalog (100 reads for
-    100,000 SKUs), so it is bounded like every other step: not started, and not continued between
-    two reads, past the invocation's reserve; the next invocation starts it again (one invocation
-    reads 1,000 chunks, a 1,000,000-product catalog, in well under its 270 s)."""
+    100,000 SKUs). After a listing in the same invocation (not ``fresh``) it is bounded like every
+    other step: not started, and not continued between two reads, past the invocation's reserve,
+    and a fresh invocation starts it again. A fresh invocation always reads them all and sends at
+    least one chunk, so each invocation makes progress (one reads 1,000 chunks, a
+    1,000,000-product catalog, in well under its 270 s)."""
     state = item.discovery or {}
     chunks, sent = int(state.get("chunks", 0)), int(state.get("sent", 0))
-    if _out_of_time(remaining_ms):
+    if not fresh and _out_of_time(remaining_ms):
         return False
     per_message = refs_per_message(item, supplier_slots(item.supplier_id))
     groups = outcome_groups_of(item)
     ordered = None
     if groups and sent < chunks:
-        ordered = _by_group(jobs, item.id, chunks, groups, remaining_ms)
+        ordered = _by_group(jobs, item.id, chunks, groups, None if fresh else remaining_ms)
         if ordered is None:
             return False
     for number in range(sent + 1, chunks + 1):
@@ -353,13 +356,13 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
 
 
 def _by_group(
-    jobs: JobsRepository, job_id: str, chunks: int, groups: int, remaining_ms: Callable[[], int]
+    jobs: JobsRepository, job_id: str, chunks: int, groups: int, remaining_ms: Callable[[], int] | None
 ) -> list[str] | None:
-    """Every listed SKU, ordered by outcome group (then as listed); None when the invocation ran
-    out of time between two chunk reads."""
+    """Every listed SKU, ordered by outcome group (then as listed); None when ``remaining_ms`` is
+    given and the invocation ran out of time between two chunk reads."""
     listed: list[str] = []
     for number in range(1, chunks + 1):
-        if number > 1 and _out_of_time(remaining_ms):
+        if number > 1 and remaining_ms is not None and _out_of_time(remaining_ms):
             return None
         listed.extend(jobs.get_ref_chunk(job_id, number))
     return sorted(listed, key=lambda sku: outcome_group(sku, groups))
