@@ -11,14 +11,26 @@ from moto import mock_aws
 from apihub_local.moto_tuning import speed_up_index_queries
 
 
+def _pk_sk_table(ddb: Any, name: str, *more_attributes: str, **options: Any) -> None:
+    """A pay-per-request table keyed ``pk``/``sk`` (strings), with ``more_attributes`` declared."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", *more_attributes)],
+        BillingMode="PAY_PER_REQUEST",
+        **options,
+    )
+
+
 def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
     speed_up_index_queries()
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "status", "at")],
+        _pk_sk_table(
+            ddb,
+            "t",
+            "status",
+            "at",
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "ByStatus",
@@ -29,7 +41,6 @@ def test_index_queries_see_every_kind_of_write(aws_credentials: None) -> None:
                     "Projection": {"ProjectionType": "KEYS_ONLY"},
                 }
             ],
-            BillingMode="PAY_PER_REQUEST",
         )
 
         def put(pk: str, status: str | None, at: str) -> dict:
@@ -102,12 +113,7 @@ def test_table_key_queries_answer_as_before_from_their_partition(aws_credentials
     speed_up_index_queries()
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="p",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _pk_sk_table(ddb, "p")
         # Given two partitions, written out of order, one item later deleted
         for pk, sk in [("B", "SLOT#2"), ("A", "SLOT#9"), ("B", "SLOT#0"), ("B", "OTHER"), ("B", "SLOT#1")]:
             ddb.put_item(TableName="p", Item={"pk": {"S": pk}, "sk": {"S": sk}})
