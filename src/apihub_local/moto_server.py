@@ -29,18 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     from apihub_local.moto_lock import SerializedWsgi
-    from apihub_local.moto_tuning import (
-        cache_moto_module_list,
-        speed_up_index_queries,
-        speed_up_sqs_receives,
-        speed_up_sqs_sends,
-        speed_up_transactions,
-    )
+    from apihub_local.moto_tuning import cache_moto_module_list, speed_up_backends
 
-    speed_up_transactions()  # the same moto fix the in-process tests use
-    speed_up_sqs_sends()
-    speed_up_sqs_receives()
-    speed_up_index_queries()
+    speed_up_backends()  # the same moto fixes the timing simulation uses
     cache_moto_module_list()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per AWS call
     app = SerializedWsgi(DomainDispatcherApplication(create_backend_app))

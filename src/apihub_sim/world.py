@@ -166,12 +166,7 @@ class Simulation:
         from apihub_local.gateway import Gateway
         from apihub_local.harness import make_dynamodb_clients, reset_process_state
         from apihub_local.moto_lock import serialize_in_process_moto
-        from apihub_local.moto_tuning import (
-            speed_up_index_queries,
-            speed_up_sqs_receives,
-            speed_up_sqs_sends,
-            speed_up_transactions,
-        )
+        from apihub_local.moto_tuning import speed_up_backends
         from apihub_local.resources import create_stack
         from apihub_local.runtime import Functions
 
@@ -179,12 +174,9 @@ class Simulation:
         self._saved_environ = dict(os.environ)
         os.environ.update(_CREDENTIALS)
         serialize_in_process_moto()
-        # moto walks whole tables and queues per request where AWS does not: without these a run's
+        # moto walks whole tables and queues per request where AWS does not: without the fixes a run's
         # real time grows with the square of its size (the verify sizes took hours).
-        speed_up_transactions()
-        speed_up_index_queries()
-        speed_up_sqs_sends()
-        speed_up_sqs_receives()
+        speed_up_backends()
         self._mock = mock_aws()
         self._mock.start()
         self._fast_responses = _raw_dynamodb_responses()
