@@ -300,9 +300,8 @@ def refs_per_message(item: JobItem, slots: int) -> int:
     settings = get_settings()
     if mode_spec(item.discovery_mode).fetches is Fetch.inventory:
         return settings.hydrate_stock_refs_per_message
-    least, most = settings.hydrate_refs_per_message, max(settings.hydrate_refs_per_message_max, 1)
     wanted = math.ceil(int(item.total_products or 0) / (max(1, slots) * settings.hydrate_messages_per_slot))
-    return max(1, min(most, max(least, wanted)))
+    return min(settings.hydrate_refs_per_message_max, max(settings.hydrate_refs_per_message, wanted))
 
 
 def supplier_slots(supplier_id: str) -> int:
