@@ -1,8 +1,12 @@
 """HttpApi Lambda authorizer: auth_token cookie or Bearer token -> role (simple responses)."""
 
-from apihub.auth import authorizer_response
-from apihub.observability import logger
-from aws_lambda_powertools.logging import correlation_paths
+from apihub.startup import cold_start
+
+# The init phase with the garbage collector paused (apihub.startup).
+with cold_start():
+    from apihub.auth import authorizer_response
+    from apihub.observability import logger
+    from aws_lambda_powertools.logging import correlation_paths
 
 
 # The authorizer event carries the request's requestContext: its lines share the route function's correlation id.

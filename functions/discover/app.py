@@ -1,14 +1,18 @@
 """SQS DiscoveryQueue -> run (or continue) a job's discovery and fan-out, or its discontinuation pass."""
 
-import time
+from apihub.startup import cold_start
 
-from apihub.batch import BatchProcessor, EventType, SQSRecord, process_partial_response
-from apihub.dal.jobs import JobsRepository
-from apihub.observability import DISCOVERY_DURATION, bind_job, duration_ms, logger, metrics, unbind_job
-from apihub.pipeline import discontinuation, discover
-from apihub.pipeline.messages import DiscoveryMessage
+# The init phase with the garbage collector paused (apihub.startup).
+with cold_start():
+    import time
 
-processor = BatchProcessor(event_type=EventType.SQS)
+    from apihub.batch import BatchProcessor, EventType, SQSRecord, process_partial_response
+    from apihub.dal.jobs import JobsRepository
+    from apihub.observability import DISCOVERY_DURATION, bind_job, duration_ms, logger, metrics, unbind_job
+    from apihub.pipeline import discontinuation, discover
+    from apihub.pipeline.messages import DiscoveryMessage
+
+    processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord, lambda_context) -> None:

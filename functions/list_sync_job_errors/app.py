@@ -1,10 +1,14 @@
 """GET /api/sync-jobs/{job_id}/errors"""
 
-from apihub.api.app import app_for
-from apihub.observability import logger
-from aws_lambda_powertools.logging import correlation_paths
+from apihub.startup import cold_start
 
-app = app_for("list_sync_job_errors")
+# The init phase with the garbage collector paused (apihub.startup).
+with cold_start():
+    from apihub.api.app import app_for
+    from apihub.observability import logger
+    from aws_lambda_powertools.logging import correlation_paths
+
+    app = app_for("list_sync_job_errors")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

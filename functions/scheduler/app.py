@@ -1,8 +1,12 @@
 """EventBridge Scheduler -> start the scheduled imports of one mode ({"mode": "delta"} etc.)."""
 
-from apihub.jobs.schedules import run_scheduled_imports
-from apihub.models import DiscoveryMode
-from apihub.observability import SCHEDULED_IMPORTS, count, logger
+from apihub.startup import cold_start
+
+# The init phase with the garbage collector paused (apihub.startup).
+with cold_start():
+    from apihub.jobs.schedules import run_scheduled_imports
+    from apihub.models import DiscoveryMode
+    from apihub.observability import SCHEDULED_IMPORTS, count, logger
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,9 +1,13 @@
 """EventBridge Scheduler (every few minutes) -> fail stalled jobs and release their locks; resume
 discontinuation passes left pending."""
 
-from apihub.jobs.sweeper import sweep_stalled
-from apihub.observability import JOBS_SWEPT, count, logger
-from apihub.pipeline import discontinuation
+from apihub.startup import cold_start
+
+# The init phase with the garbage collector paused (apihub.startup).
+with cold_start():
+    from apihub.jobs.sweeper import sweep_stalled
+    from apihub.observability import JOBS_SWEPT, count, logger
+    from apihub.pipeline import discontinuation
 
 
 @logger.inject_lambda_context(clear_state=True)

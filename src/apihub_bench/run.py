@@ -278,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"parse: {info['parse']}")
     info["cold_import_ms"] = coldstart.cold_import_ms(runs=args.cold_runs, layer=layer_dir / "ApihubLayer" / "python")
     info["cold_import_floor_ms"] = info["cold_import_ms"].pop(coldstart.LIBRARIES_FLOOR)
+    info["cold_import_floor_paused_ms"] = info["cold_import_ms"].pop(coldstart.LIBRARIES_FLOOR_PAUSED)
     info["cold_runs"] = args.cold_runs
     say(f"cold imports: {info['cold_import_ms']}")
 

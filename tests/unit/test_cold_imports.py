@@ -16,6 +16,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,10 +63,14 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 _PROBE = """
-import json, sys
+import gc, json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "stop" and collections.append(info["generation"]))
 import app
-print(json.dumps(sorted(sys.modules)))
+gc.callbacks.clear()
+print(json.dumps({"modules": sorted(sys.modules), "collections": collections,
+                  "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
 """
 
 
@@ -77,7 +82,7 @@ def _fresh_environment() -> dict[str, str]:
     return env
 
 
-def _modules_after_import(function: str) -> set[str]:
+def _cold_import(function: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, str(ROOT / "functions" / function), str(ROOT / "layers" / "apihub")],
         capture_output=True,
@@ -87,14 +92,20 @@ def _modules_after_import(function: str) -> set[str]:
         check=False,
     )
     assert out.returncode == 0, f"functions/{function}/app.py failed to import:\n{out.stderr}"
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 @cache
-def modules_by_function() -> dict[str, set[str]]:
-    """Every function's ``sys.modules`` after a cold import (two interpreters at a time)."""
+def cold_imports() -> dict[str, dict[str, Any]]:
+    """Every function's cold import: ``modules`` (``sys.modules`` afterwards), ``collections`` (the
+    generation of each garbage collection during it), the collector's state after (two at a time)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(FUNCTIONS, pool.map(_modules_after_import, FUNCTIONS), strict=True))
+        return dict(zip(FUNCTIONS, pool.map(_cold_import, FUNCTIONS), strict=True))
+
+
+def modules_by_function() -> dict[str, set[str]]:
+    return {fn: set(result["modules"]) for fn, result in cold_imports().items()}
 
 
 def test_the_table_names_real_functions() -> None:
@@ -110,6 +121,19 @@ def test_heavy_module_stays_out_of_functions_that_do_not_use_it(module: str) -> 
     loaded = {fn for fn, modules in modules_by_function().items() if module in modules}
     unexpected = sorted(loaded - ALLOWED[module])
     assert not unexpected, f"{module} is imported at cold start by {unexpected} (docs/benchmarks.md, 'Cold imports')"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_cold_import_pauses_garbage_collection_and_leaves_the_collector_on(function: str) -> None:
+    # Given a fresh interpreter, when the function's app module is imported (its init phase),
+    # then the collector ran at most the young collection or two before the pause starts
+    # (apihub.startup.cold_start: without it an API function runs about 120, and one over every
+    # object), is back on, and holds the init's objects frozen.
+    result = cold_imports()[function]
+    ran = result["collections"]
+    assert len(ran) <= 2 and 2 not in ran, f"{function}: collections of generations {ran} during its import"
+    assert result["enabled"], f"{function}: the garbage collector is left off after the import"
+    assert result["frozen"] > 10_000, f"{function}: only {result['frozen']} objects frozen after the import"
 
 
 def test_batch_processing_loads_without_powertools_parser_models() -> None:
