@@ -4,8 +4,9 @@
 through Powertools' ``BatchProcessor`` (one ``HydrateBatch.handle`` each, partial failures
 reported). The batch's products are fetched by a small thread pool, up to
 ``APIHUB_HYDRATE_CALLS_IN_FLIGHT`` calls at once (as many as the supplier's free slots allow),
-started as soon as the batch arrives; the main thread judges and commits each message's outcomes
-while the next ones are still being fetched, so the store's work overlaps the supplier's. Every
+started as soon as the batch arrives; a commit that falls due runs on a thread of its own, so the
+fetching threads go straight on to their next call and the store's work overlaps the supplier's
+(the main thread judges each message's outcomes meanwhile). Every
 supplier call has a deadline (the remaining time minus the commit reserve);
 outcomes are committed as they become ready (``pipeline.commits``); work that meets the deadline
 or our own limiter is handed on as a fresh message (no receive burnt); then completed jobs are
@@ -97,6 +98,9 @@ class HydrateBatch:
         self.finished = 0  # fetches that came back with a verdict
         self._lock = threading.Lock()  # the counters above and each job's adapter and limiter
         self._pool: ThreadPoolExecutor | None = None
+        # The progressive commits' thread (with a pool of fetches): a commit held a fetching
+        # thread, and its supplier slot, for 150 ms each (docs/benchmarks.md, "What changed").
+        self._commits: ThreadPoolExecutor | None = None
         self._fetches: dict[tuple[str, str], Future[Verdict] | InlineFetch] = {}
         self._committing: set[str] = set()  # jobs with a commit in progress on some thread
         # Set once our own limiter said "wait", or the deadline came: the rest goes back on the queue.
@@ -215,7 +219,14 @@ class HydrateBatch:
             if verdict.outcome is None or state.ended:
                 return verdict
             state.add(verdict.outcome, self.remaining_ms())
-        self._commit_when_due(state)
+            taking = self._take_if_due(state)
+        if taking is not None:
+            if self._pool is None:  # one call at a time: the commit runs here, in order
+                self._commit_taken(state, taking)
+            else:
+                if self._commits is None:
+                    self._commits = ThreadPoolExecutor(1, thread_name_prefix="commit")
+                self._commits.submit(self._commit_taken, state, taking)
         return verdict
 
     def _take_if_due(self, state: JobState) -> JobState | None:
@@ -232,13 +243,11 @@ class HydrateBatch:
         state.oldest_ms = self.remaining_ms() if state.outcomes else None
         return taking
 
-    def _commit_when_due(self, state: JobState) -> None:
-        """Commit ``state``'s outcomes if a commit is due, outside the lock, so the other threads'
-        calls and outcomes go on meanwhile; then again if more became due while it ran (a crash
-        must not lose more than the progressive commits allow). What a commit could not commit
-        goes back to the pending outcomes."""
-        with self._lock:
-            taking = self._take_if_due(state)
+    def _commit_taken(self, state: JobState, taking: JobState | None) -> None:
+        """Commit the outcomes ``_take_if_due`` moved to ``taking``, outside the lock, so the other
+        threads' calls and outcomes go on meanwhile; then again if more became due while it ran (a
+        crash must not lose more than the progressive commits allow). What a commit could not
+        commit goes back to the pending outcomes, for the batch's last commit."""
         while taking is not None:
             assert state.item is not None
             try:
@@ -367,7 +376,7 @@ class HydrateBatch:
     # ------------------------------------------------------------------ per batch
     def close(self) -> None:
         """Release this invocation's supplier slots (call once the batch is done, even on error),
-        once no fetch is in flight any more."""
+        once no fetch is in flight any more; then wait for the commit in flight, if any."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -377,6 +386,9 @@ class HydrateBatch:
                 if state.adapter is not None:
                     state.adapter.context.guard.target = None
                 state.limiter = None
+        if self._commits is not None:  # no thread may outlive the invocation (Lambda freezes it)
+            self._commits.shutdown(wait=True)
+            self._commits = None
 
     def commit(self) -> None:
         """Commit the outcomes still pending (exactly once), finalise any job the batch completed,
