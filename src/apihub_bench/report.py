@@ -436,6 +436,28 @@ that spread; the throughput ratios, which are mostly supplier waiting, much less
 Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy record --subprocesses`
 (a C=10 import on the local stack). In the order found, newest first:
 
+* **Issue 16: commits off the fetching threads, and the fan-out from memory.** A timeline of a
+  C=10 import of 2,000 products at 200 ms (every handler and supplier call timed in-process on the
+  bench stack, 2026-11-30) showed where the slots idled: the progressive commits (40, about 156 ms
+  each, a moto transaction) ran on the fetching thread that made one due, so that thread's slot
+  waited 6.2 slot-seconds in all; and the discovery read back the ref chunks it had just written to
+  order them by outcome group (0.22 s before the first hydrate message). A commit now runs on a
+  thread of its own (`HydrateBatch._commits`; the fetching threads go straight on), and an
+  invocation that has just listed orders the listed SKUs in memory. Slot utilisation between the
+  first call and the last: 0.955 before, 0.968-0.972 after; first hydrate message 0.82 -> 0.72 s
+  after the job started. Same process, same spell, against the reference: 44.45 vs 46.20
+  products/s (0.962) before, 45.74 vs 46.08 (0.993) after. What is left is per invocation: each
+  of the 8 invocations' ends (the last commit and the completion check, about 200 ms; moto
+  serialises every call and spends most of a transaction parsing condition expressions) idles its
+  5 slots, and the listing itself (0.4-0.5 s) comes before any fetch.
+* **Issue 16: a function's init runs with the garbage collector paused.** `gc.callbacks` on
+  get_product's import counted 110 young, 10 middle and one full collection, 37-55 ms of a
+  ~420 ms import, freeing nothing; the libraries alone stay just under the full collection's
+  threshold, our functions cross it (which is why the ratios moved with import order). Each
+  `functions/<f>/app.py` now wraps its imports in `apihub.startup.cold_start()` (docs/decisions.md).
+  `--coldstart-only` right after: 33 of 34 within 1.3x, the slowest 1.30x (13 of 34 in the run
+  before). "Cold imports" below also gives the ratio against the libraries imported with the same
+  pause: our own code's share.
 * **Found by this page's run of 2026-11-30 (e91ac19): fan-out past its deadline.** With 50-SKU
   messages the 100,000-product discovery below fanned out in 2 invocations, and one ran 15.47 s
   against its (scaled) 15 s timeout: ordering the SKUs by outcome group read all 100 ref chunks

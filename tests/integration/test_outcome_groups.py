@@ -185,7 +185,7 @@ def test_the_group_condition_of_a_full_transaction_fits_dynamodbs_expression_lim
     assert len(values) == OUTCOME_ITEMS_PER_TRANSACTION
 
 
-def test_fan_out_after_a_listing_reads_its_chunks_only_while_time_is_left_and_a_fresh_one_always_progresses(
+def test_fan_out_after_a_listing_orders_the_listed_skus_without_reading_and_a_fresh_one_always_progresses(
     hub, monkeypatch
 ) -> None:
     # Given a job of 2,500 products (3 ref chunks) back in its fan-out phase, nothing sent yet
@@ -196,22 +196,22 @@ def test_fan_out_after_a_listing_reads_its_chunks_only_while_time_is_left_and_a_
     sent.clear()
     item = repo.get_item(job_id)
     item.discovery = {**item.discovery, "phase": "fanout", "sent": 0}
-    # And an invocation that listed first, whose time passes the reserve (30 s) after one chunk read
     reads: list[int] = []
     real_read = repo.get_ref_chunk
     monkeypatch.setattr(repo, "get_ref_chunk", lambda job, number: reads.append(number) or real_read(job, number))
-    left = lambda: 60_000 if len(reads) < 1 else 1_000  # noqa: E731 - a clock read per call
-    # When it fans out, Then it stops between two reads, before its deadline, having sent nothing
-    assert not discover._fan_out(repo, item, left, fresh=False)
-    assert reads == [1] and sent == []
-    # And one that listed first and is already past its reserve reads nothing at all
-    reads.clear()
-    assert not discover._fan_out(repo, item, lambda: 1_000, fresh=False)
-    assert reads == []
+    listed = [real_read(job_id, n) for n in (1, 2, 3)]
+    as_listed = [sku for chunk in listed for sku in chunk]
+    # When an invocation that has just listed them is already past its reserve (30 s),
+    # Then it reads nothing and sends nothing: a fresh invocation will
+    assert not discover._fan_out(repo, item, lambda: 1_000, listed=as_listed)
+    assert reads == [] and sent == []
     # And a fresh invocation past its reserve still reads them all and sends one chunk (progress)
     assert not discover._fan_out(repo, item, lambda: 1_000)
     assert reads == [1, 2, 3]
     assert [sku for bodies in sent for body in bodies for sku in body["skus"]] == first_run[:1000]
-    # And the next, with time, sends the rest: every SKU once, in the first fan-out's order
-    assert discover._fan_out(repo, repo.get_item(job_id), lambda: 10**9)
+    # And one that has just listed them, with time, sends the rest without reading a chunk:
+    # every SKU once, in the order a fresh invocation reads
+    reads.clear()
+    assert discover._fan_out(repo, repo.get_item(job_id), lambda: 10**9, listed=as_listed)
+    assert reads == []
     assert [sku for bodies in sent for body in bodies for sku in body["skus"]] == first_run

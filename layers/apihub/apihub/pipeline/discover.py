@@ -79,13 +79,14 @@ def run(job_id: str, remaining_ms: Callable[[], int], receive_count: int = 1) ->
     try:
         item = jobs.mark_running(job_id)
         state = item.discovery or {}
-        listed_now = state.get("phase", "listing") == "listing"
-        if listed_now:
-            if not _list(jobs, item, remaining_ms):
+        listed: list[str] | None = None  # every listed SKU, when this invocation listed them
+        if state.get("phase", "listing") == "listing":
+            listed = _list(jobs, item, remaining_ms)
+            if listed is None:
                 return _continue_or_skip(jobs, item)
             state = item.discovery or {}
         if state.get("phase") == "fanout":
-            if not _fan_out(jobs, item, remaining_ms, fresh=not listed_now):
+            if not _fan_out(jobs, item, remaining_ms, listed=listed):
                 return _continue_or_skip(jobs, item)
     except Throttled as exc:
         # Our own limiter: continue later from the stored cursor; this never fails the job.
@@ -140,8 +141,9 @@ def _out_of_time(remaining_ms: Callable[[], int]) -> bool:
     return remaining_ms() < get_settings().discovery_time_reserve_ms
 
 
-def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> bool:
-    """Phase 1. Returns True when the listing is complete (phase moved to ``fanout``)."""
+def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) -> list[str] | None:
+    """Phase 1. Every listed SKU, in the stored chunks' order, when the listing is complete (phase
+    moved to ``fanout``); None when it goes on in another invocation (or another owns the job)."""
     params = DiscoveryParams.model_validate(item.params or {})
     mode = DiscoveryMode(item.discovery_mode)
     state = dict(item.discovery or {})
@@ -161,13 +163,14 @@ def _list(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int]) 
 
     listed = _Listed.load(jobs, item)
     if not state.get("listed", False) and not _page_through(jobs, item, request, listed, remaining_ms):
-        return False
-    return jobs.update_discovery(
+        return None
+    done = jobs.update_discovery(
         item,
         {"phase": "fanout", "sent": 0, "listed": True},
         total_products=len(listed.seen),
         outcome_groups=groups_for(listed.seen),
     )
+    return list(listed.seen) if done else None
 
 
 @dataclass
@@ -311,7 +314,9 @@ def supplier_slots(supplier_id: str) -> int:
     return Limits.from_config(dict(supplier.protocol_config or {}) if supplier else {}).max_concurrency
 
 
-def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int], *, fresh: bool = True) -> bool:
+def _fan_out(
+    jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int], *, listed: list[str] | None = None
+) -> bool:
     """Phase 2. Returns True when every chunk is on the hydrate queue and discovery is complete.
 
     The SKUs go out ordered by outcome group (``keys.outcome_group``), so the SKUs of one group
@@ -320,23 +325,22 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
     the same in every invocation (the stored chunks never change once listed), so a fan-out
     resumed from ``sent`` sends the rest; a job listed before groups goes out chunk by chunk.
 
-    Reading every chunk to order them takes time in proportion to the catalog (100 reads for
-    100,000 SKUs). After a listing in the same invocation (not ``fresh``) it is bounded like every
-    other step: not started, and not continued between two reads, past the invocation's reserve,
-    and a fresh invocation starts it again. A fresh invocation always reads them all and sends at
-    least one chunk, so each invocation makes progress (one reads 1,000 chunks, a
-    1,000,000-product catalog, in well under its 270 s)."""
+    ``listed``: the SKUs as this same invocation listed and stored them, ordered in memory (the
+    first hydrate message goes out without reading back what was just written; that read took a
+    fifth of a 2,000-product discovery). Not started past the invocation's reserve then: a fresh
+    invocation starts it. A fresh invocation reads every chunk to order them, time in proportion
+    to the catalog (100 reads for 100,000 SKUs), and always sends at least one chunk, so each
+    invocation makes progress (one reads 1,000 chunks, a 1,000,000-product catalog, in well under
+    its 270 s)."""
     state = item.discovery or {}
     chunks, sent = int(state.get("chunks", 0)), int(state.get("sent", 0))
-    if not fresh and _out_of_time(remaining_ms):
+    if listed is not None and _out_of_time(remaining_ms):
         return False
     per_message = refs_per_message(item, supplier_slots(item.supplier_id))
     groups = outcome_groups_of(item)
     ordered = None
     if groups and sent < chunks:
-        ordered = _by_group(jobs, item.id, chunks, groups, None if fresh else remaining_ms)
-        if ordered is None:
-            return False
+        ordered = by_group(listed, groups) if listed is not None else _read_by_group(jobs, item.id, chunks, groups)
     for number in range(sent + 1, chunks + 1):
         if ordered is not None:
             skus = ordered[(number - 1) * CHUNK_SIZE : number * CHUNK_SIZE]
@@ -354,14 +358,14 @@ def _fan_out(jobs: JobsRepository, item: JobItem, remaining_ms: Callable[[], int
     return jobs.update_discovery(item, {"phase": "done"}, discovery_complete=True)
 
 
-def _by_group(
-    jobs: JobsRepository, job_id: str, chunks: int, groups: int, remaining_ms: Callable[[], int] | None
-) -> list[str] | None:
-    """Every listed SKU, ordered by outcome group (then as listed); None when ``remaining_ms`` is
-    given and the invocation ran out of time between two chunk reads."""
+def by_group(listed: list[str], groups: int) -> list[str]:
+    """``listed`` ordered by outcome group (then as listed)."""
+    return sorted(listed, key=lambda sku: outcome_group(sku, groups))
+
+
+def _read_by_group(jobs: JobsRepository, job_id: str, chunks: int, groups: int) -> list[str]:
+    """Every listed SKU, read from the stored chunks, ordered by outcome group (then as listed)."""
     listed: list[str] = []
     for number in range(1, chunks + 1):
-        if number > 1 and remaining_ms is not None and _out_of_time(remaining_ms):
-            return None
         listed.extend(jobs.get_ref_chunk(job_id, number))
-    return sorted(listed, key=lambda sku: outcome_group(sku, groups))
+    return by_group(listed, groups)
