@@ -99,3 +99,37 @@ def test_slots_held_elsewhere_leave_an_invocation_one_call_at_a_time_without_wai
     assert calls.most == 1
     assert result["batchItemFailures"] == [] and len(_outcomes(job_id)) == 20
     assert elapsed < 20  # no wait on the busy slots (the limiter would wait up to 5 s per try)
+
+
+def test_a_commit_in_progress_holds_no_fetching_thread(hub, monkeypatch) -> None:
+    # Given one batch of 50 products, 5 calls in flight allowed and 5 slots, every outcome's commit
+    # due at once (APIHUB_HYDRATE_COMMIT_EVERY_S=0), and a commit that takes 0.15 s (a slow store)
+    from apihub.pipeline.commits import Committer
+    from apihub.settings import reset_settings
+
+    monkeypatch.setenv("APIHUB_HYDRATE_COMMIT_EVERY_S", "0")
+    reset_settings()
+    _, messages = _one_batch(hub, slots=5)
+    job_id = json.loads(messages[0]["Body"])["job_id"]
+    calls = InFlight(seconds=0.05)
+    calls.patch(monkeypatch)
+    during_commits: list[int] = []
+    real_commit = Committer.commit_ready
+
+    def slow_commit(committer: Committer, state: Any) -> None:
+        time.sleep(0.075)
+        during_commits.append(calls.now)  # calls in flight halfway through the commit
+        time.sleep(0.075)
+        real_commit(committer, state)
+
+    monkeypatch.setattr(Committer, "commit_ready", slow_commit)
+    # When one invocation hydrates the batch
+    result = _invoke(hub, messages, FakeContext(150.0))
+    # Then while a commit ran, all 5 calls were in flight at some point: a commit made on a
+    # fetching thread would leave at most 4 (that thread waits on the store, its slot idle)
+    assert during_commits, "no progressive commit ran"
+    assert max(during_commits) == 5, during_commits
+    # And every product is still recorded once
+    assert result["batchItemFailures"] == []
+    job = hub.job(job_id)
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 50, 0)
