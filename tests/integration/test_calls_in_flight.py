@@ -116,11 +116,11 @@ def test_a_commit_in_progress_holds_no_fetching_thread(hub, monkeypatch) -> None
     during_commits: list[int] = []
     real_commit = Committer.commit_ready
 
-    def slow_commit(committer: Committer, state: Any) -> None:
+    def slow_commit(committer: Committer, state: Any, **kwargs: Any) -> None:
         time.sleep(0.075)
         during_commits.append(calls.now)  # calls in flight halfway through the commit
         time.sleep(0.075)
-        real_commit(committer, state)
+        real_commit(committer, state, **kwargs)
 
     monkeypatch.setattr(Committer, "commit_ready", slow_commit)
     # When one invocation hydrates the batch

@@ -73,10 +73,10 @@ class Committer:
         age_ms = (state.oldest_ms or 0) - self.remaining_ms()
         return len(state.outcomes) >= transaction_worth(state.item) or age_ms >= self.every_ms
 
-    def commit_ready(self, state: JobState) -> None:
-        """Commit ``state``'s outcomes if they are ready. Best effort: on an error they stay
-        pending and ``finish`` commits them (its failure redelivers the batch)."""
-        if not self.ready(state):
+    def commit_ready(self, state: JobState, *, now: bool = False) -> None:
+        """Commit ``state``'s outcomes if they are ready (or ``now``, however few). Best effort: on
+        an error they stay pending and ``finish`` commits them (its failure redelivers the batch)."""
+        if not (now or self.ready(state)):
             return
         try:
             self.commit(state)

@@ -229,12 +229,15 @@ class HydrateBatch:
                 self._commits.submit(self._commit_taken, state, taking)
         return verdict
 
-    def _take_if_due(self, state: JobState) -> JobState | None:
+    def _take_if_due(self, state: JobState, now: bool = False) -> JobState | None:
         """``state``'s pending outcomes, up to a transaction's worth, moved to a commit of their
-        own, if a commit is due and none of this job is in progress (call under the lock). The
-        worth at most: outcomes that other threads added since it became due wait for the next
-        commit rather than make this one a transaction and a small leftover."""
-        if state.item is None or state.item.id in self._committing or not self.committer.ready(state):
+        own, if a commit is due (or ``now``: any pending) and none of this job is in progress
+        (call under the lock). The worth at most: outcomes that other threads added since it
+        became due wait for the next commit rather than make this one a transaction and a small
+        leftover."""
+        if state.item is None or state.item.id in self._committing or state.ended or not state.outcomes:
+            return None
+        if not (now or self.committer.ready(state)):
             return None
         self._committing.add(state.item.id)
         worth = transaction_worth(state.item)
@@ -243,7 +246,7 @@ class HydrateBatch:
         state.oldest_ms = self.remaining_ms() if state.outcomes else None
         return taking
 
-    def _commit_taken(self, state: JobState, taking: JobState | None) -> None:
+    def _commit_taken(self, state: JobState, taking: JobState | None, now: bool = False) -> None:
         """Commit the outcomes ``_take_if_due`` moved to ``taking``, outside the lock, so the other
         threads' calls and outcomes go on meanwhile; then again if more became due while it ran (a
         crash must not lose more than the progressive commits allow). What a commit could not
@@ -251,7 +254,7 @@ class HydrateBatch:
         while taking is not None:
             assert state.item is not None
             try:
-                self.committer.commit_ready(taking)
+                self.committer.commit_ready(taking, now=now)
             finally:
                 with self._lock:
                     self._committing.discard(state.item.id)
@@ -261,7 +264,13 @@ class HydrateBatch:
                     if failed and not state.ended:  # pending again, for the end of the batch
                         state.outcomes = taking.outcomes + state.outcomes
                         state.oldest_ms = taking.oldest_ms
-                    taking = None if failed or state.ended else self._take_if_due(state)
+                    taking = None if failed or state.ended else self._take_if_due(state, now)
+
+    def _commit_rest(self, state: JobState) -> None:
+        """On the commit thread, after the commits queued before it: every outcome still pending."""
+        with self._lock:
+            taking = self._take_if_due(state, now=True)
+        self._commit_taken(state, taking, now=True)
 
     def handle(self, body: str, receive_count: int, message_id: str = "") -> None:
         """Hydrate one message's refs. Raises ``RetryLater`` to have the message redelivered.
@@ -376,10 +385,17 @@ class HydrateBatch:
     # ------------------------------------------------------------------ per batch
     def close(self) -> None:
         """Release this invocation's supplier slots (call once the batch is done, even on error),
-        once no fetch is in flight any more; then wait for the commit in flight, if any."""
+        once no fetch is in flight any more, and commit what is pending meanwhile."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            # The fetches are over: what is still pending is committed now, on the commit thread,
+            # while the slots are handed back (the batch's last commit waited for that; about
+            # 100 ms of every invocation's end, its slots idle, on the local stack).
+            if self._commits is None:
+                self._commits = ThreadPoolExecutor(1, thread_name_prefix="commit")
+            for state in self.states.values():
+                self._commits.submit(self._commit_rest, state)
         for state in self.states.values():
             if state.limiter is not None:
                 state.limiter.close()
