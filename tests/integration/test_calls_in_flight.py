@@ -133,3 +133,40 @@ def test_a_commit_in_progress_holds_no_fetching_thread(hub, monkeypatch) -> None
     assert result["batchItemFailures"] == []
     job = hub.job(job_id)
     assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 50, 0)
+
+
+def test_the_batchs_last_commit_runs_while_its_slots_are_handed_back(hub, monkeypatch) -> None:
+    # Given one batch of 30 products (fewer than a transaction's worth: no commit falls due while
+    # they are fetched), 5 calls in flight, and handing the slots back that takes 0.2 s
+    from apihub.pipeline.commits import Committer
+    from apihub.ratelimit import SupplierLimiter
+
+    _, messages = _one_batch(hub, slots=5, products=30)
+    job_id = json.loads(messages[0]["Body"])["job_id"]
+    InFlight(seconds=0.01).patch(monkeypatch)
+    events: list[str] = []
+    real_close, real_commit = SupplierLimiter.close, Committer.commit
+
+    def slow_close(limiter: SupplierLimiter) -> None:
+        events.append("release starts")
+        time.sleep(0.2)
+        real_close(limiter)
+        events.append("release ends")
+
+    def commit(committer: Committer, state: Any) -> None:
+        if state.outcomes:
+            events.append(f"commit of {len(state.outcomes)}")
+        real_commit(committer, state)
+
+    monkeypatch.setattr(SupplierLimiter, "close", slow_close)
+    monkeypatch.setattr(Committer, "commit", commit)
+    # When one invocation hydrates the batch
+    result = _invoke(hub, messages, FakeContext(150.0))
+    # Then its 30 outcomes were committed in one commit, started before the slots were all back
+    # (after them, the invocation's end would wait for both, one after the other)
+    assert events.count("commit of 30") == 1, events
+    assert events.index("commit of 30") < events.index("release ends"), events
+    # And every product is recorded once, the job done
+    assert result["batchItemFailures"] == []
+    job = hub.job(job_id)
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("success", 30, 0)
