@@ -114,15 +114,15 @@ def test_a_commit_in_progress_holds_no_fetching_thread(hub, monkeypatch) -> None
     calls = InFlight(seconds=0.05)
     calls.patch(monkeypatch)
     during_commits: list[int] = []
-    real_commit = Committer.commit_ready
+    real_commit = Committer.try_commit
 
-    def slow_commit(committer: Committer, state: Any, **kwargs: Any) -> None:
+    def slow_commit(committer: Committer, state: Any) -> None:
         time.sleep(0.075)
         during_commits.append(calls.now)  # calls in flight halfway through the commit
         time.sleep(0.075)
-        real_commit(committer, state, **kwargs)
+        real_commit(committer, state)
 
-    monkeypatch.setattr(Committer, "commit_ready", slow_commit)
+    monkeypatch.setattr(Committer, "try_commit", slow_commit)
     # When one invocation hydrates the batch
     result = _invoke(hub, messages, FakeContext(150.0))
     # Then while a commit ran, all 5 calls were in flight at some point: a commit made on a

@@ -59,8 +59,8 @@ def transaction_worth(item: JobItem | None) -> int:
 
 
 class Committer:
-    """Commits the outcomes of one invocation's job states (``commit_ready`` after each product,
-    ``finish`` once at the end)."""
+    """Commits the outcomes of one invocation's job states (``try_commit`` when ``ready`` says a
+    commit is due, ``finish`` once at the end)."""
 
     def __init__(self, jobs: JobsRepository, remaining_ms: Callable[[], int], every_s: float) -> None:
         self.jobs = jobs
@@ -73,11 +73,9 @@ class Committer:
         age_ms = (state.oldest_ms or 0) - self.remaining_ms()
         return len(state.outcomes) >= transaction_worth(state.item) or age_ms >= self.every_ms
 
-    def commit_ready(self, state: JobState, *, now: bool = False) -> None:
-        """Commit ``state``'s outcomes if they are ready (or ``now``, however few). Best effort: on
+    def try_commit(self, state: JobState) -> None:
+        """Commit ``state``'s outcomes (the caller judged them due with ``ready``). Best effort: on
         an error they stay pending and ``finish`` commits them (its failure redelivers the batch)."""
-        if not (now or self.ready(state)):
-            return
         try:
             self.commit(state)
         except Exception:

@@ -224,10 +224,14 @@ class HydrateBatch:
             if self._pool is None:  # one call at a time: the commit runs here, in order
                 self._commit_taken(state, taking)
             else:
-                if self._commits is None:
-                    self._commits = ThreadPoolExecutor(1, thread_name_prefix="commit")
-                self._commits.submit(self._commit_taken, state, taking)
+                self._commit_thread().submit(self._commit_taken, state, taking)
         return verdict
+
+    def _commit_thread(self) -> ThreadPoolExecutor:
+        """The batch's one commit thread (started on first use): commits run in the order given."""
+        if self._commits is None:
+            self._commits = ThreadPoolExecutor(1, thread_name_prefix="commit")
+        return self._commits
 
     def _take_if_due(self, state: JobState, now: bool = False) -> JobState | None:
         """``state``'s pending outcomes, up to a transaction's worth, moved to a commit of their
@@ -248,13 +252,13 @@ class HydrateBatch:
 
     def _commit_taken(self, state: JobState, taking: JobState | None, now: bool = False) -> None:
         """Commit the outcomes ``_take_if_due`` moved to ``taking``, outside the lock, so the other
-        threads' calls and outcomes go on meanwhile; then again if more became due while it ran (a
-        crash must not lose more than the progressive commits allow). What a commit could not
+        threads' calls and outcomes go on meanwhile; then again if more became due while it ran (or,
+        ``now``, any are left; a crash must not lose more than the progressive commits allow). What a commit could not
         commit goes back to the pending outcomes, for the batch's last commit."""
         while taking is not None:
             assert state.item is not None
             try:
-                self.committer.commit_ready(taking, now=now)
+                self.committer.try_commit(taking)
             finally:
                 with self._lock:
                     self._committing.discard(state.item.id)
@@ -392,10 +396,8 @@ class HydrateBatch:
             # The fetches are over: what is still pending is committed now, on the commit thread,
             # while the slots are handed back (the batch's last commit waited for that; about
             # 100 ms of every invocation's end, its slots idle, on the local stack).
-            if self._commits is None:
-                self._commits = ThreadPoolExecutor(1, thread_name_prefix="commit")
             for state in self.states.values():
-                self._commits.submit(self._commit_rest, state)
+                self._commit_thread().submit(self._commit_rest, state)
         for state in self.states.values():
             if state.limiter is not None:
                 state.limiter.close()
