@@ -340,7 +340,7 @@ def _fan_out(
     groups = outcome_groups_of(item)
     ordered = None
     if groups and sent < chunks:
-        ordered = by_group(listed, groups) if listed is not None else _read_by_group(jobs, item.id, chunks, groups)
+        ordered = _by_group(listed, groups) if listed is not None else _read_by_group(jobs, item.id, chunks, groups)
     for number in range(sent + 1, chunks + 1):
         if ordered is not None:
             skus = ordered[(number - 1) * CHUNK_SIZE : number * CHUNK_SIZE]
@@ -358,7 +358,7 @@ def _fan_out(
     return jobs.update_discovery(item, {"phase": "done"}, discovery_complete=True)
 
 
-def by_group(listed: list[str], groups: int) -> list[str]:
+def _by_group(listed: list[str], groups: int) -> list[str]:
     """``listed`` ordered by outcome group (then as listed)."""
     return sorted(listed, key=lambda sku: outcome_group(sku, groups))
 
@@ -368,4 +368,4 @@ def _read_by_group(jobs: JobsRepository, job_id: str, chunks: int, groups: int) 
     listed: list[str] = []
     for number in range(1, chunks + 1):
         listed.extend(jobs.get_ref_chunk(job_id, number))
-    return by_group(listed, groups)
+    return _by_group(listed, groups)
