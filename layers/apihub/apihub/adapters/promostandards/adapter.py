@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeVar
 
+from apihub.adapters.answers import answered_product
 from apihub.adapters.base import (
     AdapterContext,
     DiscoveryPage,
@@ -190,9 +191,8 @@ class PromoStandardsAdapter(SupplierAdapter):
             raise ProductError(f"getProduct: reply could not be normalised ({type(exc).__name__})") from None
         product = reply.product
         notes = list(product.notes)
-        if product.product_id != ref.product_id:
-            notes.append(f"supplier answered productId '{product.product_id}' for '{ref.product_id}'")
-            product = product.model_copy(update={"product_id": ref.product_id})
+        asked = answered_product(ref.product_id, product.product_id, "getProduct")  # another product's: an error
+        product = product.model_copy(update={"product_id": asked})
         fob_id = reply.fob_ids[0] if reply.fob_ids else str(self.config.get("fob_id", DEFAULT_FOB_ID))
         update: dict[str, Any] = {"notes": notes}
         parts = self._optional("pricing", notes, lambda: self._priced_parts(product, fob_id, notes))
