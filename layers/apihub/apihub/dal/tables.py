@@ -350,6 +350,8 @@ class InventoryItem(Model):
     as_of = UnicodeAttribute()  # when this content was read from the supplier
     last_modified = UnicodeAttribute(null=True)  # the supplier's newest lastModified over the parts
     changed_at = UnicodeAttribute()  # when the content last changed (the write that stored it)
+    job_id = UnicodeAttribute(null=True)  # the inventory job whose read stored it (None: a live read)
+    source = UnicodeAttribute(null=True)  # "job" or "live": which kind of read stored it
     by_changed = InventoryChangedIndex()
 
 

@@ -32,6 +32,7 @@ class StoredState:
     content_hash: str
     body_ref: str | None = None
     discontinued: bool = False  # a write of the same content still goes in: it reactivates the product
+    as_of: str | None = None  # stock: when the stored content was read (an older read never replaces it)
 
 
 @dataclass
@@ -48,6 +49,10 @@ class ProductWrite:
     @property
     def body_ref(self) -> str | None:
         return self.item.body_ref
+
+    def needed(self, known: StoredState | None) -> bool:
+        """Whether this write still changes what is stored (``known``: as last read)."""
+        return known is None or known.content_hash != self.content_hash or known.discontinued
 
     def condition(self, known: StoredState | None) -> Any:
         """Written over exactly the content that was read (or none), in the discontinued state that was
@@ -101,7 +106,7 @@ def prepare(job: JobItem, outcomes: Sequence[Any], stored: Mapping[str, StoredSt
         if fetches is Fetch.inventory:
             from apihub.dal.inventory import inventory_write  # only inventory jobs load it
 
-            write: Any = inventory_write(job.supplier_id, o.product, content_hash, o.fetched_at or now)
+            write: Any = inventory_write(job.supplier_id, o.product, content_hash, o.fetched_at or now, job_id=job.id)
         else:
             write = _product_write(job, o, content_hash, now)
         if isinstance(write, str):
