@@ -549,6 +549,8 @@ def inventory_show(
     )
     if data.get("stale") or data.get("warning"):
         out.print(f"[yellow]stale: {data.get('warning') or 'the supplier could not be read now'}[/yellow]")
+    for warning in data.get("warnings") or []:  # what the reading rules refused in the supplier's reply
+        out.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)
     if not data.get("parts"):
         out.print("no parts", highlight=False)
         return None

@@ -72,6 +72,7 @@ INVENTORY = {
     "source": "stored",
     "stale": True,
     "warning": "supplier throttled; the stored copy is shown",
+    "warnings": ["part PSF00001-0002 location RNO quantity: '-4' is not a quantity from 0 to 1,000,000,000; unknown"],
     "parts": [
         {
             "part_id": "PSF00001-0000",
@@ -275,6 +276,7 @@ def test_inventory_show_draws_parts_by_warehouses_from_the_stored_copy(api):
     out = result.output
     assert "stored" in out and "5m ago" in out
     assert "stale: supplier throttled" in out
+    assert "warning: part PSF00001-0002 location RNO quantity: '-4' is not a quantity" in out  # the reply's
     header = next(line for line in out.splitlines() if line.startswith("part"))
     assert header.split() == ["part", "color", "size", "total", "RNO", "DAL", "JAX", "next", "incoming"]
     row = next(line for line in out.splitlines() if line.startswith("PSF00001-0000"))

@@ -428,3 +428,14 @@ def test_a_getproduct_reply_for_another_product_is_a_product_error_not_renamed()
 
     with pytest.raises(ProductError, match="supplier answered productId 'G500' for 'PC61'"):
         adapter_answering(body).hydrate(ProductRef(product_id=ASKED))
+
+
+def test_times_past_year_9999_and_numbers_past_a_float_are_no_value_not_an_overflow():
+    from apihub.adapters.promostandards.soap import decimal, integer, timestamp
+    from defusedxml.ElementTree import fromstring
+
+    assert timestamp("9999-12-31T23:59:59-01:00") is None  # UTC would be year 10000
+    assert timestamp("0001-01-01T00:00:00+01:00") is None  # UTC would be year 0
+    holder = fromstring("<p><n>1e400</n><x>-Infinity</x><y>NaN</y></p>")
+    assert integer(holder, "n") is None and integer(holder, "x") is None
+    assert decimal(holder, "x") is None and decimal(holder, "y") is None
