@@ -19,6 +19,7 @@ from apihub.inventory.models import Inventory
 from apihub.models import ProductRef, iso, utcnow
 
 from tests.integration.inventory_support import STOCK, StockAdapter, register_stock_adapter, stock_of
+from tests.integration.test_changes import changes
 
 SKU = "DEMO-00001"
 
@@ -43,17 +44,21 @@ def _supplier(hub: Any, products: int = 3) -> dict[str, Any]:
 
 def _inventory_events(hub: Any, supplier_id: str) -> list[dict[str, Any]]:
     hub.drain()
-    events: list[dict[str, Any]] = []
-    query = {"supplier_id": supplier_id, "type": "inventory.changed"}
-    for _ in range(100):
-        res = hub.api("GET", "/api/changes", query=query)
-        assert res.status == 200, res.json
-        events += res.json
-        token = res.headers.get("x-next-token") or res.headers.get("X-Next-Token")
-        if not res.json or token is None:
-            return events
-        query["since"] = token
-    raise AssertionError("the feed did not end")
+    return changes(hub, supplier_id=supplier_id, type="inventory.changed")
+
+
+def _store_during_the_suppliers_call(
+    monkeypatch: pytest.MonkeyPatch, supplier_id: str, revision: int, read_at: str
+) -> None:
+    """Another writer stores ``revision`` read at ``read_at`` while a live read waits on the supplier."""
+    answer = StockAdapter.inventory
+
+    def raced(self: StockAdapter, ref: ProductRef) -> Inventory:
+        found = answer(self, ref)
+        InventoryRepository().store(supplier_id, _revision(revision), read_at)
+        return found
+
+    monkeypatch.setattr(StockAdapter, "inventory", raced)
 
 
 def _revision(number: int, sku: str = SKU) -> Inventory:
@@ -123,13 +128,7 @@ def test_a_live_read_that_loses_its_write_to_a_newer_read_is_not_confirmed_at_it
     # on the supplier, which answers it rev 2
     newer_at = iso(utcnow() + timedelta(seconds=5)) or ""
     answer = StockAdapter.inventory
-
-    def raced(self: StockAdapter, ref: ProductRef) -> Inventory:
-        found = answer(self, ref)
-        InventoryRepository().store(supplier["id"], _revision(3), newer_at)
-        return found
-
-    monkeypatch.setattr(StockAdapter, "inventory", raced)
+    _store_during_the_suppliers_call(monkeypatch, supplier["id"], 3, newer_at)
     STOCK.revision = 2
 
     live = hub.api("GET", f"/api/suppliers/stock/products/{SKU}/inventory", query={"max_age_s": "0"})
@@ -154,14 +153,7 @@ def test_a_live_read_that_loses_its_write_to_an_older_read_stores_its_own_and_sa
     # Given a job's read from before this live read (rev 1) stored while the live read waits on
     # the supplier (the issue's case: rev 1 used to be confirmed at rev 2's time, rev 2 never stored)
     older_at = iso(utcnow()) or ""
-    answer = StockAdapter.inventory
-
-    def raced(self: StockAdapter, ref: ProductRef) -> Inventory:
-        found = answer(self, ref)
-        InventoryRepository().store(supplier["id"], _revision(1), older_at)
-        return found
-
-    monkeypatch.setattr(StockAdapter, "inventory", raced)
+    _store_during_the_suppliers_call(monkeypatch, supplier["id"], 1, older_at)
     STOCK.revision = 2
 
     live = hub.api("GET", f"/api/suppliers/stock/products/{SKU}/inventory", query={"max_age_s": "0"})
