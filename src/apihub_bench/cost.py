@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections import Counter
@@ -237,8 +238,15 @@ class UsageMeter:
         service.setLevel(level)
         stdout = sys.stdout
         sys.stdout = _CountingStream(self, stdout)  # EMF lines are print()ed
+        # The local stack switches EMF off (it buries the terminal); counted here, not shown.
+        was_disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
 
         def undo() -> None:
+            if was_disabled is None:
+                os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+            else:
+                os.environ["POWERTOOLS_METRICS_DISABLED"] = was_disabled
             sys.stdout = stdout
             service.removeHandler(counter)
             service.setLevel(previous)
@@ -506,10 +514,14 @@ class _CountingStream:
         self.meter, self.inner = meter, inner
 
     def write(self, text: str) -> int:
-        for line in text.splitlines():
+        shown = []
+        for line in text.splitlines(keepends=True):
             if line.strip():
-                self.meter._logged(line)
-        return int(self.inner.write(text))
+                self.meter._logged(line.rstrip("\n"))
+            if not line.startswith('{"_aws"'):
+                shown.append(line)
+        self.inner.write("".join(shown))
+        return len(text)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -616,6 +628,15 @@ def template_memory_mb(template: Any) -> dict[str, int]:
     return {
         name: int(res.get("Properties", {}).get("MemorySize", default))
         for name, res in template.of_type("AWS::Serverless::Function").items()
+    }
+
+
+def template_key_names(template: Any, table_names: dict[str, str]) -> dict[str, list[str]]:
+    """Every table's key attribute names from template.yaml, by the table's name in this run."""
+    return {
+        table_names[logical]: [k["AttributeName"] for k in res["Properties"]["KeySchema"]]
+        for logical, res in template.of_type("AWS::DynamoDB::Table").items()
+        if logical in table_names
     }
 
 

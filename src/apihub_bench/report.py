@@ -7,6 +7,7 @@ from typing import Any
 
 from apihub_bench.coldstart import budget_ms
 from apihub_bench.figures import mb, per_product
+from apihub_bench.report_real import real_budgets, real_markdown, results_real
 
 COMMAND = "make bench"
 
@@ -55,6 +56,7 @@ def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
         "parse_ms_400_parts": info["parse"]["median_ms"],
         "discovery_100k_s": info["discovery"]["seconds"],
         **results_freshness(info),
+        **results_real(info),
         "machine": info["machine"],
     }
 
@@ -121,6 +123,7 @@ def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         )
     )
     rows.extend(freshness_budgets(r))
+    rows.extend(real_budgets(r))
     floor = r.get("cold_import_floor_ms")
     for fn, ms in r["cold_import_ms"].items():
         if floor:
@@ -316,7 +319,7 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
     )
     sm = scale_model(info, r["throughput"][0]["products"])
     vs_ref = r.get("vs_reference")
-    freshness_sections = freshness_markdown(info)
+    freshness_sections = freshness_markdown(info) + real_markdown(info)
     return TEMPLATE.format(
         **locals(),
         command=COMMAND,

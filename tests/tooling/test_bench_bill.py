@@ -194,3 +194,47 @@ def test_the_prices_file_names_a_source_and_a_date_for_every_price() -> None:
     for name in prices["prices"]:
         assert prices["sources"][name].startswith("https://aws.amazon.com/"), name
         assert prices["read"][name][:4].isdigit(), name
+
+
+def test_logs_are_counted_at_the_level_given_as_powertools_writes_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from apihub.observability import logger
+
+    monkeypatch.setattr(cost, "_current_function", lambda: "HydrateFunction")
+    emf = (
+        '{"_aws":{"CloudWatchMetrics":[{"Namespace":"apihub","Dimensions":[["service"]],'
+        '"Metrics":[{"Name":"ProductsHydrated"}]}]},"service":"apihub","ProductsHydrated":[5]}'
+    )
+    quiet, meter = cost.UsageMeter({}), cost.UsageMeter({})
+    stop = quiet.watch_logs("INFO")
+    try:
+        logger.debug("not at INFO")
+    finally:
+        stop()
+    stop = meter.watch_logs("INFO")
+    try:
+        logger.info("recorded outcomes", extra={"recorded": 5})
+        print(emf)
+    finally:
+        stop()
+    assert quiet.snapshot().log_bytes == Counter()  # DEBUG is below the level: nothing ingested
+    used = meter.snapshot()
+    # the EMF line and one JSON line for the INFO record, each with its newline
+    info_line = used.log_bytes["HydrateFunction"] - (len(emf) + 1)
+    assert info_line > len('{"level":"INFO","message":"recorded outcomes","recorded":5}')
+    assert used.metrics == {"apihub/ProductsHydrated{service=apihub}"}
+    assert "_aws" not in capsys.readouterr().out  # counted, not shown
+
+
+def test_logs_of_the_benchs_own_requests_are_not_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from apihub.observability import logger
+
+    monkeypatch.setattr(cost, "_current_function", lambda: "GetSyncJobFunction")  # the bench polling its job
+    meter = cost.UsageMeter({})
+    stop = meter.watch_logs("INFO")
+    try:
+        logger.info("job read")
+    finally:
+        stop()
+    assert meter.snapshot().log_bytes == Counter()
