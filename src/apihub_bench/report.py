@@ -685,7 +685,8 @@ was written from AWS's published prices and not re-read online), scaled to 100,0
 * **DynamoDB** (on-demand): request units from item sizes, as DynamoDB rounds them (moto returns
   no real consumed capacity): 1 WRU per KB written (the larger of the item before and after an
   update), 1 RRU per 4 KB strongly consistent read and half that eventually consistent, a Query's
-  items summed before rounding, everything in a transaction twice.
+  items summed before rounding, everything in a transaction twice; and every index copy a write
+  makes, at the size the index holds (issue 27; the runs before it left them out).
 * **SQS**: one request per 64 KB chunk of each send, one per receive, delete or visibility change
   (the event source mapping's polls are billed in AWS too); **KMS**, **S3**, **Secrets Manager**
   and **EventBridge** per request, where the run made them.
@@ -737,8 +738,10 @@ PynamoDB model (`apihub/dal/tables.py`), where each model used to build its own
 
 ## A 1,000,000-product catalog across 20 suppliers
 
-A model, not a measurement: the per-product figures of the priced first import above, applied to
-20 suppliers of 50,000 products each, all imported at once.
+A model, not a measurement: the per-product figures of the priced first import above (the toy
+catalog, one call a product, the feed off), applied to 20 suppliers of 50,000 products each, all
+imported at once. Issue 27's model at the realistic shape, every feature on and every shared key
+and quota derived from template.yaml, is "Scale model" under "Real catalogs, real bills" below.
 
 * **Wall time** is the suppliers' own limits: a supplier allowing `rate_limit_per_s` calls per
   second, with `calls_per_product` calls a product (1 here; up to 3 for PromoStandards with pricing
