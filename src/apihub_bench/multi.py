@@ -29,7 +29,7 @@ from apihub_bench.real import CALLS_PER_PRODUCT, control, endpoints_of
 from apihub_bench.stack import TERMINAL, BenchStack
 
 SUPPLIERS = 20
-PRODUCTS = 250
+PRODUCTS = 100  # each (``--multi-products 1000`` for the 20 x 1,000, alone: ``--real-only``)
 SLOTS = 4
 RATE = 10.0  # calls/s each supplier allows
 LATENCY_MS = 200
@@ -67,7 +67,7 @@ def multi_supplier(
         began = time.monotonic()
         job_ids = {}
         for slug in fakes:
-            res = stack.hub.start_import(slug)
+            res = stack.hub.start_import(slug, mode="full_sellable")
             if res.status != 202:
                 raise RuntimeError(f"multi-supplier: import {slug}: HTTP {res.status} {res.json}")
             job_ids[slug] = res.json["sync_job_id"]
