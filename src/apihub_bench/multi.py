@@ -26,7 +26,7 @@ from typing import Any
 
 from apihub_bench import scale
 from apihub_bench.real import CALLS_PER_PRODUCT, control, endpoints_of
-from apihub_bench.stack import TERMINAL, BenchStack
+from apihub_bench.stack import BenchStack
 
 SUPPLIERS = 20
 PRODUCTS = 100  # each (``--multi-products 1000`` for the 20 x 1,000, alone: ``--real-only``)
@@ -71,16 +71,8 @@ def multi_supplier(
             if res.status != 202:
                 raise RuntimeError(f"multi-supplier: import {slug}: HTTP {res.status} {res.json}")
             job_ids[slug] = res.json["sync_job_id"]
-        jobs: dict[str, dict[str, Any]] = {}
-        while len(jobs) < len(job_ids):
-            for slug, job_id in job_ids.items():
-                if slug not in jobs:
-                    job = stack.hub.job(job_id)
-                    if job["status"] in TERMINAL:
-                        jobs[slug] = job
-            if time.monotonic() - began > timeout_s:
-                raise RuntimeError(f"multi-supplier: {len(job_ids) - len(jobs)} imports unfinished after {timeout_s} s")
-            time.sleep(0.5)
+        by_id = stack.wait_jobs(list(job_ids.values()), began, timeout_s)
+        jobs = {slug: by_id[job_id] for slug, job_id in job_ids.items()}
         wall = time.monotonic() - began
     finally:
         pollers.stop(timeout_s=10.0)

@@ -22,10 +22,9 @@ import urllib.request
 from typing import Any
 
 from apihub_bench import cost
-from apihub_bench.changes import PRODUCT_EVENTS, wait_delivered
+from apihub_bench.changes import subscribed, wait_delivered
 from apihub_bench.figures import throughput_row
 from apihub_bench.stack import BenchStack
-from apihub_fakes.webhook_receiver import receiver
 
 CALLS_PER_PRODUCT = 3  # getProduct, getConfigurationAndPricing, getMediaContent
 SLUG = "bench-real"
@@ -59,52 +58,37 @@ def real_catalog_figures(
     log_level: str,
 ) -> dict[str, Any]:
     """The usage of each phase (``PHASES``) and the first import's throughput row."""
-    from apihub_local.pollers import Pollers
-
     assert stack.hub is not None
     fake = stack.add_fake(latency_ms, products, shape="realistic")
     stack.register_supplier(SLUG, fake, endpoints_of(fake), slots=concurrency, rate_limit_per_s=1000)
     stop_counting_logs = meter.watch_logs(log_level)
-    stack.start_change_feed()
-    deliveries = Pollers([stack.mapping("DeliverWebhookFunction")])
-    deliveries.start()
     usage: dict[str, cost.Usage] = {}
     jobs: dict[str, dict[str, Any]] = {}
     row: dict[str, Any] = {}
     try:
-        with receiver(RECEIVER_LIFETIME_S, path="/bench-real") as got:
-            sub = stack.hub.api(
-                "POST", "/api/subscriptions", json_body={"url": got.url, "types": PRODUCT_EVENTS, "supplier_id": SLUG}
-            )
-            if sub.status != 201:
-                raise RuntimeError(f"real catalog: subscribing: HTTP {sub.status} {sub.json}")
-            try:
-                for phase in PHASES:
-                    if phase == "changed_10pct":
-                        control(fake, "/control/change", {"reprice": max(1, products // 10)})
-                    before = meter.snapshot()
-                    run = stack.run_import(SLUG, concurrency, latency_ms=latency_ms)
-                    wait_delivered(stack, timeout_s=300.0)  # the feed's work is part of the bill
-                    usage[phase] = meter.snapshot() - before
-                    job = run.job
-                    jobs[phase] = {
-                        "status": job["status"],
-                        "success_count": job["success_count"],
-                        "seconds": round(run.seconds, 1),
-                        "events_delivered": len(got.events_of_job(job["id"])),
-                    }
-                    if job["status"] != "success" or job["success_count"] != products:
-                        raise RuntimeError(f"real catalog {phase}: ended {job['status']} with {job['success_count']}")
-                    if phase == "first":
-                        row = throughput_row(concurrency, latency_ms, products, run.seconds)
-                        limit = concurrency * 1000 / latency_ms / CALLS_PER_PRODUCT
-                        row |= {"calls_per_product": CALLS_PER_PRODUCT, "limit_per_s": round(limit, 2)}
-                        row["ratio"] = round(row["products_per_s"] / limit, 3)
-            finally:
-                stack.hub.api("DELETE", f"/api/subscriptions/{sub.json['id']}")
+        with subscribed(stack, SLUG, path="/bench-real", lifetime_s=RECEIVER_LIFETIME_S) as got:
+            for phase in PHASES:
+                if phase == "changed_10pct":
+                    control(fake, "/control/change", {"reprice": max(1, products // 10)})
+                before = meter.snapshot()
+                run = stack.run_import(SLUG, concurrency, latency_ms=latency_ms)
+                wait_delivered(stack, timeout_s=300.0)  # the feed's work is part of the bill
+                usage[phase] = meter.snapshot() - before
+                job = run.job
+                jobs[phase] = {
+                    "status": job["status"],
+                    "success_count": job["success_count"],
+                    "seconds": round(run.seconds, 1),
+                    "events_delivered": len(got.events_of_job(job["id"])),
+                }
+                if job["status"] != "success" or job["success_count"] != products:
+                    raise RuntimeError(f"real catalog {phase}: ended {job['status']} with {job['success_count']}")
+                if phase == "first":
+                    row = throughput_row(concurrency, latency_ms, products, run.seconds)
+                    limit = concurrency * 1000 / latency_ms / CALLS_PER_PRODUCT
+                    row |= {"calls_per_product": CALLS_PER_PRODUCT, "limit_per_s": round(limit, 2)}
+                    row["ratio"] = round(row["products_per_s"] / limit, 3)
     finally:
-        deliveries.stop(timeout_s=10.0)
-        stack.stop_change_feed()
         stop_counting_logs()
     stats = control(fake, "/control/stats")
     return {"usage": usage, "jobs": jobs, "throughput": row, "fake_calls": stats, "products": products}

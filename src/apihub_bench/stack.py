@@ -195,6 +195,25 @@ class BenchStack:
         del latency_ms
         return max(1, math.ceil(concurrency / get_settings().hydrate_calls_in_flight))
 
+    def wait_jobs(self, job_ids: list[str], began: float, timeout_s: float) -> dict[str, dict[str, Any]]:
+        """Each job of ``job_ids`` once it is terminal, polled through the API; raises when one is
+        not ``timeout_s`` after ``began`` (``time.monotonic()``)."""
+        assert self.hub is not None
+        done: dict[str, dict[str, Any]] = {}
+        while True:
+            for job_id in job_ids:
+                if job_id not in done:
+                    job = self.hub.job(job_id)
+                    if job["status"] in TERMINAL:
+                        done[job_id] = job
+            if len(done) == len(job_ids):
+                return done
+            if time.monotonic() - began > timeout_s:
+                raise RuntimeError(
+                    f"{len(job_ids) - len(done)} of {len(job_ids)} imports unfinished after {timeout_s:.0f} s"
+                )
+            time.sleep(0.5)
+
     def run_import(
         self,
         slug: str,
@@ -218,14 +237,7 @@ class BenchStack:
             res = self.hub.start_import(slug, mode=mode)
             if res.status != 202:
                 raise RuntimeError(f"import {slug}: HTTP {res.status} {res.json}")
-            job_id = res.json["sync_job_id"]
-            while True:
-                job = self.hub.job(job_id)
-                if job["status"] in TERMINAL:
-                    break
-                if time.monotonic() - began > timeout_s:
-                    raise RuntimeError(f"import {slug} not finished after {timeout_s:.0f} s: {job}")
-                time.sleep(0.5)
+            job = self.wait_jobs([res.json["sync_job_id"]], began, timeout_s)[res.json["sync_job_id"]]
             wall = time.monotonic() - began
         finally:
             pollers.stop(timeout_s=10.0)
