@@ -175,6 +175,7 @@ class UsageMeter:
         self._sizes: dict[tuple[str, str], int] = {}
         self._names: dict[tuple[str, str], frozenset[str]] = {}  # attribute names an item last had
         self._in_flight: Counter[str] = Counter()
+        self._environments_from: Counter[str] = Counter()  # ``lambda_inits`` when the last ``cold_start`` began
         self._lock = threading.Lock()
         self._undo: list[Any] = []
 
@@ -206,7 +207,8 @@ class UsageMeter:
             with meter._lock:
                 meter._in_flight[logical_id] += 1
                 inits = meter._usage.lambda_inits
-                inits[logical_id] = max(inits[logical_id], meter._in_flight[logical_id])
+                environments = meter._environments_from[logical_id] + meter._in_flight[logical_id]
+                inits[logical_id] = max(inits[logical_id], environments)
             started = time.perf_counter()
             try:
                 return original(logical_id, event)
@@ -219,6 +221,12 @@ class UsageMeter:
 
         functions.invoke = invoke
         self._undo.append(lambda: setattr(functions, "invoke", original))
+
+    def cold_start(self) -> None:
+        """From now on, count environments as if none were running (a fresh deployment, or the
+        earlier runs' environments reclaimed after idling): the next phase pays every INIT it needs."""
+        with self._lock:
+            self._environments_from = Counter(self._usage.lambda_inits)
 
     def watch_logs(self, level: str) -> Callable[[], None]:
         """Count the bytes the functions log at ``level`` (the template's ``LogLevel``), as

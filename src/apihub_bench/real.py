@@ -61,6 +61,7 @@ def real_catalog_figures(
     assert stack.hub is not None
     fake = stack.add_fake(latency_ms, products, shape="realistic")
     stack.register_supplier(SLUG, fake, endpoints_of(fake), slots=concurrency, rate_limit_per_s=1000)
+    meter.cold_start()  # the earlier runs' environments would be reclaimed by now on AWS
     stop_counting_logs = meter.watch_logs(log_level)
     usage: dict[str, cost.Usage] = {}
     jobs: dict[str, dict[str, Any]] = {}

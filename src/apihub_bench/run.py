@@ -200,6 +200,17 @@ def real_catalog(stack: Any, meter: cost.UsageMeter, info: dict[str, Any], args:
         "fake_calls": measured["fake_calls"],
     }
     say(f"real catalog ({time.monotonic() - started:.0f} s): {info['real']['cost_usd_per_100k_real']}")
+    from apihub_bench.reference import import_in_process
+
+    assert stack.hub is not None
+    fake = stack.add_fake(LATENCY_MS, args.real_products, shape="realistic")
+    stack.register_supplier("bench-real-reference", fake, real.endpoints_of(fake), slots=REAL_C, rate_limit_per_s=1000)
+    written, seconds = import_in_process(stack.hub.api("GET", "/api/suppliers/bench-real-reference").json["id"], REAL_C)
+    ref_rate = round(written / seconds, 2)
+    row = info["real"]["throughput"]
+    row["reference_products_per_s"] = ref_rate
+    row["vs_reference"] = round(row["products_per_s"] / ref_rate, 3)
+    say(f"real catalog, the reference fed the same catalog: {written} products in {seconds:.1f} s ({ref_rate}/s)")
     info["scale_model"] = scale.model(template, scale.Workload(product_item_bytes=int(shape["item_bytes_mean"])))
     say(f"scale model: first binding {info['scale_model']['first_binding_quota']['quota']}")
     started = time.monotonic()

@@ -137,6 +137,11 @@ def test_each_environment_started_pays_init_once() -> None:
     functions.invoke("HydrateFunction", {})
     # Then two environments started (the third invocation reused one)
     assert meter.snapshot().lambda_inits["HydrateFunction"] == 2
+    # And after a cold start (a fresh deployment) the next invocation starts one again
+    before = meter.snapshot()
+    meter.cold_start()
+    functions.invoke("HydrateFunction", {})
+    assert (meter.snapshot() - before).lambda_inits["HydrateFunction"] == 1
 
 
 def test_recorded_calls_give_known_dollars() -> None:
