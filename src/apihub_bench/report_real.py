@@ -219,8 +219,9 @@ The quotas, the products/s each allows, and how to raise it:
 | --- | --- | --- | --- | --- | --- |
 {quotas}
 First to bind: **{first["quota"]}** ({first.get("allows_products_per_s")} products/s). In order:
-{order}. With every quota raised, the model's catalog takes {sm["wall_s"]:,} s at
-{sm["products_per_s"]:,} products/s.
+{order}. Held to the first, the catalog takes {sm["wall_s"]:,} s ({sm["products_per_s"]:,} products/s);
+with every quota raised and no hot key throttled, the suppliers' own limits:
+{sm["supplier_bound_wall_s"]:,} s.
 
 """
 
