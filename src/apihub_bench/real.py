@@ -113,6 +113,7 @@ def priced(
             "lambda_arm64": round(arm, 4),
             "units": {
                 "lambda_requests": dict(used.lambda_requests),
+                "lambda_ms": dict(used.lambda_ms),
                 "lambda_gb_s_invoke": round(invoke, 2),
                 "lambda_gb_s_init": round(init, 2),
                 "lambda_inits": dict(used.lambda_inits),

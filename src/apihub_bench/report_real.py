@@ -151,7 +151,9 @@ def _bill(real: dict[str, Any]) -> str:
         f"{b[p]['job']['events_delivered']} webhook events received; Lambda "
         f"{sum(b[p]['units']['lambda_requests'].values()):,} requests, "
         f"{b[p]['units']['lambda_gb_s_invoke']} GB-s invoking + {b[p]['units']['lambda_gb_s_init']} GB-s INIT "
-        f"({sum(b[p]['units']['lambda_inits'].values())} environments); DynamoDB {b[p]['units']['ddb_wru']:,} WRU, "
+        f"({sum(b[p]['units']['lambda_inits'].values())} environments; ms by function: "
+        + ", ".join(f"{fn} {ms:,}" for fn, ms in sorted(b[p]["units"].get("lambda_ms", {}).items()))
+        + f"); DynamoDB {b[p]['units']['ddb_wru']:,} WRU, "
         f"{b[p]['units']['ddb_rru']:,} RRU; {b[p]['units']['log_bytes']:,} log bytes; requests "
         + ", ".join(f"{k} {v}" for k, v in sorted(b[p]["units"]["requests"].items()))
         + "\n  WRU by item and index: "
