@@ -40,6 +40,23 @@ def rate_bound(rate: float, slots: int) -> float:
     return rate + max(rate, slots)
 
 
+def supplier_row(
+    slug: str, job: dict[str, Any], stats: dict[str, int], *, products: int, slots: int, rate: float
+) -> dict[str, Any]:
+    """One supplier's outcome: its job exact (``success`` with every product) and its limits kept
+    by what its fake saw (``GET /control/stats``)."""
+    return {
+        "supplier": slug,
+        "status": job["status"],
+        "success_count": job["success_count"],
+        "exact": job["status"] == "success" and job["success_count"] == products,
+        "calls": stats["calls"],
+        "max_calls_in_1s": stats["max_calls_in_1s"],
+        "max_in_flight": stats["max_in_flight"],
+        "limits_respected": stats["max_in_flight"] <= slots and stats["max_calls_in_1s"] <= rate_bound(rate, slots),
+    }
+
+
 def multi_supplier(
     stack: BenchStack,
     *,
@@ -76,22 +93,10 @@ def multi_supplier(
         wall = time.monotonic() - began
     finally:
         pollers.stop(timeout_s=10.0)
-    per_supplier = []
-    for slug, job in jobs.items():
-        stats = control(fakes[slug], "/control/stats")
-        per_supplier.append(
-            {
-                "supplier": slug,
-                "status": job["status"],
-                "success_count": job["success_count"],
-                "exact": job["status"] == "success" and job["success_count"] == products,
-                "calls": stats["calls"],
-                "max_calls_in_1s": stats["max_calls_in_1s"],
-                "max_in_flight": stats["max_in_flight"],
-                "limits_respected": stats["max_in_flight"] <= slots
-                and stats["max_calls_in_1s"] <= rate_bound(rate, slots),
-            }
-        )
+    per_supplier = [
+        supplier_row(slug, job, control(fakes[slug], "/control/stats"), products=products, slots=slots, rate=rate)
+        for slug, job in jobs.items()
+    ]
     workload = scale.Workload(
         products=suppliers * products,
         suppliers=suppliers,

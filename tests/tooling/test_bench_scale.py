@@ -101,3 +101,19 @@ def test_wall_time_is_the_supplier_bound_limit_with_its_rate() -> None:
         products=5000, suppliers=20, concurrency=4, latency_ms=200, calls_per_product=3, rate_limit_per_s=10
     )
     assert scale.wall_s(w) == pytest.approx(75.0)
+
+
+def test_a_supplier_row_is_exact_only_with_every_product_and_within_limits_only_under_both_bounds() -> None:
+    from apihub_bench.multi import rate_bound, supplier_row
+
+    assert rate_bound(10, 4) == 20 and rate_bound(2, 8) == 10  # rate + max(rate, slots)
+    job = {"status": "success", "success_count": 100}
+    calm = {"calls": 301, "max_calls_in_1s": 20, "max_in_flight": 4}
+    row = supplier_row("s", job, calm, products=100, slots=4, rate=10)
+    assert row["exact"] and row["limits_respected"]
+    assert not supplier_row("s", job | {"success_count": 99}, calm, products=100, slots=4, rate=10)["exact"]
+    assert not supplier_row("s", job | {"status": "partial_success"}, calm, products=100, slots=4, rate=10)["exact"]
+    too_many = calm | {"max_in_flight": 5}
+    assert not supplier_row("s", job, too_many, products=100, slots=4, rate=10)["limits_respected"]
+    too_fast = calm | {"max_calls_in_1s": 21}
+    assert not supplier_row("s", job, too_fast, products=100, slots=4, rate=10)["limits_respected"]
