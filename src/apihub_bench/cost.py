@@ -327,6 +327,10 @@ class UsageMeter:
             self._names[key] = frozenset(item)
         return size
 
+    def _index_deletes(self, table: str, key: dict[str, Any]) -> None:
+        """A delete removes the item's copy from every index it was in (as far as this run saw it)."""
+        self._index_copies(table, None, key, set(self._names.get(_key_of(table, key), ())))
+
     def _index_copies(self, table: str, item: dict[str, Any] | None, key: dict[str, Any], changed: set[str]) -> None:
         """The index writes of one item write: every index whose key attributes the item carries
         and whose projected attributes the write changed (all of them for a put), at the size of
@@ -370,6 +374,7 @@ class UsageMeter:
             self._index_copies(p["TableName"], None, p["Key"], updated_names(p))
         elif op == "DeleteItem":
             self._write(p["TableName"], p["Key"], write_units(self._known(p["TableName"], p["Key"])))
+            self._index_deletes(p["TableName"], p["Key"])
         elif op == "BatchWriteItem":
             for table, requests in p["RequestItems"].items():
                 for req in requests:
@@ -380,6 +385,7 @@ class UsageMeter:
                     else:
                         key = req["DeleteRequest"]["Key"]
                         self._write(table, key, write_units(self._known(table, key)))
+                        self._index_deletes(table, key)
         elif op == "TransactWriteItems":
             for entry in p["TransactItems"]:
                 (kind, body), *_ = entry.items()
@@ -393,6 +399,8 @@ class UsageMeter:
                     key = body["Key"]
                     if kind == "Update":
                         self._index_copies(table, None, key, updated_names(body))
+                    elif kind == "Delete":
+                        self._index_deletes(table, key)
                 self._write(table, key, 2 * write_units(size))
         elif op == "GetItem":
             item = r.get("Item")

@@ -82,6 +82,14 @@ def test_an_update_writes_an_index_copy_only_when_it_changes_what_the_index_hold
     assert meter._usage.wru_by_kind["products.product_ids"] == 1  # the put's copy, none since
 
 
+def test_a_delete_removes_the_items_index_copies() -> None:
+    meter = meter_with_indexes()
+    key = {"supplier_id": {"S": "sup"}, "product_id": {"S": "P1"}}
+    meter._dynamodb("PutItem", {"TableName": "products", "Item": {**key, "data": {"B": b"z"}}}, {})
+    meter._dynamodb("DeleteItem", {"TableName": "products", "Key": key}, {})
+    assert meter._usage.wru_by_kind["products.product_ids"] == 2  # written, then removed
+
+
 def test_updated_names_reads_every_clause() -> None:
     params = {
         "UpdateExpression": "SET #a = if_not_exists(#a, :z) + :one, b.c = :v ADD counts :n REMOVE gone, #x[0] DELETE tags :t",
