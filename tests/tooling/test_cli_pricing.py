@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from apihub.pricing.models import QuoteRequest
 from apihub.pricing.quote import quote
-from rich.console import Console
 from typer.testing import CliRunner
 
 from apihub_cli import main
 from apihub_fakes.promostandards import generate_catalog
 from apihub_fakes.promostandards import ppc as fake_ppc
+from tests.tooling.cli_stub import serving
 
 PRODUCT = generate_catalog(3, seed=7).products[0]
 PRICING = fake_ppc.demo_pricing(PRODUCT, "1")
@@ -28,42 +25,19 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, dict[s
     """The pricing routes, answered by the real quote engine over the fake supplier's pricing."""
     seen: list[tuple[str, str, dict[str, list[str]], Any]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def answer(method: str, raw_path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        url = urlsplit(raw_path)
+        seen.append((method, url.path, parse_qs(url.query), body))
+        if url.path.endswith("/pricing"):
+            return 200, PRICING.model_dump(mode="json"), {}
+        if url.path.endswith("/quote"):
+            result = quote(PRICING, QuoteRequest.model_validate(body))
+            sell = {"rule_id": "0f1e2d3c-aaaa-bbbb-cccc-000000000000", "unit_total": "19.99", "total": "2878.56"}
+            return 200, {**result.model_dump(mode="json"), "sell": sell}, {}
+        return 404, {"detail": "Not found"}, {}
 
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            url = urlsplit(self.path)
-            seen.append((self.command, url.path, parse_qs(url.query), body))
-            status, data = 404, {"detail": "Not found"}
-            if url.path.endswith("/pricing"):
-                status, data = 200, PRICING.model_dump(mode="json")
-            elif url.path.endswith("/quote"):
-                result = quote(PRICING, QuoteRequest.model_validate(body))
-                sell = {"rule_id": "0f1e2d3c-aaaa-bbbb-cccc-000000000000", "unit_total": "19.99", "total": "2878.56"}
-                status, data = 200, {**result.model_dump(mode="json"), "sell": sell}
-            payload = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = _serve
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("APIHUB_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("APIHUB_TOKEN", "test-token")
-    monkeypatch.setattr(main, "out", Console(width=120, no_color=True))
-    monkeypatch.setattr(main, "err", Console(stderr=True, width=400, no_color=True))
-    try:
+    with serving(answer, monkeypatch, width=120):
         yield seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def run(*args: str) -> Any:
