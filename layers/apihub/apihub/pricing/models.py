@@ -143,6 +143,15 @@ class ProductPricing(PricingModel):
     locations: list[Location] = Field(default_factory=list)
 
 
+class PricingSettingIn(PricingModel):
+    """The supplier's ``protocol_config.pricing``: which FOB points, price types and currencies of
+    PPC to read (docs/pricing.md). Left out: the first FOB point the supplier lists, Net, USD."""
+
+    fob_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=20)
+    price_types: list[Literal["List", "Net", "Customer"]] = Field(default=["Net"], min_length=1, max_length=3)
+    currencies: list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] = Field(default=["USD"], min_length=1, max_length=10)
+
+
 # --------------------------------------------------------------------------------------------------
 # Quotes
 # --------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
@@ -40,6 +41,7 @@ from apihub.pricing.models import (
     Location,
     Part,
     PartPrice,
+    PricingSettingIn,
     ProductPricing,
 )
 
@@ -427,6 +429,16 @@ class PricingSetting:
     fob_ids: tuple[str, ...] = ()
     price_types: tuple[str, ...] = ("Net",)
     currencies: tuple[str, ...] = ("USD",)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PricingSetting:
+        """The setting in a supplier's ``protocol_config`` (checked when the supplier was saved)."""
+        checked = PricingSettingIn.model_validate(config.get("pricing") or {})
+        return cls(
+            fob_ids=tuple(dict.fromkeys(checked.fob_ids)),
+            price_types=tuple(dict.fromkeys(checked.price_types)),
+            currencies=tuple(dict.fromkeys(checked.currencies)),
+        )
 
 
 def read_product_pricing(
