@@ -5,12 +5,10 @@ routes and follow pagination, and ``import --mode inventory`` sends the mode (an
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +17,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from apihub_cli import display, main
+from tests.tooling.cli_stub import serving
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -160,40 +159,10 @@ class StubApi:
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubApi]:
     stub = StubApi()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            status, data, headers = stub.answer(self.command, self.path, body)
-            payload = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = _serve
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("APIHUB_URL", stub.url)
-    monkeypatch.setenv("APIHUB_TOKEN", "test-token")
     # A 100-column terminal, as the issue asks `jobs list` to fit
-    monkeypatch.setattr(main, "out", Console(width=100, no_color=True))
-    monkeypatch.setattr(main, "err", Console(stderr=True, width=400, no_color=True))
-    try:
+    with serving(stub.answer, monkeypatch) as url:
+        stub.url = url
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def run(*args: str):

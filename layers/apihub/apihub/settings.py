@@ -28,6 +28,9 @@ class Settings(BaseModel):
     products_table: str = "apihub-products"
     inventory_table: str = "apihub-inventory"  # its stream feeds inventory.changed (apihub.changes.stream)
     tokens_table: str = "apihub-tokens"
+    # Each product's pricing (PPC configurations, docs/pricing.md) and the markup rules.
+    pricing_table: str = "apihub-pricing"
+    markup_rules_table: str = "apihub-markup-rules"
     # The change log (apihub.dal.changes): one item per change event, expired by TTL after
     # ``changes_retention_days``. Reads leave out the last ``changes_settle_ms`` of the log, so that an
     # event logged a moment late (a slower stream batch, index propagation) is never skipped by a

@@ -355,6 +355,33 @@ class InventoryItem(Model):
     by_changed = InventoryChangedIndex()
 
 
+class PricingItem(Model):
+    """One product's pricing: every FOB point, currency and price type read (apihub.dal.pricing).
+    Written only when ``content_hash`` changes; a body too big for an item is in S3 (``body_ref``)."""
+
+    class Meta:
+        table_name = "apihub-pricing"
+
+    supplier_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
+    data = BinaryAttribute(legacy_encoding=False, null=True)  # zlib-compressed JSON of the records
+    body_ref = UnicodeAttribute(null=True)  # S3 key of the compressed records instead of ``data``
+    content_hash = UnicodeAttribute()
+    as_of = UnicodeAttribute()  # when this content was read from the supplier
+    changed_at = UnicodeAttribute()  # when the content last changed
+
+
+class MarkupRuleItem(Model):
+    """One markup rule (apihub.pricing.markup); the rule itself as JSON."""
+
+    class Meta:
+        table_name = "apihub-markup-rules"
+
+    rule_id = UnicodeAttribute(hash_key=True)
+    data = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 class TokenItem(Model):
     class Meta:
         table_name = "apihub-tokens"
@@ -519,6 +546,8 @@ def bind_tables(settings: Settings) -> Connection:
         settings.suppliers_table,
         settings.products_table,
         settings.inventory_table,
+        settings.pricing_table,
+        settings.markup_rules_table,
         settings.tokens_table,
         settings.subscriptions_table,
         settings.changes_table,
@@ -541,6 +570,8 @@ def bind_tables(settings: Settings) -> Connection:
         SupplierItem: settings.suppliers_table,
         ProductItem: settings.products_table,
         InventoryItem: settings.inventory_table,
+        PricingItem: settings.pricing_table,
+        MarkupRuleItem: settings.markup_rules_table,
         TokenItem: settings.tokens_table,
         SubscriptionItem: settings.subscriptions_table,
         SubscriptionMatchItem: settings.subscriptions_table,

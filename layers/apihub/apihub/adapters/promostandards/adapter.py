@@ -11,6 +11,8 @@ stock levels from Inventory 2.0.0 (``inventory``, one ``getInventoryLevels`` cal
 - ``connect_timeout`` (5 s), ``read_timeout`` (30 s), ``page_size`` (1000 refs per discovery page).
 - ``image_base_url``: base for relative image URLs (default: the endpoint that returned them).
 - ``fob_id``: FOB point for pricing when ``getProduct`` lists none (default ``"1"``).
+- ``pricing``: ``{"fob_ids": [...], "price_types": ["Net"], "currencies": ["USD"]}``: what Pricing and
+  Configuration is read for (``ppc.PricingSetting``, docs/pricing.md).
 
 Credentials: ``id`` and ``password`` from ``context.credentials``; they are sent as the standard
 request fields and scrubbed from every error message.
