@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 from apihub.adapters.base import SupplierAdapter
 from apihub.dal.jobs import JobsRepository, Outcome
-from apihub.dal.jobs.keys import PRODUCTS_PER_TRANSACTION, STOCK_PER_TRANSACTION
+from apihub.dal.jobs.keys import OUTCOME_ITEMS_PER_TRANSACTION
 from apihub.dal.tables import JobItem
-from apihub.jobs.modes import Fetch, mode_spec
+from apihub.modes.fetch import PRODUCT
+from apihub.modes.table import mode_spec
 from apihub.observability import logger, products_recorded
 from apihub.pipeline import finalise
 from apihub.ratelimit import SupplierLimiter
@@ -50,12 +51,10 @@ class JobState:
 
 
 def transaction_worth(item: JobItem | None) -> int:
-    """Outcomes that make a commit due: a transaction's worth for the job's mode. A stock job's
-    unchanged SKU costs one item, so it waits for twice as many as a product job (whose every
-    product may need a write beside its outcome)."""
-    if item is not None and mode_spec(item.discovery_mode).fetches is Fetch.inventory:
-        return STOCK_PER_TRANSACTION
-    return PRODUCTS_PER_TRANSACTION
+    """Outcomes that make a commit due: a transaction's worth for the job's fetch kind
+    (``FetchKind.outcomes_per_commit``; a job not read yet counts as a product job)."""
+    fetches = mode_spec(item.discovery_mode).fetches if item is not None else PRODUCT
+    return fetches.outcomes_per_commit(OUTCOME_ITEMS_PER_TRANSACTION)
 
 
 class Committer:

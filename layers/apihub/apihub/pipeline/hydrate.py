@@ -29,8 +29,8 @@ from apihub.dal import queues
 from apihub.dal.jobs import JobsRepository
 from apihub.dal.jobs.keys import outcome_groups_of
 from apihub.errors import OutOfTime, Throttled
-from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import JobStatus, ProductRef, iso_from_epoch
+from apihub.modes.table import mode_spec
 from apihub.observability import HYDRATE_LATENCY, bind_job, duration_ms, logger, unbind_job
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
 from apihub.pipeline.commits import Committer, JobState, transaction_worth
@@ -332,12 +332,9 @@ class HydrateBatch:
         adapter = self._adapter(state)
         assert state.item is not None
         ref = ProductRef(product_id=sku)
-        # The job's mode says what one SKU's work reads: the product, or its stock levels (which
-        # commit through the same exactly-once outcomes, into the inventory table).
-        if mode_spec(state.item.discovery_mode).fetches is Fetch.inventory:
-            result: Any = adapter.inventory(ref)
-        else:
-            result = adapter.hydrate(ref)
+        # The job's mode says what one SKU's work reads (the product, its stock levels, ...): all
+        # commit through the same exactly-once outcomes, each into its kind's table.
+        result = mode_spec(state.item.discovery_mode).fetches.read(adapter, ref)
         if result.product_id != sku:
             result = result.model_copy(update={"product_id": sku})
         return result
