@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from apihub.changes.events import EventType
-from apihub.jobs.modes import DiscoveryMode
+from apihub.modes.table import DiscoveryMode, modes_taking
 from rich.console import Console
 from rich.table import Table
 
@@ -26,8 +26,8 @@ from apihub_cli.watch import EXIT_CODES, watch_job
 
 # The modes the API knows (its mode table, so a new mode needs no CLI change).
 MODES = tuple(mode.value for mode in DiscoveryMode)
-# Modes that take --sku (explicit_list needs it; inventory may narrow its scope with it).
-SKU_MODES = ("explicit_list", "inventory")
+# Modes that take --sku: those whose row takes `explicit_list` (the mode table again).
+SKU_MODES = tuple(mode.value for mode in modes_taking("explicit_list"))
 # How many of the newest jobs a short job id is looked up in.
 SHORT_ID_SCOPE = 10_000
 STATUSES = ("pending", "running", "success", "partial_success", "failed")

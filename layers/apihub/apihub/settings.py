@@ -69,7 +69,7 @@ class Settings(BaseModel):
     hydrate_refs_per_message: int = Field(default=10, ge=1, le=100)
     hydrate_refs_per_message_max: int = Field(default=50, ge=1, le=100)
     hydrate_messages_per_slot: int = Field(default=4, ge=1)
-    # The same for a mode that reads stock (one small supplier call per SKU, ``Fetch.inventory``):
+    # The same for a mode that reads stock (one small supplier call per SKU, ``StockFetch``):
     # an invocation then works through BatchSize x 100 SKUs, so its fixed costs (the supplier's
     # slots leased and handed back, its first reads, the last commit's wait) are spread over 500
     # SKUs instead of 50 (docs/inventory.md, "Throughput"). Leftovers past the deadline are handed

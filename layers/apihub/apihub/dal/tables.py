@@ -22,6 +22,7 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from apihub.modes.table import sync_fields
 from apihub.settings import Settings
 
 # --------------------------------------------------------------------------------------------------
@@ -273,8 +274,8 @@ class SupplierItem(Model):
     protocol_config = JSONAttribute(default=dict)
     is_active = BooleanAttribute(default=True)
     schedules = JSONAttribute(default=dict)
-    last_full_sync = UnicodeAttribute(null=True)
-    last_delta_sync = UnicodeAttribute(null=True)
+    # One attribute per supplier field a mode row moves when its job ends (``last_full_sync``, ...).
+    locals().update({name: UnicodeAttribute(null=True) for name in sync_fields()})
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     product_count = NumberAttribute(default=0)

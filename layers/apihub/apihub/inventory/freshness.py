@@ -29,8 +29,8 @@ from apihub.dal.inventory import InventoryRepository, InventoryStamp, LiveReads,
 from apihub.dal.jobs.listing import JobListing
 from apihub.dal.jobs.outcome_reads import OutcomeReads
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.jobs.modes import DiscoveryMode
 from apihub.models import SyncJob, parse_iso
+from apihub.modes.table import DiscoveryMode
 from apihub.observability import logger
 
 T = TypeVar("T")

@@ -47,8 +47,8 @@ from apihub.errors import (
 )
 from apihub.inventory.freshness import age_seconds, confirmed_as_of
 from apihub.inventory.models import Inventory, InventoryLocation
-from apihub.jobs.modes import DiscoveryMode, mode_spec
 from apihub.models import ApihubModel, ProductRef, Supplier, iso, utcnow
+from apihub.modes.table import DiscoveryMode, mode_spec
 from apihub.observability import logger
 
 LIVE_DEADLINE_S = 10.0  # the most a live read waits for the supplier (or for another reader's call)

@@ -40,8 +40,8 @@ from apihub.adapters.promostandards.product import parse_product_ids, read_get_p
 from apihub.adapters.promostandards.soap import PRODUCT_DATA, format_timestamp, service_request, soap_headers
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
 from apihub.inventory.models import Inventory
-from apihub.jobs.modes import Listing
 from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
+from apihub.modes.table import Listing
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_FOB_ID = "1"
