@@ -47,7 +47,7 @@ from apihub.errors import (
 )
 from apihub.inventory.freshness import age_seconds, confirmed_as_of
 from apihub.inventory.models import Inventory, InventoryLocation
-from apihub.models import ApihubModel, ProductRef, Supplier, iso, utcnow
+from apihub.models import ApihubModel, ProductRef, Supplier, now_iso, utcnow
 from apihub.modes.table import DiscoveryMode, mode_spec
 from apihub.observability import logger
 
@@ -230,7 +230,7 @@ class LiveRead:
         limiter = limit_calls(adapter, lease_s=self.deadline_s + 5, time_left=lambda: ends - time.monotonic())
         try:
             answered = adapter.inventory(ProductRef(product_id=self.product_id))
-            read_at = iso(utcnow()) or ""
+            read_at = now_iso()
             asked = answered_product(self.product_id, answered.product_id, "inventory")  # another's: an error
             answered = answered.model_copy(update={"product_id": asked})
             stored = self.stored
