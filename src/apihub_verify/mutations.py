@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYER = "layers/apihub/apihub"
 FEED = "tests/integration/test_change_feed_guarantees.py"
 DELIV = "tests/integration/test_change_delivery_guarantees.py"
+HOOKS = "tests/integration/test_webhook_throughput.py"
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,34 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    if target is None:\n",
         "    if False:\n",
         (f"{DELIV}::test_deleting_a_subscription_stops_its_pending_retries",),
+    ),
+    Mutation(
+        "a batch's webhook deliveries run at once",
+        f"{LAYER}/changes/webhooks.py",
+        "max_workers=min(len(records), get_settings().webhook_in_flight)",
+        "max_workers=1",
+        (f"{HOOKS}::test_a_batch_s_deliveries_run_at_once_and_a_slow_receiver_holds_back_no_other",),
+    ),
+    Mutation(
+        "a batch reads each subscription once",
+        f"{LAYER}/changes/webhooks.py",
+        "target = (targets or repo.target)(message.subscription_id)",
+        "target = repo.target(message.subscription_id)",
+        (f"{HOOKS}::test_a_batch_reads_each_subscription_once",),
+    ),
+    Mutation(
+        "a first delivery message is in its subscription's group",
+        f"{LAYER}/dal/queues.py",
+        '{"Id": k, "MessageBody": v, "MessageGroupId": groups[k]}',
+        '{"Id": k, "MessageBody": v}',
+        (f"{HOOKS}::test_every_delivery_message_is_in_its_subscription_s_group",),
+    ),
+    Mutation(
+        "a webhook retry is in its subscription's group",
+        f"{LAYER}/dal/queues.py",
+        "        MessageGroupId=webhook_group(body),\n",
+        "",
+        (f"{HOOKS}::test_a_failing_delivery_is_retried_in_its_group_and_the_others_of_its_batch_are_delivered",),
     ),
 )
 
