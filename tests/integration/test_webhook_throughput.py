@@ -15,35 +15,17 @@ from typing import Any
 
 import pytest
 from apihub.changes.delivery_message import DeliveryMessage
-from apihub.changes.events import ChangeEvent, EventType
+from apihub.changes.events import ChangeEvent
 
 from apihub_fakes.webhook_receiver import receiver
+from tests.integration.test_webhooks import _delivery_mapping, _event, loopback_hub
+from tests.integration.test_webhooks import _subscribe as _subscribe_types
 
-SUPPLIER = "9b2f4c1e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
-
-
-@pytest.fixture
-def loopback_hub(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("APIHUB_ALLOW_INSECURE_URLS", "true")
-    return request.getfixturevalue("hub")
-
-
-def _event(n: int) -> ChangeEvent:
-    return ChangeEvent(
-        id=f"evt_{n:04d}",
-        type=EventType.product_updated,
-        occurred_at="2026-11-26T00:00:00.000Z",
-        supplier_id=SUPPLIER,
-        product_id=f"SKU-{n}",
-        job_id="3f1c2b9e-8d7a-4c5b-9e6f-1a2b3c4d5e6f",
-        data={"changed_fields": ["prices"]},
-    )
+__all__ = ["loopback_hub"]  # the fixture, shared with test_webhooks.py
 
 
 def _subscribe(hub, url: str) -> dict[str, Any]:
-    res = hub.api("POST", "/api/subscriptions", json_body={"url": url, "types": ["product.updated"]})
-    assert res.status == 201, res.json
-    return res.json
+    return _subscribe_types(hub, url, ["product.updated"])
 
 
 def _enqueue(hub, subscription_id: str, events: list[ChangeEvent]) -> None:
@@ -56,11 +38,6 @@ def _enqueue(hub, subscription_id: str, events: list[ChangeEvent]) -> None:
         for e in events
     ]
     assert queues.send_webhook_batch(messages) == []
-
-
-def _delivery_mapping(hub):
-    (mapping,) = [m for m in hub.mappings if m.fn.logical_id == "DeliverWebhookFunction"]
-    return mapping
 
 
 def test_a_batch_s_deliveries_run_at_once_and_a_slow_receiver_holds_back_no_other(loopback_hub) -> None:

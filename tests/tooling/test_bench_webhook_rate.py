@@ -5,24 +5,19 @@ worker, and its keys in bench/results.json and the page."""
 from __future__ import annotations
 
 import copy
-import json
 import time
-from collections import Counter
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from apihub_bench import cost, report
+from apihub_bench import report
 from apihub_bench.changes import webhook_delivery_rate
-from apihub_bench.run import DETAILS, cost_figures
 from apihub_fakes.webhook_receiver import receiver
+from tests.integration.test_webhooks import loopback_hub
+from tests.tooling.test_bench_freshness import CHANGES, _info
 
-
-@pytest.fixture
-def loopback_hub(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("APIHUB_ALLOW_INSECURE_URLS", "true")
-    return request.getfixturevalue("hub")
+__all__ = ["loopback_hub"]  # the fixture, shared with tests/integration/test_webhooks.py
 
 
 def test_the_rate_of_a_small_backlog_at_200_ms_comes_from_the_receipts(loopback_hub) -> None:
@@ -53,30 +48,8 @@ def test_the_rate_of_a_small_backlog_at_200_ms_comes_from_the_receipts(loopback_
     assert figures["webhook_deliveries_per_s"] > 10
 
 
-CHANGES = {
-    "products": 100,
-    "fake_latency_ms": 20,
-    "changed_products": 50,
-    "events": 50,
-    "events_by_type": {"product.updated": 50},
-    "lag_ms_p50": 1076.1,
-    "lag_ms_p95": 1226.9,
-    "lag_ms_max": 1246.8,
-    "events_per_changed_product": 1.0,
-    "events_on_unchanged_reimport": 0,
-}
-
-
 def test_results_and_page_carry_the_webhook_rate() -> None:
-    info: dict[str, Any] = json.loads(DETAILS.read_text())
-    used = cost.Usage(
-        lambda_requests=Counter({"HydrateFunction": 40}),
-        lambda_ms=Counter({"HydrateFunction": 160_000}),
-        wru=8_000,
-        rru=2_000,
-        requests=Counter({"sqs": 300}),
-    )
-    info["cost"] = cost_figures(used, used, {"HydrateFunction": 512}, 2000)
+    info: dict[str, Any] = _info()
     rate = {"webhook_rate_deliveries": 500, "webhook_receiver_latency_ms": 200, "webhook_deliveries_per_s": 212.4}
     info["changes"] = copy.deepcopy(CHANGES) | rate
     results = report.results(info, products=2000)
