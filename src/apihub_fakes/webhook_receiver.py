@@ -66,7 +66,7 @@ def receiver(lifetime_s: float = 120.0, path: str = "") -> Iterator[Receiver]:
     class Server(ThreadingHTTPServer):
         # Room for every delivery of a batch connecting at once (the default, 5, makes the rest
         # wait for a SYN retransmission, a second).
-        request_queue_size = 128
+        request_queue_size = 512
 
     server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
