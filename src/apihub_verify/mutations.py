@@ -282,6 +282,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         (
             "tests/unit/adapters/test_fourover_mapping.py::test_any_base_price_gives_a_unit_price_in_range_or_a_product_error",
         ),
+    ),
+    Mutation(
         "a batch's webhook deliveries run at once",
         f"{LAYER}/changes/webhooks.py",
         "max_workers=min(len(records), get_settings().webhook_in_flight)",
