@@ -32,6 +32,7 @@ DELIV = "tests/integration/test_change_delivery_guarantees.py"
 ORDER = "tests/integration/test_inventory_ordering.py"
 STEPS = "tests/unit/inventory/test_stock_never_steps_back.py"
 REPLIES = "tests/unit/adapters/test_supplier_replies_by_rule.py"
+HOOKS = "tests/integration/test_webhook_throughput.py"
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,34 @@ MUTATIONS: tuple[Mutation, ...] = (
         (
             "tests/unit/adapters/test_fourover_mapping.py::test_any_base_price_gives_a_unit_price_in_range_or_a_product_error",
         ),
+    ),
+    Mutation(
+        "a batch's webhook deliveries run at once",
+        f"{LAYER}/changes/webhooks.py",
+        "max_workers=min(len(records), get_settings().webhook_in_flight)",
+        "max_workers=1",
+        (f"{HOOKS}::test_a_batch_s_deliveries_run_at_once_and_a_slow_receiver_holds_back_no_other",),
+    ),
+    Mutation(
+        "a batch reads each subscription once",
+        f"{LAYER}/changes/webhooks.py",
+        "target = (targets or repo.target)(message.subscription_id)",
+        "target = repo.target(message.subscription_id)",
+        (f"{HOOKS}::test_a_batch_reads_each_subscription_once",),
+    ),
+    Mutation(
+        "a first delivery message is in its subscription's group",
+        f"{LAYER}/dal/queues.py",
+        '{"Id": k, "MessageBody": v, "MessageGroupId": groups[k]}',
+        '{"Id": k, "MessageBody": v}',
+        (f"{HOOKS}::test_every_delivery_message_is_in_its_subscription_s_group",),
+    ),
+    Mutation(
+        "a webhook retry is in its subscription's group",
+        f"{LAYER}/dal/queues.py",
+        "        MessageGroupId=webhook_group(body),\n",
+        "",
+        (f"{HOOKS}::test_a_failing_delivery_is_retried_in_its_group_and_the_others_of_its_batch_are_delivered",),
     ),
 )
 

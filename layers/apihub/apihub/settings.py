@@ -59,6 +59,9 @@ class Settings(BaseModel):
     webhook_retry_base_s: int = 60
     webhook_max_age_s: int = 86_400
     webhook_deliveries_ttl_days: int = 7
+    # Deliveries one DeliverWebhookFunction invocation makes at once: its SQS batch size too (the
+    # template's WebhookInFlight sets both), so a batch is one wave that lasts one delivery at most.
+    webhook_in_flight: int = Field(default=25, ge=1, le=100)
 
     # Hydrate queue: SKUs per message, and the receive count on which a transient failure is final.
     # A product job's message carries between these two (``pipeline.discover.refs_per_message``): as
