@@ -389,12 +389,30 @@ def report(result: Result, calls: set[Call], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+DOCS = ROOT / "docs" / "iam.md"
+START, END = "<!-- least-privilege:start -->", "<!-- least-privilege:end -->"
+
+
+def publish(report_path: Path = BUILD / "least-privilege.md", docs: Path = DOCS) -> None:
+    """Copy a session's report into docs/iam.md (between its markers), headings one level down."""
+    body = report_path.read_text().replace("\n## ", "\n### ").split("\n", 1)[1].strip()
+    text = docs.read_text()
+    head, rest = text.split(START, 1)
+    docs.write_text(f"{head}{START}\n{body}\n{END}{rest.split(END, 1)[1]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("calls", type=Path, help="directory of calls-*.jsonl (apihub_local.aws_calls)")
+    parser.add_argument("calls", type=Path, nargs="?", help="directory of calls-*.jsonl (apihub_local.aws_calls)")
     parser.add_argument("--out", type=Path, default=BUILD / "least-privilege.md")
     parser.add_argument("--command", default="pytest")
+    parser.add_argument("--publish", action="store_true", help="copy build/iam/least-privilege.md into docs/iam.md")
     args = parser.parse_args(argv)
+    if args.publish:
+        publish()
+        return 0
+    if args.calls is None:
+        parser.error("give the calls directory, or --publish")
     calls = load_calls(args.calls)
     result = evaluate(calls)
     args.out.write_text(report(result, calls, args.command))

@@ -150,3 +150,14 @@ def test_threads_a_function_starts_record_as_that_function() -> None:
         worker.start()
         worker.join()
     assert seen == ["HydrateFunction"]
+
+
+def test_publish_puts_the_report_between_the_docs_markers_only(tmp_path: Any) -> None:
+    from apihub_local.iam_check import END, START, publish
+
+    report = tmp_path / "least-privilege.md"
+    report.write_text("# IAM title\n\nrun line\n\n## Allowed, not used\n\n| a | b |\n")
+    docs = tmp_path / "iam.md"
+    docs.write_text(f"before\n{START}\nold figures\n{END}\nafter\n")
+    publish(report, docs)
+    assert docs.read_text() == f"before\n{START}\nrun line\n\n### Allowed, not used\n\n| a | b |\n{END}\nafter\n"
