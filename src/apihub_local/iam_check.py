@@ -307,12 +307,15 @@ def allows(role: Role, request: Request) -> bool:
 
 
 def _resource_names(resources: Any) -> str:
-    """``arn:aws:dynamodb:…:table/JobsTable`` and its ``/index/*`` -> ``JobsTable``."""
-    names = resources if isinstance(resources, list) else [resources]
-    short = [
-        str(r).split(":", 5)[-1].split("/", 1)[-1] if ":dynamodb:" in str(r) else str(r).split(":")[-1] for r in names
-    ]
-    return ", ".join(dict.fromkeys(n.split("/")[0] for n in short))
+    """``arn:aws:dynamodb:…:table/JobsTable`` and its ``/index/*`` -> ``JobsTable``; ``key/SecretsKey``
+    -> ``SecretsKey``; ``arn:aws:s3:::Bucket/*`` -> ``Bucket``."""
+    names = []
+    for arn in resources if isinstance(resources, list) else [resources]:
+        last = str(arn).rsplit(":", 1)[-1]
+        for kind in ("table/", "key/", "event-bus/"):
+            last = last.removeprefix(kind)
+        names.append(last.split("/")[0])
+    return ", ".join(dict.fromkeys(names))
 
 
 def check(roles: dict[str, Role], requests: list[Request]) -> Result:
@@ -370,9 +373,8 @@ def report(result: Result, calls: set[Call], command: str) -> str:
     lines += [
         "## Allowed, not used by any test (least privilege)",
         "",
-        "Actions a function's own statements grant that no recorded call used. Some come whole with a",
-        "SAM policy template (``DynamoDBReadPolicy`` grants ``Scan`` and ``BatchGetItem`` too); a function",
-        "no test ran shows every action it is granted.",
+        "Actions a function's own statements grant that no recorded call used, by resource. Most come",
+        "whole with a SAM policy template (``DynamoDBReadPolicy`` grants ``Scan`` and ``BatchGetItem`` too).",
         "",
         "| function | granted, not used |",
         "|---|---|",

@@ -46,7 +46,9 @@ def sessionfinish(session: pytest.Session) -> None:
     if directory is None or not directory.exists():
         return
     calls = load_calls(directory)
-    shutil.rmtree(directory, ignore_errors=True)
+    last = BUILD / "last-calls"  # the last session's calls: `python -m apihub_local.iam_check build/iam/last-calls`
+    shutil.rmtree(last, ignore_errors=True)
+    directory.replace(last)
     if not calls:
         return
     try:
