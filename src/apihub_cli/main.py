@@ -574,8 +574,8 @@ def quote(
     fob: Annotated[str | None, typer.Option("--fob", help="FOB point id")] = None,
     currency: Annotated[str | None, typer.Option(help="Currency")] = None,
     price_type: Annotated[str | None, typer.Option("--price-type", help="List, Net or Customer")] = None,
-    repeat: Annotated[bool, typer.Option("--repeat", help="A repeat order (repeat setup prices)")] = False,
-    no_markup: Annotated[bool, typer.Option("--no-markup", help="Cost only, no sell price")] = False,
+    repeat: Annotated[bool, typer.Option("--repeat/--no-repeat", help="A repeat order (repeat setup prices)")] = False,
+    no_markup: Annotated[bool, typer.Option("--no-markup/--markup", help="Cost only, no sell price")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Quote a part, quantity and decorations from the stored pricing: each line, total and sell price."""
