@@ -21,18 +21,22 @@ class Answer:
     def __init__(self, product_id: str) -> None:
         self.product_id = product_id
 
+    def model_copy(self, update: dict[str, str]) -> Answer:
+        return Answer(update["product_id"])
+
 
 class FakeAdapter:
-    def __init__(self, throttle_after: int | None = None) -> None:
+    def __init__(self, throttle_after: int | None = None, answers_for: str | None = None) -> None:
         self.context = SimpleNamespace(guard=SimpleNamespace(target=None))
         self.calls: list[tuple[str, str]] = []
         self.throttle_after = throttle_after
+        self.answers_for = answers_for  # the product every reply names (None: the asked one)
 
     def _call(self, kind: str, ref: Any) -> Answer:
         if self.throttle_after is not None and len(self.calls) >= self.throttle_after:
             raise Throttled("our limiter: wait", retry_after=30)
         self.calls.append((kind, ref.product_id))
-        return Answer(ref.product_id)
+        return Answer(self.answers_for or ref.product_id)
 
     def hydrate(self, ref: Any) -> Answer:
         return self._call("hydrate", ref)
@@ -111,3 +115,26 @@ def test_a_cancelled_jobs_fetches_not_started_never_call_the_supplier(monkeypatc
     with pytest.raises(Exception, match=""):
         fetch.result()
     assert adapter.calls == []
+
+
+@pytest.mark.parametrize("mode", ["full_sellable", "inventory"])
+def test_a_reply_naming_another_product_fails_the_asked_one_and_is_not_renamed(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    adapter = FakeAdapter(answers_for="G500")
+    fetcher, commits = _fetcher(monkeypatch, adapter)
+    verdict = fetcher.submit(_state(mode), "PC61", 1, False).result()
+    assert verdict.outcome is not None and not verdict.outcome.ok
+    assert verdict.outcome.product is None
+    assert "G500" in (verdict.outcome.error or "") and "ProductError" in (verdict.outcome.error or "")
+    assert commits.added == ["PC61"]
+
+
+def test_a_reply_naming_the_product_in_another_case_is_kept_under_the_asked_sku(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    adapter = FakeAdapter(answers_for="pc61")
+    fetcher, _ = _fetcher(monkeypatch, adapter)
+    verdict = fetcher.submit(_state(), "PC61", 1, False).result()
+    assert verdict.outcome is not None and verdict.outcome.ok
+    assert verdict.outcome.product.product_id == "PC61"

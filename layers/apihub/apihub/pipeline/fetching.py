@@ -12,6 +12,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from apihub.adapters.answers import answered_product
 from apihub.errors import OutOfTime, Throttled
 from apihub.models import ProductRef, iso_from_epoch
 from apihub.modes.table import mode_spec
@@ -175,8 +176,11 @@ class Fetcher:
         # The job's mode says what one SKU's work reads (the product, its stock levels, ...): all
         # commit through the same exactly-once outcomes, each into its kind's table.
         result = mode_spec(state.item.discovery_mode).fetches.read(adapter, ref)
-        if result.product_id != sku:
-            result = result.model_copy(update={"product_id": sku})
+        # A reply naming another product fails this one (docs/inventory.md, "Replies by rule"): it
+        # is never stored under the asked SKU.
+        kept = answered_product(sku, result.product_id, "hydrate")
+        if result.product_id != kept:
+            result = result.model_copy(update={"product_id": kept})
         return result
 
     def _adapter(self, state: JobState) -> Any:
