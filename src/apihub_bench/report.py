@@ -60,7 +60,13 @@ def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
 
 
 INVENTORY_KEYS = ("products", "concurrency", "ratio", "products_per_s", "limit_per_s", "rerun_writes_per_product")
-CHANGES_KEYS = ("lag_ms_p50", "lag_ms_p95", "events_per_changed_product", "events_on_unchanged_reimport")
+CHANGES_KEYS = (
+    "lag_ms_p50",
+    "lag_ms_p95",
+    "events_per_changed_product",
+    "events_on_unchanged_reimport",
+    "wcu_per_event",
+)
 
 
 def results_freshness(info: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +79,7 @@ def results_freshness(info: dict[str, Any]) -> dict[str, Any]:
             "live_read_added_ms_p50": inv["live_read_added_ms_p50"]
         }
     if "changes" in info:
-        out["changes"] = {k: info["changes"][k] for k in CHANGES_KEYS}
+        out["changes"] = {k: info["changes"][k] for k in CHANGES_KEYS if k in info["changes"]}
     return out
 
 

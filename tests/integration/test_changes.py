@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _no_settle(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The feed holds back its last 2 s in AWS; these tests read it the moment the streams are drained.
+    # The feed holds back its last seconds in AWS; these tests read it the moment the streams are drained.
     monkeypatch.setenv("APIHUB_CHANGES_SETTLE_MS", "0")
     from apihub.settings import reset_settings
 
@@ -107,7 +107,7 @@ def test_redelivered_stream_records_log_nothing_new(hub) -> None:
     assert changes(hub, supplier_id=supplier["id"]) == before
     log_stream = changes_stream(hub)
     assert [r["eventName"] for r in log_stream] == ["INSERT"] * len(before)
-    assert sorted(r["dynamodb"]["Keys"]["id"]["S"] for r in log_stream) == sorted(e["id"] for e in before)
+    assert sorted(r["dynamodb"]["NewImage"]["id"]["S"] for r in log_stream) == sorted(e["id"] for e in before)
 
 
 def test_a_complete_full_import_discontinues_what_it_no_longer_lists_and_reactivates_it_when_back(hub) -> None:
