@@ -178,7 +178,7 @@ class ChangesRepository:
             if bound is not None:
                 reached = bound
                 break
-            reached = settled
+            reached = min(settled, f"{day.isoformat()}T99")  # this day read to its end (or to the settle time)
             day += timedelta(days=1)
         events = [ChangeEvent.model_validate_json(i.event) for i in found]
         sent = fit_page([e.model_dump(mode="json") for e in events])
