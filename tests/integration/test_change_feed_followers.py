@@ -154,6 +154,21 @@ def test_a_log_write_landing_late_is_not_passed_by_a_follower(clock: Clock) -> N
     assert follower.seen == the_log() == [change(1).id, change(2).id]
 
 
+def test_a_page_filled_at_the_end_of_a_day_resumes_on_the_next_day(clock: Clock) -> None:
+    # Given two events logged before midnight and one after, all settled
+    for n, position_ms in ((1, 1000), (2, 2000), (3, 12_000)):
+        clock.at(position_ms)
+        land_change(change(n), position_ms)
+    clock.at(30_000)
+    # When a follower reads pages of 2: the first ends exactly with the first day
+    follower = ChangesFollower(limit=2)
+    follower.poll()
+    assert follower.seen == [change(1).id, change(2).id]
+    follower.poll()
+    # Then the next page starts the next day
+    assert follower.seen == the_log() == [change(1).id, change(2).id, change(3).id]
+
+
 def test_a_retried_log_write_takes_its_position_at_the_attempt_that_lands(
     clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
