@@ -218,13 +218,17 @@ def test_a_late_hydrate_commit_is_not_passed_by_a_changed_since_follower(clock: 
 # ------------------------------------------------------------------ the property
 
 
+# (position ms, delay ms) per write; (follower, time ms) per poll; the page size
+Timeline = tuple[list[tuple[int, int]], list[tuple[int, int]], int]
+
+
 def polls_until(last_ms: int) -> st.SearchStrategy[list[tuple[int, int]]]:
     """Polls: (which follower, when)."""
     return st.lists(st.tuples(st.integers(0, 2), st.integers(0, last_ms)), max_size=12)
 
 
 @st.composite
-def change_timelines(draw: st.DrawFn) -> tuple[list[tuple[int, int]], list[tuple[int, int]], int]:
+def change_timelines(draw: st.DrawFn) -> Timeline:
     """Writes (position ms, delay ms up to the proven bound) and polls (follower, time ms)."""
     positions = draw(st.lists(st.integers(0, 20_000), min_size=1, max_size=8))
     writes = [(p, draw(st.integers(0, SETTLE_BOUND_MS))) for p in positions]
@@ -233,11 +237,19 @@ def change_timelines(draw: st.DrawFn) -> tuple[list[tuple[int, int]], list[tuple
 
 
 @st.composite
-def stock_timelines(draw: st.DrawFn) -> tuple[list[tuple[int, int]], list[tuple[int, int]], int]:
+def stock_timelines(draw: st.DrawFn) -> Timeline:
     positions = draw(st.lists(st.integers(0, 300_000), min_size=1, max_size=8, unique=True))
     writes = [(p, draw(st.integers(0, INVENTORY_DELAY_MAX_MS))) for p in positions]
     polls = draw(polls_until(500_000))
     return writes, polls, draw(st.integers(1, 4))
+
+
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    derandomize=DERANDOMIZE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def run_timeline(
@@ -253,49 +265,45 @@ def run_timeline(
             followers[n].poll()
 
 
+def play(clock: Clock, timeline: Timeline, table: Any, followers: list[Any], land: Any, settle_ms: int) -> None:
+    """From an empty table: the timeline's writes and polls, then every follower catching up."""
+    writes, polls, _ = timeline
+    for item in table.scan():
+        item.delete()
+    run_timeline(clock, writes, polls, followers, land)
+    catch_up(clock, followers, settle_ms)
+
+
 def test_followers_of_the_change_log_see_every_event_once_in_order(clock: Clock) -> None:
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=DERANDOMIZE,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @PROPERTY
     @given(timeline=change_timelines())
-    def followed(timeline: tuple[list[tuple[int, int]], list[tuple[int, int]], int]) -> None:
+    def followed(timeline: Timeline) -> None:
         writes, polls, limit = timeline
-        for item in ChangeItem.scan():
-            item.delete()
-        # Three followers: two of the whole log, one of a supplier's (every write is that supplier's)
+        # Two followers of the whole log, one of a supplier's (the log holds two suppliers' events)
         followers = [
             ChangesFollower(limit),
             ChangesFollower(limit + 1),
             ChangesFollower(limit, {"supplier_id": "sup-1"}),
         ]
-        run_timeline(clock, writes, polls, followers, lambda n, p: land_change(change(n), p))
-        catch_up(clock, followers, get_settings().changes_settle_ms)
+        land = lambda n, p: land_change(change(n, supplier=f"sup-{n % 2 + 1}"), p)  # noqa: E731
+        play(clock, timeline, ChangeItem, followers, land, get_settings().changes_settle_ms)
         log = the_log()
         assert len(log) == len(writes)
-        for follower in followers:
-            assert follower.seen == log, (writes, polls)
+        assert followers[0].seen == log, (writes, polls)
+        assert followers[1].seen == log, (writes, polls)
+        assert followers[2].seen == [e for e in log if int(e[4:], 16) % 2 == 0], (writes, polls)
 
     followed()
 
 
 def test_followers_of_changed_since_see_every_stock_change_once_in_order(clock: Clock) -> None:
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=DERANDOMIZE,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @PROPERTY
     @given(timeline=stock_timelines())
-    def followed(timeline: tuple[list[tuple[int, int]], list[tuple[int, int]], int]) -> None:
+    def followed(timeline: Timeline) -> None:
         writes, polls, limit = timeline
-        for item in InventoryItem.scan():
-            item.delete()
         followers = [StockFollower(limit), StockFollower(limit + 1), StockFollower(1)]
-        run_timeline(clock, writes, polls, followers, lambda n, p: land_stock(f"P-{n:02d}", p))
-        catch_up(clock, followers, get_settings().inventory_changes_settle_s * 1000)
+        land = lambda n, p: land_stock(f"P-{n:02d}", p)  # noqa: E731
+        play(clock, timeline, InventoryItem, followers, land, get_settings().inventory_changes_settle_s * 1000)
         expected = [f"P-{n:02d}" for n, _ in sorted(enumerate(writes), key=lambda w: w[1][0])]
         for follower in followers:
             assert follower.seen == expected, (writes, polls)

@@ -153,7 +153,7 @@ class ChangesRepository:
         now = utcnow()
         settled = iso(now - timedelta(milliseconds=self.settings.changes_settle_ms)) or ""
         # Keys "<logged_at>#<id>" up to ``settled`` (inclusive) are those logged before the settle
-        # time; ``after`` is exclusive: the least key above a cursor is the cursor and a NUL.
+        # time. A cursor is exclusive: the least key above it is the cursor and a NUL.
         lower = start.log_sort + "\0" if start else (_since_key(since) if since else "")
         oldest = (now - timedelta(days=self.settings.changes_retention_days + 1)).date()
         day = max(date.fromisoformat(lower[:10]), oldest) if lower else oldest
