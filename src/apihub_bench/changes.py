@@ -211,6 +211,7 @@ def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int 
         wait_delivered(stack)
         quiet = got.events_of_job(unchanged.job["id"])
         rate = webhook_delivery_rate(stack.hub, got, _subscription_of(stack, got.url))
+        units = logged_wcu_per_event()
     if not lags:
         raise RuntimeError(f"change feed: no event delivered for the {repriced} changed products")
     return {
@@ -225,7 +226,43 @@ def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int 
         "events_per_changed_product": round(len(events) / repriced, 3),
         "events_on_unchanged_reimport": len(quiet),
         **rate,
+        "wcu_per_event": units,
     }
+
+
+def logged_wcu_per_event() -> float:
+    """``wcu_per_event`` of the change log as it stands: its items and its table's indexes."""
+    from apihub.dal.tables import ChangeItem
+
+    items = [item.serialize() for item in ChangeItem.scan()]
+    return wcu_per_event(items, ChangeItem._get_connection().describe_table())
+
+
+def wcu_per_event(items: list[dict[str, Any]], table: dict[str, Any]) -> float:
+    """Write units the change log's items cost, per event (one item per event): each item's own,
+    one per started KB of its size as DynamoDB counts it, and each index copy's, one per started KB
+    of the copy (the index's keys, the table's keys and the projected attributes; an index holds an
+    item only when the item has the index's keys). ``table``: DescribeTable's ``Table``."""
+    from apihub.dal.sizes import item_bytes
+
+    def units(attributes: dict[str, Any]) -> int:
+        return max(1, -(-item_bytes(attributes) // 1024))
+
+    table_keys = {k["AttributeName"] for k in table["KeySchema"]}
+    total = 0
+    for item in items:
+        total += units(item)
+        for index in table.get("GlobalSecondaryIndexes", []):
+            keys = {k["AttributeName"] for k in index["KeySchema"]}
+            if not keys <= set(item):
+                continue
+            projection = index["Projection"]
+            if projection["ProjectionType"] == "ALL":
+                total += units(item)
+                continue
+            names = keys | table_keys | set(projection.get("NonKeyAttributes", []))
+            total += units({n: v for n, v in item.items() if n in names})
+    return round(total / len(items), 3) if items else 0.0
 
 
 def _epoch(iso: str) -> float:

@@ -70,6 +70,7 @@ CHANGES_KEYS = (
     "webhook_deliveries_per_s",
     "webhook_rate_delivered",
     "webhook_receiver_latency_ms",
+    "wcu_per_event",
 )
 
 
