@@ -11,7 +11,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -117,11 +117,13 @@ def _status(status: str | None) -> str:
     return f"[{STATUS_STYLE.get(status, '')}]{status}[/]"
 
 
-def _by_prefix(kind: str, ref: str, ids: Iterable[str], scope: str) -> str:
-    """The one id of ``ids`` that starts with ``ref`` (at least 4 characters; ids are lower-case hex);
-    an error naming ``kind`` when none or several do."""
+def _by_prefix(kind: str, ref: str, listing: Callable[[], tuple[list[str], str]]) -> str:
+    """The one id that starts with ``ref`` (at least 4 characters, checked before ``listing`` is called;
+    ids are lower-case hex) among the ids ``listing()`` gives with the words saying where it looked; an
+    error naming ``kind`` when none or several do."""
     if len(ref) < 4:
         raise CliError(f"{kind} id {ref!r} is too short: give at least 4 characters", 2)
+    ids, scope = listing()
     matches = [i for i in ids if i.startswith(ref.lower())]
     if not matches:
         raise CliError(f"no {kind} id starts with {ref!r} ({scope}); give the full id")
@@ -150,8 +152,11 @@ def _supplier_ref(client: ApiClient, ref: str) -> str:
     except ApiError as exc:
         if exc.status != 404:
             raise
-    suppliers = client.get("/api/suppliers")
-    return _by_prefix("supplier", ref, (str(s["id"]) for s in suppliers), "and no supplier has that slug")
+
+    def suppliers() -> tuple[list[str], str]:
+        return [str(x["id"]) for x in client.get("/api/suppliers")], "and no supplier has that slug"
+
+    return _by_prefix("supplier", ref, suppliers)
 
 
 def _supplier_id(client: ApiClient, ref: str) -> str:
@@ -162,34 +167,32 @@ def _supplier_id(client: ApiClient, ref: str) -> str:
 
 def _subscription_id(client: ApiClient, ref: str) -> str:
     """A full subscription id from a full id or its first characters (as `subscriptions list` shows them)."""
+
+    def subscriptions() -> tuple[list[str], str]:
+        ids = [str(x["id"]) for x in client.get("/api/subscriptions")]
+        return ids, f"among {len(ids)} subscriptions"
+
     ref = ref.strip()
-    full = _full_uuid(ref)
-    if full:
-        return full
-    if len(ref) < 4:
-        return _by_prefix("subscription", ref, (), "")  # refuses it before any request
-    subs = client.get("/api/subscriptions")
-    return _by_prefix("subscription", ref, (str(s["id"]) for s in subs), f"among {len(subs)} subscriptions")
+    return _full_uuid(ref) or _by_prefix("subscription", ref, subscriptions)
 
 
 def _job_id(client: ApiClient, ref: str) -> str:
     """A full job id from a full id or a prefix of one (as ``jobs list`` shows them): looked up
     among the newest jobs; an error when none or several start that way."""
+
+    def newest_jobs() -> tuple[list[str], str]:
+        ids: list[str] = []
+        token: str | None = None
+        while len(ids) < SHORT_ID_SCOPE:
+            page = client.page("/api/sync-jobs", limit=1000, next_token=token)
+            ids += [str(j.get("id", "")) for j in page.items]
+            token = page.next_token
+            if not token or not page.items:
+                break
+        return ids, f"among the newest {len(ids)} jobs"
+
     ref = ref.strip()
-    full = _full_uuid(ref)
-    if full:
-        return full
-    if len(ref) < 4:
-        return _by_prefix("job", ref, (), "")  # refuses it before any request
-    ids: list[str] = []
-    token: str | None = None
-    while len(ids) < SHORT_ID_SCOPE:
-        page = client.page("/api/sync-jobs", limit=1000, next_token=token)
-        ids += [str(j.get("id", "")) for j in page.items]
-        token = page.next_token
-        if not token or not page.items:
-            break
-    return _by_prefix("job", ref, ids, f"among the newest {len(ids)} jobs")
+    return _full_uuid(ref) or _by_prefix("job", ref, newest_jobs)
 
 
 # ------------------------------------------------------------------------------------------ token
