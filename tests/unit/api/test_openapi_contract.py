@@ -44,6 +44,8 @@ def test_every_list_declares_its_cursor_header_and_every_429_and_503_retry_after
     for path, method, op in OPS:
         headers = op["responses"].get("200", {}).get("headers", {})
         assert ("X-Next-Token" in headers) is ((path, method) in lists), (method, path)
+        if (path, method) in lists:  # a cursor the list did not issue is a 400
+            assert op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
         assert "429" in op["responses"], (method, path)  # the gateway's throttle answers any route
         for code in ("429", "503"):
             if code in op["responses"]:

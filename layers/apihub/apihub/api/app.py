@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib
+import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ class Endpoint:
             else:
                 out[code] = {"description": "OK"}  # the schema comes from the handler's return annotation
         errors = {414, 422, 429, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
+        if "next_token" in inspect.signature(self.handler).parameters:
+            errors.add(400)  # a list refuses a cursor it did not issue
         if not public:
             errors |= {401, 403, 503}  # every non-public route uses DynamoDB: contention is a 503
         for code in sorted(errors):
