@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from apihub_bench.figures import percentile
@@ -89,45 +91,55 @@ def _before(deadline: float, what: str) -> None:
         raise RuntimeError(f"change feed: timed out waiting for {what}")
 
 
-def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int = 50) -> dict[str, Any]:
-    """The ``changes`` figures of bench/results.json (see the module docstring)."""
+@contextmanager
+def subscribed(stack: BenchStack, slug: str, *, path: str, lifetime_s: float) -> Iterator[Any]:
+    """The feed on (the stream triggers from the streams' end, the webhook delivery mapping) and
+    one subscription to every product event of supplier ``slug``, whose receiver on 127.0.0.1
+    (``path``) the block gets; all of it stopped and deleted after the block."""
     from apihub_local.pollers import Pollers
 
+    assert stack.hub is not None
+    stack.start_change_feed()
+    deliveries = Pollers([stack.mapping("DeliverWebhookFunction")])
+    deliveries.start()
+    try:
+        with receiver(lifetime_s, path=path) as got:
+            sub = stack.hub.api(
+                "POST", "/api/subscriptions", json_body={"url": got.url, "types": PRODUCT_EVENTS, "supplier_id": slug}
+            )
+            if sub.status != 201:
+                raise RuntimeError(f"subscribing to {slug}: HTTP {sub.status} {sub.json}")
+            try:
+                yield got
+            finally:
+                stack.hub.api("DELETE", f"/api/subscriptions/{sub.json['id']}")
+    finally:
+        deliveries.stop(timeout_s=10.0)
+        stack.stop_change_feed()
+
+
+def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int = 50) -> dict[str, Any]:
+    """The ``changes`` figures of bench/results.json (see the module docstring)."""
     assert stack.hub is not None
     slug = "bench-changes"
     stack.add_promostandards_supplier(slug, slots=10, latency_ms=FAKE_LATENCY_MS, products=products)
     first = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
     if first.job["status"] != "success":
         raise RuntimeError(f"change feed: first import ended {first.job['status']}")
-    stack.start_change_feed()
-    deliveries = Pollers([stack.mapping("DeliverWebhookFunction")])
-    deliveries.start()
-    try:
-        with receiver(RECEIVER_LIFETIME_S, path="/bench-webhook") as got:
-            sub = stack.hub.api(
-                "POST", "/api/subscriptions", json_body={"url": got.url, "types": PRODUCT_EVENTS, "supplier_id": slug}
-            )
-            if sub.status != 201:
-                raise RuntimeError(f"change feed: subscribing: HTTP {sub.status} {sub.json}")
-            try:
-                control = stack.fakes[(FAKE_LATENCY_MS, products)]["base_url"] + "/control/change"
-                request = urllib.request.Request(  # noqa: S310 - the fake on loopback
-                    control, data=json.dumps({"reprice": changed}).encode(), method="POST"
-                )
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    repriced = len(json.loads(response.read())["repriced"])
-                change = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
-                wait_delivered(stack)
-                events = got.events_of_job(change.job["id"])
-                lags = [(at - _epoch(event["occurred_at"])) * 1000 for at, event in events.values()]
-                unchanged = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
-                wait_delivered(stack)
-                quiet = got.events_of_job(unchanged.job["id"])
-            finally:
-                stack.hub.api("DELETE", f"/api/subscriptions/{sub.json['id']}")
-    finally:
-        deliveries.stop(timeout_s=10.0)
-        stack.stop_change_feed()
+    with subscribed(stack, slug, path="/bench-webhook", lifetime_s=RECEIVER_LIFETIME_S) as got:
+        control = stack.fakes[(FAKE_LATENCY_MS, products)]["base_url"] + "/control/change"
+        request = urllib.request.Request(  # noqa: S310 - the fake on loopback
+            control, data=json.dumps({"reprice": changed}).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            repriced = len(json.loads(response.read())["repriced"])
+        change = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
+        wait_delivered(stack)
+        events = got.events_of_job(change.job["id"])
+        lags = [(at - _epoch(event["occurred_at"])) * 1000 for at, event in events.values()]
+        unchanged = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
+        wait_delivered(stack)
+        quiet = got.events_of_job(unchanged.job["id"])
     if not lags:
         raise RuntimeError(f"change feed: no event delivered for the {repriced} changed products")
     return {

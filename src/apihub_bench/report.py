@@ -7,6 +7,7 @@ from typing import Any
 
 from apihub_bench.coldstart import budget_ms
 from apihub_bench.figures import mb, per_product
+from apihub_bench.report_real import real_budgets, real_markdown, results_real
 
 COMMAND = "make bench"
 
@@ -55,6 +56,7 @@ def results(info: dict[str, Any], *, products: int) -> dict[str, Any]:
         "parse_ms_400_parts": info["parse"]["median_ms"],
         "discovery_100k_s": info["discovery"]["seconds"],
         **results_freshness(info),
+        **results_real(info),
         "machine": info["machine"],
     }
 
@@ -121,6 +123,7 @@ def budgets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         )
     )
     rows.extend(freshness_budgets(r))
+    rows.extend(real_budgets(r))
     floor = r.get("cold_import_floor_ms")
     for fn, ms in r["cold_import_ms"].items():
         if floor:
@@ -285,7 +288,7 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
             f"<= timeout {d['timeout_s']:.0f} s",
             d["max_invocation_s"] <= d["timeout_s"],
         ),
-        (f"`{COMMAND}` wall time", f"{info['wall_s'] / 60:.1f} min", "< 15 min", info["wall_s"] < 15 * 60),
+        (f"`{COMMAND}` wall time", f"{info['wall_s'] / 60:.1f} min", "< 20 min", info["wall_s"] < 20 * 60),
     ]
     budget_rows = "\n".join(
         f"| {name} | {measured} | {budget} | {'met' if met else '**missed**'} |"
@@ -316,7 +319,7 @@ def markdown(r: dict[str, Any], info: dict[str, Any], *, plot: str) -> str:
     )
     sm = scale_model(info, r["throughput"][0]["products"])
     vs_ref = r.get("vs_reference")
-    freshness_sections = freshness_markdown(info)
+    freshness_sections = freshness_markdown(info) + real_markdown(info)
     return TEMPLATE.format(
         **locals(),
         command=COMMAND,
@@ -682,7 +685,8 @@ was written from AWS's published prices and not re-read online), scaled to 100,0
 * **DynamoDB** (on-demand): request units from item sizes, as DynamoDB rounds them (moto returns
   no real consumed capacity): 1 WRU per KB written (the larger of the item before and after an
   update), 1 RRU per 4 KB strongly consistent read and half that eventually consistent, a Query's
-  items summed before rounding, everything in a transaction twice.
+  items summed before rounding, everything in a transaction twice; and every index copy a write
+  makes, at the size the index holds (issue 27; the runs before it left them out).
 * **SQS**: one request per 64 KB chunk of each send, one per receive, delete or visibility change
   (the event source mapping's polls are billed in AWS too); **KMS**, **S3**, **Secrets Manager**
   and **EventBridge** per request, where the run made them.
@@ -734,8 +738,10 @@ PynamoDB model (`apihub/dal/tables.py`), where each model used to build its own
 
 ## A 1,000,000-product catalog across 20 suppliers
 
-A model, not a measurement: the per-product figures of the priced first import above, applied to
-20 suppliers of 50,000 products each, all imported at once.
+A model, not a measurement: the per-product figures of the priced first import above (the toy
+catalog, one call a product, the feed off), applied to 20 suppliers of 50,000 products each, all
+imported at once. Issue 27's model at the realistic shape, every feature on and every shared key
+and quota derived from template.yaml, is "Scale model" under "Real catalogs, real bills" below.
 
 * **Wall time** is the suppliers' own limits: a supplier allowing `rate_limit_per_s` calls per
   second, with `calls_per_product` calls a product (1 here; up to 3 for PromoStandards with pricing

@@ -8,7 +8,9 @@ spends its time waiting on the supplier's 200 ms. The reference import, the re-i
 discovery fan-out and the list latencies follow, each alone. Between the re-import and the
 reference: issue 14's inventory job, twice, over the C=10 run's products, and issue 15's change
 feed (``freshness``; about 2.5 minutes at 2,000 products on this machine, most of it the two
-inventory jobs at the supplier's 50 calls/s).
+inventory jobs at the supplier's 50 calls/s). Then issue 27's sections (``real_catalog``): the
+realistic catalog's shape, its three priced imports with the feed on, the scale model, and the
+multi-supplier run, sized so that the whole run stays within its wall-time budget.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ COST_C = 10  # the concurrency of the priced first import and re-import (and of 
 LIST_SIZES = (100, 2000, 20000)
 INVENTORY_C = 10  # issue 14: the inventory job at C=10 (on the products the C=10 throughput run stored)
 CHANGE_PRODUCTS, CHANGED = 100, 50  # issue 15: the change feed's catalog and how many of it change
+# Issue 27: the realistic catalog's priced imports (C=10, feed on), the products its shape is
+# measured on, and the multi-supplier run (``apihub_bench.multi``); ``--quick`` runs them small.
+REAL_PRODUCTS, REAL_C, SHAPE_PRODUCTS = 500, 10, 500
+QUICK = {"real_products": 40, "shape_products": 50, "multi_suppliers": 2, "multi_products": 20}
 
 _t0 = time.monotonic()
 
@@ -157,6 +163,88 @@ def freshness_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def meter_stack(meter: cost.UsageMeter, stack: Any) -> None:
+    """Point ``meter`` at ``stack``: its functions' memory, every table's keys and indexes."""
+    template = stack.hub.functions.template
+    tables = {k: v for k, v in stack.hub.stack.refs.items() if k in template.of_type("AWS::DynamoDB::Table")}
+    meter.memory_mb = cost.template_memory_mb(template)
+    meter.key_names = cost.template_key_names(template, tables)
+    meter.indexes = cost.table_indexes(template, tables)
+    meter.watch_functions(stack.hub.functions)
+
+
+def real_catalog(stack: Any, meter: cost.UsageMeter, info: dict[str, Any], args: argparse.Namespace) -> None:
+    """Issue 27: the realistic catalog's shape and priced imports, the scale model, and the
+    multi-supplier run, into ``info`` (``report_real`` turns them into results and the page)."""
+    from apihub_bench import catalog_shape, multi, real, scale
+
+    template = stack.hub.functions.template
+    cold = info.get("cold_import_ms") or json.loads(RESULTS.read_text()).get("cold_import_ms", {})
+    floor = info.get("cold_import_floor_ms") or json.loads(RESULTS.read_text()).get("cold_import_floor_ms", 0.0)
+    init_ms = real.init_ms_by_function(template, cold, floor)
+    started = time.monotonic()
+    shape = catalog_shape.measure(args.shape_products)
+    say(f"catalog shape ({time.monotonic() - started:.0f} s): {shape}")
+    started = time.monotonic()
+    measured = real.real_catalog_figures(
+        stack,
+        meter,
+        products=args.real_products,
+        concurrency=REAL_C,
+        latency_ms=LATENCY_MS,
+        log_level=str(template.parameter_defaults()["LogLevel"]),
+    )
+    info["real"] = real.priced(measured, meter.memory_mb, init_ms, template) | {
+        "catalog_shape": shape,
+        "throughput": measured["throughput"],
+        "fake_calls": measured["fake_calls"],
+    }
+    say(f"real catalog ({time.monotonic() - started:.0f} s): {info['real']['cost_usd_per_100k_real']}")
+    from apihub_bench.reference import import_in_process
+
+    assert stack.hub is not None
+    fake = stack.add_fake(LATENCY_MS, args.real_products, shape="realistic")
+    stack.register_supplier("bench-real-reference", fake, real.endpoints_of(fake), slots=REAL_C, rate_limit_per_s=1000)
+    written, seconds = import_in_process(stack.hub.api("GET", "/api/suppliers/bench-real-reference").json["id"], REAL_C)
+    ref_rate = round(written / seconds, 2)
+    row = info["real"]["throughput"]
+    row["reference_products_per_s"] = ref_rate
+    row["vs_reference"] = round(row["products_per_s"] / ref_rate, 3)
+    say(f"real catalog, the reference fed the same catalog: {written} products in {seconds:.1f} s ({ref_rate}/s)")
+    info["scale_model"] = scale.model(template, scale.Workload(product_item_bytes=int(shape["item_bytes_mean"])))
+    say(f"scale model: first binding {info['scale_model']['first_binding_quota']['quota']}")
+    started = time.monotonic()
+    info["multi_supplier"] = multi.multi_supplier(stack, suppliers=args.multi_suppliers, products=args.multi_products)
+    ms = {k: v for k, v in info["multi_supplier"].items() if k != "per_supplier"}
+    say(f"multi-supplier ({time.monotonic() - started:.0f} s): {ms}")
+
+
+def real_only(args: argparse.Namespace) -> int:
+    """``--real-only`` / ``--quick``: issue 27's sections alone on a fresh stack; prints their
+    results keys and budget rows, writes nothing."""
+    from apihub_bench import report_real
+    from apihub_bench.stack import BenchStack
+
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
+    meter = cost.UsageMeter(memory_mb={}).install()
+    stack = BenchStack(products=args.real_products, latency_ms=LATENCY_MS).start()
+    info: dict[str, Any] = {}
+    try:
+        meter_stack(meter, stack)
+        real_catalog(stack, meter, info, args)
+    finally:
+        stack.stop()
+        meter.uninstall()
+    results = report_real.results_real(info)
+    print(json.dumps(results, indent=2))
+    for name, measured, goal, met in report_real.real_budgets(results):
+        say(f"{name}: {measured} (goal {goal}) {'met' if met else 'MISSED'}")
+    ok = results["multi_supplier"]["all_exact"] and results["multi_supplier"]["limits_respected"]
+    return 0 if ok else 1
+
+
 def cost_only(args: argparse.Namespace) -> int:
     """``--cost-only``: the priced first import and unchanged re-import at C=``COST_C`` and
     nothing else; prints ``cost_usd_per_100k`` with the units behind it (WRU by item kind)."""
@@ -166,9 +254,7 @@ def cost_only(args: argparse.Namespace) -> int:
     stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
     try:
         assert stack.hub is not None
-        meter.memory_mb = cost.template_memory_mb(stack.hub.functions.template)
-        meter.key_names = cost.table_key_names()
-        meter.watch_functions(stack.hub.functions)
+        meter_stack(meter, stack)
         used = meter.snapshot()
         say(f"C={COST_C}: {stack.first_import(COST_C, latency_for(COST_C))}")
         first = meter.snapshot() - used
@@ -214,6 +300,13 @@ def inventory_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def multi_defaults() -> tuple[int, int]:
+    from apihub_bench.multi import PRODUCTS as MULTI_PRODUCTS
+    from apihub_bench.multi import SUPPLIERS
+
+    return SUPPLIERS, MULTI_PRODUCTS
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apihub_bench", description=__doc__)
     parser.add_argument("--products", type=int, default=PRODUCTS)
@@ -247,6 +340,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the inventory figures (and the C=10 import they read); prints them, writes nothing",
     )
+    parser.add_argument(
+        "--real-products", type=int, default=REAL_PRODUCTS, help="issue 27: the priced realistic catalog"
+    )
+    parser.add_argument(
+        "--shape-products", type=int, default=SHAPE_PRODUCTS, help="issue 27: products the shape is measured on"
+    )
+    parser.add_argument("--multi-suppliers", type=int, default=multi_defaults()[0], help="issue 27: suppliers at once")
+    parser.add_argument("--multi-products", type=int, default=multi_defaults()[1], help="issue 27: products each")
+    parser.add_argument(
+        "--real-only",
+        action="store_true",
+        help="only issue 27's sections (realistic catalog, its bill, scale model, multi-supplier run); prints them",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="issue 27's sections at a smoke-check size (40 products, 2 x 20); prints them",
+    )
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc and plot from the last run's files")
     args = parser.parse_args(argv)
     if args.coldstart_only:
@@ -260,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         return cost_only(args)
     if args.inventory_only:
         return inventory_only(args)
+    if args.real_only or args.quick:
+        return real_only(args)
     if args.render_only:
         results = json.loads(RESULTS.read_text())
         report.plot(results, PLOT)
@@ -289,9 +402,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = BenchStack(products=args.products, latency_ms=LATENCY_MS).start()
     assert stack.hub is not None
-    meter.memory_mb = cost.template_memory_mb(stack.hub.functions.template)
-    meter.key_names = cost.table_key_names()
-    meter.watch_functions(stack.hub.functions)
+    meter_stack(meter, stack)
     say(f"stack up: moto, fake supplier ({args.products} sellable products, {LATENCY_MS} ms per call), API {stack.url}")
     try:
         runs = []
@@ -321,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         info["cost"]["concurrency"] = top
         say(f"cost per 100k: {info['cost']['per_100k']}")
         freshness(stack, calls, info, concurrency=INVENTORY_C if INVENTORY_C in main_lane else top, args=args)
+        real_catalog(stack, meter, info, args)
 
         from apihub_bench.reference import import_in_process
 

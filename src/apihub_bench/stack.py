@@ -56,7 +56,8 @@ class BenchStack:
     api: LocalApi | None = None
     discovery_pollers: Pollers | None = None
     fake: dict[str, Any] = field(default_factory=dict)
-    fakes: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # by (latency ms, products)
+    # by (latency ms, products); a realistic one by (latency ms, products, "realistic", instance)
+    fakes: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
     stream_pollers: StreamPollers | None = None  # started by ``start_change_feed``, not before
 
     def start(self) -> BenchStack:
@@ -72,20 +73,29 @@ class BenchStack:
         self.api.start()
         return self
 
-    def add_fake(self, latency_ms: int, products: int | None = None) -> dict[str, Any]:
+    def add_fake(
+        self, latency_ms: int, products: int | None = None, *, shape: str = "toy", instance: int = 0
+    ) -> dict[str, Any]:
         """A fake PromoStandards supplier answering after ``latency_ms`` with ``products`` sellable
         products (default: the bench's catalog), started once per latency and size. Its stock never
-        churns (``--stock-churn 0``): an inventory re-run finds every product unchanged."""
+        churns (``--stock-churn 0``): an inventory re-run finds every product unchanged. ``shape``
+        ``"realistic"``: the catalog of real suppliers' shape (``apihub_fakes.promostandards.realistic``);
+        ``instance`` tells apart fakes of the same kind (one per supplier of a multi-supplier run,
+        each counting its own calls)."""
         products = products or self.products
-        if (latency_ms, products) not in self.fakes:
+        key: tuple[Any, ...] = (latency_ms, products)
+        if shape != "toy" or instance:
+            key = (latency_ms, products, shape, instance)
+        if key not in self.fakes:
+            # The sellable rule is by index in both shapes, so the toy catalog's size fits both.
             size = catalog_size_for(products, self.seed)
             args = ["-m", "apihub_local.children", "apihub_fakes.promostandards", "--port", "0"]
             args += ["--products", str(size), "--seed", str(self.seed), "--latency-ms", str(latency_ms)]
-            args += ["--stock-churn", "0"]
-            fake = start_child(f"fake PromoStandards supplier ({latency_ms} ms, {products} products)", args)
+            args += ["--stock-churn", "0", "--shape", shape]
+            fake = start_child(f"fake PromoStandards supplier ({latency_ms} ms, {products} {shape} products)", args)
             self.children.append(fake)
-            self.fakes[(latency_ms, products)] = fake.info
-        return self.fakes[(latency_ms, products)]
+            self.fakes[key] = fake.info
+        return self.fakes[key]
 
     def stop(self) -> None:
         self.stop_change_feed()
@@ -132,18 +142,28 @@ class BenchStack:
         costs exactly one supplier call; ``slots`` calls in flight at most (its ``max_concurrency``)
         and a rate limit that never binds. With ``inventory`` its Inventory endpoint too (one call
         a product in the inventory mode). Registering a slug again updates that supplier."""
-        assert self.hub is not None
         fake = self.add_fake(latency_ms or self.latency_ms, products)
         endpoints = {"product_data": fake["endpoints"]["product_data"], "pricing": "", "media": ""}
         if inventory:
             endpoints["inventory"] = fake["endpoints"]["inventory"]
+        self.register_supplier(slug, fake, endpoints, slots=slots, rate_limit_per_s=1000)
+
+    def register_supplier(
+        self, slug: str, fake: dict[str, Any], endpoints: dict[str, str], *, slots: int, rate_limit_per_s: float
+    ) -> None:
+        """Register (or update) supplier ``slug`` on ``fake`` with those ``endpoints`` and limits."""
+        assert self.hub is not None
         body = {
             "name": f"Bench {slug}",
             "slug": slug,
             "protocol": "promostandards",
             "adapter_class": "PromoStandardsAdapter",
             "auth_config": fake["credentials"],
-            "protocol_config": {"endpoints": endpoints, "rate_limit_per_s": 1000, "max_concurrency": slots},
+            "protocol_config": {
+                "endpoints": endpoints,
+                "rate_limit_per_s": rate_limit_per_s,
+                "max_concurrency": slots,
+            },
         }
         res = self.hub.api("POST", "/api/suppliers", json_body=body)
         if res.status not in (200, 201):
@@ -175,6 +195,25 @@ class BenchStack:
         del latency_ms
         return max(1, math.ceil(concurrency / get_settings().hydrate_calls_in_flight))
 
+    def wait_jobs(self, job_ids: list[str], began: float, timeout_s: float) -> dict[str, dict[str, Any]]:
+        """Each job of ``job_ids`` once it is terminal, polled through the API; raises when one is
+        not ``timeout_s`` after ``began`` (``time.monotonic()``)."""
+        assert self.hub is not None
+        done: dict[str, dict[str, Any]] = {}
+        while True:
+            for job_id in job_ids:
+                if job_id not in done:
+                    job = self.hub.job(job_id)
+                    if job["status"] in TERMINAL:
+                        done[job_id] = job
+            if len(done) == len(job_ids):
+                return done
+            if time.monotonic() - began > timeout_s:
+                raise RuntimeError(
+                    f"{len(job_ids) - len(done)} of {len(job_ids)} imports unfinished after {timeout_s:.0f} s"
+                )
+            time.sleep(0.5)
+
     def run_import(
         self,
         slug: str,
@@ -198,14 +237,7 @@ class BenchStack:
             res = self.hub.start_import(slug, mode=mode)
             if res.status != 202:
                 raise RuntimeError(f"import {slug}: HTTP {res.status} {res.json}")
-            job_id = res.json["sync_job_id"]
-            while True:
-                job = self.hub.job(job_id)
-                if job["status"] in TERMINAL:
-                    break
-                if time.monotonic() - began > timeout_s:
-                    raise RuntimeError(f"import {slug} not finished after {timeout_s:.0f} s: {job}")
-                time.sleep(0.5)
+            job = self.wait_jobs([res.json["sync_job_id"]], began, timeout_s)[res.json["sync_job_id"]]
             wall = time.monotonic() - began
         finally:
             pollers.stop(timeout_s=10.0)

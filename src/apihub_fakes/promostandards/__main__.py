@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from apihub_fakes.http import serve_until_stopped
-from apihub_fakes.promostandards.server import DEFAULT_COMPANY_CODE, FakePromoStandards
+from apihub_fakes.promostandards.server import DEFAULT_COMPANY_CODE, SHAPES, FakePromoStandards
 from apihub_fakes.promostandards.stock import DEFAULT_STOCK_CHURN, STOCK_CHURN_ENV
 
 
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"share of parts whose stock changes per inventory call (default ${STOCK_CHURN_ENV}, else {DEFAULT_STOCK_CHURN})",
     )
+    parser.add_argument("--shape", choices=SHAPES, default="toy", help="the catalog's shape (realistic: issue 27)")
     parser.add_argument("--lifetime", type=float, default=None, help="stop by itself after this many seconds")
     args = parser.parse_args(argv)
 
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             company_code=args.company_code,
             lifetime_s=args.lifetime,
             stock_churn=args.stock_churn,
+            shape=args.shape,
         )
     except ValueError as exc:  # a bad knob (e.g. APIHUB_DEMO_STOCK_CHURN): say which, no traceback
         parser.error(str(exc))

@@ -8,6 +8,7 @@ Routes (``fake.base_url`` + ...):
   getInventoryLevels (deterministic stock, ``stock.py``). The operation is read from the body.
 - ``GET /productdata?wsdl`` (and ``/pricing?wsdl``, ``/media?wsdl``, ``/inventory?wsdl``), ``GET /wsdl/<dir>/<file>``:
   the official WSDL/XSD files, served as static files.
+- ``GET /control/stats``: calls answered, the most started within one second, the most in flight.
 - ``GET /directory/companies/{code}/endpoints``: a PromoStandards company-directory answer for
   ``fake.company_code`` (so the adapter's directory lookup can be tested end to end).
 
@@ -23,7 +24,7 @@ before the fake answers normally (a supplier that recovers); without an entry it
 ``"http500"``, ``"malformed"`` or ``"slow"``. Any other id/password than ``fake.credentials`` gets
 ServiceMessage 105 (110 without a password). ``latency_ms`` delays every SOAP call.
 ``revoke_after`` (N): after N SOAP calls the credentials are revoked, every later call gets 105.
-``stock_churn``: share of a product's parts whose stock changes on each of its inventory calls
+``shape``: ``"toy"`` (default) or ``"realistic"`` (``catalog_of_shape``). ``stock_churn``: share of a product's parts whose stock changes on each of its inventory calls
 (default: ``APIHUB_DEMO_STOCK_CHURN``, else ``stock.DEFAULT_STOCK_CHURN``).
 """
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from defusedxml.ElementTree import fromstring
 from apihub_fakes.http import FakeHandler, FakeServer, FaultCountdown
 from apihub_fakes.promostandards import responses as r
 from apihub_fakes.promostandards.catalog import Catalog, generate_catalog
+from apihub_fakes.promostandards.realistic import generate_realistic_catalog
 from apihub_fakes.promostandards.stock import StockLedger, stock_churn_from_env
 
 WSDL_DIR = Path(__file__).parent / "wsdl"
@@ -71,6 +74,17 @@ INVENTORY_NOTE_CODES = frozenset({"610", "620", "125"})
 PRODUCT_FAULTS = frozenset({"130", "malformed", "http500", "slow", "pricing_error", "media_error", *INVENTORY_CODES})
 OPERATION_FAULTS = frozenset({"http500", "malformed", "slow"})
 DEFAULT_COMPANY_CODE = "FAKEPS"
+SHAPES = ("toy", "realistic")
+
+
+def catalog_of_shape(shape: str, products: int, seed: int) -> Catalog:
+    """``toy``: the small generated catalog (``catalog.py``); ``realistic``: the shape of real
+    suppliers' catalogs (``realistic.py``)."""
+    if shape == "realistic":
+        return generate_realistic_catalog(products, seed)
+    if shape == "toy":
+        return generate_catalog(products=products, seed=seed)
+    raise ValueError(f"unknown catalog shape '{shape}'; expected one of {list(SHAPES)}")
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,8 @@ class _Handler(FakeHandler):
             self._static(WSDL_FILES[url.path])
         elif url.path.startswith("/wsdl/"):
             self._static(url.path.removeprefix("/wsdl/"))
+        elif url.path == "/control/stats":
+            self.reply(200, json.dumps(self.fake.call_stats()).encode(), "application/json")
         elif url.path.startswith("/directory/companies/") and url.path.endswith("/endpoints"):
             code = url.path.removeprefix("/directory/companies/").removesuffix("/endpoints")
             self.reply(200, json.dumps(self.fake.directory_answer(code)).encode(), "application/json")
@@ -168,11 +184,12 @@ class FakePromoStandards(FakeServer):
         lifetime_s: float | None = None,
         revoke_after: int | None = None,
         stock_churn: float | None = None,
+        shape: str = "toy",
     ) -> None:
         super().__init__(port=port, latency_ms=latency_ms, lifetime_s=lifetime_s)
         self.revoke_after = revoke_after
         self._answered = 0
-        self.catalog: Catalog = generate_catalog(products=products, seed=seed)
+        self.catalog: Catalog = catalog_of_shape(shape, products, seed)
         self.stock = StockLedger(seed, stock_churn_from_env() if stock_churn is None else stock_churn)
         self.fault_skus = dict(fault_skus or {})
         for sku, fault in self.fault_skus.items():
@@ -192,6 +209,9 @@ class FakePromoStandards(FakeServer):
         self.replies: list[Reply] = []
         self.directory_calls = 0
         self._lock = threading.Lock()
+        self._started_at: list[float] = []  # monotonic start of every SOAP call
+        self._in_flight = 0
+        self._max_in_flight = 0
 
     # ------------------------------------------------------------------ addresses
 
@@ -228,7 +248,31 @@ class FakePromoStandards(FakeServer):
         with self._lock:
             return self.catalog.change(reprice, drop, restore)
 
+    def call_stats(self) -> dict[str, int]:
+        """``GET /control/stats``: SOAP calls answered, the most started within any one second, and
+        the most in flight at once (what a supplier's rate limit and ``max_concurrency`` bound)."""
+        with self._lock:
+            starts = list(self._started_at)
+            most_in_flight = self._max_in_flight
+        most, first = 0, 0
+        for last, at in enumerate(starts):
+            while at - starts[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return {"calls": len(starts), "max_calls_in_1s": most, "max_in_flight": most_in_flight}
+
     def answer(self, path: str, body: bytes) -> Reply:
+        with self._lock:
+            self._started_at.append(time.monotonic())
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            return self._answer(path, body)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, path: str, body: bytes) -> Reply:
         try:
             root = fromstring(body)
             soap_body = next(child for child in root if _local(child.tag) == "Body")
