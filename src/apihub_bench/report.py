@@ -445,7 +445,7 @@ Profiled with `python -X importtime` and cProfile (cold imports) and `py-spy rec
   each, a moto transaction) ran on the fetching thread that made one due, so that thread's slot
   waited 6.2 slot-seconds in all; and the discovery read back the ref chunks it had just written to
   order them by outcome group (0.22 s before the first hydrate message). A commit now runs on a
-  thread of its own (`HydrateBatch._commits`; the fetching threads go straight on), and an
+  thread of its own (`commits.CommitLane`; the fetching threads go straight on), and an
   invocation that has just listed orders the listed SKUs in memory. Slot utilisation between the
   first call and the last: 0.955 before, 0.968-0.972 after; first hydrate message 0.82 -> 0.72 s
   after the job started. Same process, same spell, against the reference: 44.45 vs 46.20

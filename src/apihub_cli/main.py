@@ -17,18 +17,18 @@ from typing import Annotated, Any
 
 import typer
 from apihub.changes.events import EventType
-from apihub.jobs.modes import DiscoveryMode
+from apihub.modes.table import DiscoveryMode, modes_taking
 from rich.console import Console
 from rich.table import Table
 
-from apihub_cli import config, display
+from apihub_cli import config, display, prices
 from apihub_cli.client import ApiClient, ApiError, CliError
 from apihub_cli.watch import EXIT_CODES, watch_job
 
 # The modes the API knows (its mode table, so a new mode needs no CLI change).
 MODES = tuple(mode.value for mode in DiscoveryMode)
-# Modes that take --sku (explicit_list needs it; inventory may narrow its scope with it).
-SKU_MODES = ("explicit_list", "inventory")
+# Modes that take --sku: those whose row takes `explicit_list` (the mode table again).
+SKU_MODES = tuple(mode.value for mode in modes_taking("explicit_list"))
 # How many of the newest jobs a short job id is looked up in.
 SHORT_ID_SCOPE = 10_000
 HEXISH = re.compile(r"[0-9a-fA-F-]+")  # could be the first characters of an id
@@ -80,6 +80,7 @@ subscriptions_app = _App(
     help="Webhook subscriptions: add, list, remove, deliveries (admin token).", no_args_is_help=True
 )
 changes_app = _App(help="The change feed (GET /api/changes).", no_args_is_help=True)
+prices_app = _App(help="Stored pricing: price breaks, decorations and charges.", no_args_is_help=True)
 demo_app = _App(help="The local stack's demo supplier.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(suppliers_app, name="suppliers")
@@ -88,6 +89,7 @@ app.add_typer(products_app, name="products")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(changes_app, name="changes")
+app.add_typer(prices_app, name="prices")
 app.add_typer(demo_app, name="demo")
 
 out = Console()
@@ -600,6 +602,8 @@ def inventory_show(
     )
     if data.get("stale") or data.get("warning"):
         out.print(f"[yellow]stale: {data.get('warning') or 'the supplier could not be read now'}[/yellow]")
+    for warning in data.get("warnings") or []:  # what the reading rules refused in the supplier's reply
+        out.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)
     if not data.get("parts"):
         out.print("no parts", highlight=False)
         return None
@@ -607,6 +611,65 @@ def inventory_show(
     legend = display.warehouse_legend(data)
     if legend:
         out.print(legend, highlight=False)
+    return None
+
+
+@prices_app.command("show")
+def prices_show(
+    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    product: Annotated[str, typer.Argument(help="Product id")],
+    fob: Annotated[str | None, typer.Option("--fob", help="FOB point id (default: the first stored)")] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency (default: the first stored)")] = None,
+    price_type: Annotated[str | None, typer.Option("--price-type", help="List, Net or Customer")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One product's stored pricing: price breaks per part, decoration methods and their charges."""
+    data = _client().get(
+        f"/api/suppliers/{supplier}/products/{product}/pricing", fob_id=fob, currency=currency, price_type=price_type
+    )
+    if as_json:
+        return _print_json(data)
+    fallback = f" (asked {data['requested_price_type']})" if data.get("requested_price_type") else ""
+    out.print(
+        f"[bold]{data.get('product_id', product)}[/bold] at {supplier}: pricing as of {data.get('as_of') or '-'}{fallback}",
+        highlight=False,
+    )
+    out.print(prices.breaks_table(data))
+    if data.get("locations"):
+        out.print(prices.decorations_table(data))
+    return None
+
+
+@app.command("quote")
+def quote(
+    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    product: Annotated[str, typer.Argument(help="Product id")],
+    part: Annotated[str, typer.Option("--part", help="Part id")],
+    qty: Annotated[int, typer.Option("--qty", min=1, help="Quantity")],
+    deco: Annotated[
+        list[str] | None, typer.Option("--deco", help="LOCATION:DECORATION:UNITS (repeat for several)")
+    ] = None,
+    fob: Annotated[str | None, typer.Option("--fob", help="FOB point id")] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency")] = None,
+    price_type: Annotated[str | None, typer.Option("--price-type", help="List, Net or Customer")] = None,
+    repeat: Annotated[bool, typer.Option("--repeat", help="A repeat order (repeat setup prices)")] = False,
+    no_markup: Annotated[bool, typer.Option("--no-markup", help="Cost only, no sell price")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Quote a part, quantity and decorations from the stored pricing: each line, total and sell price."""
+    try:
+        decorations = [prices.parse_decoration(value) for value in deco or []]
+    except ValueError as exc:
+        raise _fail(CliError(str(exc), 2)) from None
+    body: dict[str, Any] = {"part_id": part, "quantity": qty, "decorations": decorations, "repeat": repeat}
+    body |= {k: v for k, v in {"fob_id": fob, "currency": currency, "price_type": price_type}.items() if v}
+    if no_markup:
+        body["markup"] = False
+    data = _client().post(f"/api/suppliers/{supplier}/products/{product}/quote", body)
+    if as_json:
+        return _print_json(data)
+    out.print(prices.quote_table(data))
+    out.print(f"pricing as of {data.get('as_of') or '-'}", highlight=False)
     return None
 
 

@@ -29,8 +29,8 @@ from apihub.adapters.base import DiscoveryPage, DiscoveryRequest, SupplierAdapte
 from apihub.adapters.registry import register_adapter
 from apihub.errors import AuthError, ProductError, TransientError
 from apihub.inventory.models import FutureQuantity, Inventory, InventoryLocation, InventoryPart
-from apihub.jobs.modes import Listing
 from apihub.models import PriceBreak, PriceGroup, Product, ProductImage, ProductPart, ProductRef
+from apihub.modes.table import Listing
 
 from apihub_fakes.promostandards.stock import stock_churn_from_env
 

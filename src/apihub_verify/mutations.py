@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYER = "layers/apihub/apihub"
 FEED = "tests/integration/test_change_feed_guarantees.py"
 DELIV = "tests/integration/test_change_delivery_guarantees.py"
+ORDER = "tests/integration/test_inventory_ordering.py"
+STEPS = "tests/unit/inventory/test_stock_never_steps_back.py"
+REPLIES = "tests/unit/adapters/test_supplier_replies_by_rule.py"
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,97 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    if target is None:\n",
         "    if False:\n",
         (f"{DELIV}::test_deleting_a_subscription_stops_its_pending_retries",),
+    ),
+    Mutation(
+        "stock: a stock write only over an older read (invariant 11, the put's condition)",
+        f"{LAYER}/dal/inventory.py",
+        "both: Condition = (InventoryItem.content_hash == known.content_hash) & (InventoryItem.as_of < self.as_of)",
+        "both: Condition = InventoryItem.content_hash == known.content_hash",
+        (f"{STEPS}::test_a_job_write_over_a_newer_stored_read_fails_its_condition",),
+    ),
+    Mutation(
+        "stock: an inventory job leaves out a write a newer stored read superseded",
+        f"{LAYER}/dal/inventory.py",
+        "        if known.as_of is not None and known.as_of >= self.as_of:\n            return False",
+        "        if False:\n            return False",
+        (
+            f"{STEPS}::test_a_job_write_is_needed_only_over_other_content_read_earlier",
+            f"{ORDER}::test_an_inventory_jobs_older_read_after_a_newer_live_read_is_dropped_with_no_event",
+        ),
+    ),
+    Mutation(
+        "stock: a live read is confirmed only when its answer is what is stored",
+        f"{LAYER}/inventory/reading.py",
+        "known=known) is not Stored.superseded:",
+        "known=known) is not None:",
+        (f"{ORDER}::test_a_live_read_that_loses_its_write_to_a_newer_read_is_not_confirmed_at_its_own_time",),
+    ),
+    Mutation(
+        "stock: a live read that lost its race reads again (an older writer does not win)",
+        f"{LAYER}/dal/inventory.py",
+        "            known = self._state(supplier_id, inventory.product_id)\n",
+        "            return Stored.superseded\n",
+        (
+            f"{STEPS}::test_a_live_read_that_lost_its_race_to_an_older_read_stores_its_newer_one_after_all",
+            f"{ORDER}::test_a_live_read_that_loses_its_write_to_an_older_read_stores_its_own_and_says_so",
+        ),
+    ),
+    Mutation(
+        "stock: a live read finding the stored stock moves its as_of on",
+        f"{LAYER}/dal/inventory.py",
+        "                if self._confirm(supplier_id, inventory.product_id, known, read_at):\n",
+        "                if True:\n",
+        (f"{STEPS}::test_a_live_read_finding_the_stored_content_moves_its_as_of_on_and_nothing_else",),
+    ),
+    Mutation(
+        "stock: an inventory job's stock names the job (inventory.changed's job_id)",
+        f"{LAYER}/dal/inventory.py",
+        "        job_id=job_id,\n",
+        "        job_id=None,\n",
+        (f"{ORDER}::test_an_inventory_jobs_older_read_after_a_newer_live_read_is_dropped_with_no_event",),
+    ),
+    Mutation(
+        "stock: a quantity outside 0..10^9 is unknown (replies by rule)",
+        f"{LAYER}/adapters/answers.py",
+        "    if not 0 <= value <= QUANTITY_MAX:\n",
+        "    if not value.is_finite():\n",
+        (
+            f"{REPLIES}::test_the_quantity_rule_reads_any_text_as_a_number_from_0_to_a_billion_or_unknown",
+            f"{REPLIES}::test_the_issues_reply_two_locations_at_1e308_and_no_total_is_unknown_with_warnings_not_a_crash",
+        ),
+    ),
+    Mutation(
+        "stock: a reply for another product is a ProductError, not renamed",
+        f"{LAYER}/adapters/answers.py",
+        "    raise ProductError(f\"{what}: supplier answered productId '{shown}' for '{asked}'\", code=WRONG_PRODUCT)",
+        "    return asked",
+        (
+            f"{REPLIES}::test_a_reply_for_another_product_is_a_product_error_naming_both_ids",
+            f"{ORDER}::test_a_live_read_answered_with_another_products_stock_is_not_stored_nor_renamed",
+        ),
+    ),
+    Mutation(
+        "stock: a part listed twice keeps its first listing",
+        f"{LAYER}/adapters/promostandards/inventory.py",
+        "        elif part.part_id in parts:\n",
+        "        elif False:\n",
+        (f"{REPLIES}::test_a_part_or_location_listed_twice_keeps_the_first_listing_with_a_note",),
+    ),
+    Mutation(
+        "stock: a time past year 9999 is no time (no OverflowError from a reply)",
+        f"{LAYER}/adapters/promostandards/soap.py",
+        "    except (ValueError, OverflowError):  # OverflowError: a zone that moves it past year 9999",
+        "    except ValueError:",
+        (f"{REPLIES}::test_times_past_year_9999_and_numbers_past_a_float_are_no_value_not_an_overflow",),
+    ),
+    Mutation(
+        "stock: a 4Over run size and price are bounded (no Decimal rounding crash)",
+        f"{LAYER}/adapters/fourover/mapping.py",
+        "if not 0 < runsize <= QUANTITY_MAX or not total.is_finite() or not 0 <= total <= RUN_PRICE_MAX:",
+        "if runsize <= 0 or not total.is_finite() or total < 0:",
+        (
+            "tests/unit/adapters/test_fourover_mapping.py::test_any_base_price_gives_a_unit_price_in_range_or_a_product_error",
+        ),
     ),
 )
 

@@ -26,7 +26,7 @@ from apihub.dal.tables import (
     SupplierItem,
     TokenItem,
 )
-from apihub.jobs.modes import MODES, SCHEDULED_MODES
+from apihub.modes.table import MODES, scheduled_modes
 
 from apihub_local.template import FunctionDef, HttpRoute, Template
 
@@ -391,13 +391,13 @@ def _schedule_events(logical_id: str) -> dict[str, dict]:
 
 
 def test_scheduled_imports_are_exactly_the_mode_rows_that_have_a_schedule() -> None:
-    # The rows of apihub.jobs.modes name each schedule's template parameter and default; the
+    # The rows of apihub.modes.table name each schedule's template parameter and default; the
     # template declares one scheduler event per such row, and none for a mode without one.
     defaults = TPL.parameter_defaults()
     schedules = _schedule_events("SchedulerFunction")
     by_mode = {json.loads(p["Input"])["mode"]: p for p in schedules.values()}
     rows = {spec.mode.value: spec.schedule for spec in MODES.values() if spec.schedule is not None}
-    assert set(by_mode) == set(rows) == {m.value for m in SCHEDULED_MODES}
+    assert set(by_mode) == set(rows) == {m.value for m in scheduled_modes()}
     operations_doc = (ROOT / "docs" / "operations.md").read_text()
     for mode, schedule in rows.items():
         props = by_mode[mode]

@@ -22,7 +22,7 @@ from apihub.models import iso
 from apihub.settings import get_settings
 
 FakeT = TypeVar("FakeT")
-# The three listings are named as apihub.jobs.modes.Listing names what discovery asks for.
+# The three listings are named as apihub.modes.table.Listing names what discovery asks for.
 CallKind = Literal["sellable", "changed", "closeouts", "product", "other"]
 LISTINGS = ("sellable", "changed", "closeouts")
 UNKNOWN_SKU = "no-such-product"

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from apihub.dal.jobs.keys import GROUP_PREFIX, OUTCOME_PREFIX, STOCK_PER_TRANSACTION
+from apihub.dal.jobs.keys import GROUP_PREFIX, OUTCOME_ITEMS_PER_TRANSACTION, OUTCOME_PREFIX
+from apihub.modes.fetch import STOCK as STOCK_FETCH
 from botocore.client import BaseClient
 
 from apihub_bench.awscalls import written_items, written_tables
@@ -209,7 +210,9 @@ def test_an_unchanged_rerun_writes_at_most_five_hundredths_of_a_write_per_produc
     assert per_product <= 0.05
     # And its outcomes took as few transactions as 100 items allow (an unchanged SKU is one item):
     # the SKUs came 100 to a message, 500 to an invocation, committed 98 at a time
-    assert count_writes.outcome_transactions == math.ceil(n / STOCK_PER_TRANSACTION)
+    assert count_writes.outcome_transactions == math.ceil(
+        n / STOCK_FETCH.outcomes_per_commit(OUTCOME_ITEMS_PER_TRANSACTION)
+    )
     # And as_of stays honest: the stock is confirmed as of the second job's start, without a write
     body = _inventory(hub, "stock", "DEMO-00007").json
     assert body["as_of"] == second["started_at"] > first["started_at"]

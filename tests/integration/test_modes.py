@@ -1,17 +1,17 @@
 """The mode table's claims, end to end through the API on moto: what ``POST .../import`` takes for
 each mode, which supplier field each mode's successful job moves, and the adapter restriction a row
-can carry (apihub.jobs.modes)."""
+can carry (apihub.modes.table)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from apihub.jobs import modes
-from apihub.jobs.modes import MODES, Param
 from apihub.models import DiscoveryMode
+from apihub.modes import table as modes
+from apihub.modes.table import MODES, Param, sync_fields
 
-SYNC_FIELDS = ("last_full_sync", "last_delta_sync")
+SYNC_FIELDS = sync_fields()
 VALUES = {"limit": 2, "explicit_list": ["DEMO-00001", "DEMO-00003"]}
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from apihub.dal.jobs import JobsRepository
-from apihub.jobs.modes import MODES
 from apihub.jobs.sweeper import QueuedWork, stall_message, sweep_stalled
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, SyncJob, iso
+from apihub.modes.table import MODES
 
 from apihub_local.template import Template
 from tests.domain_clock import Clock, controlled_clock

@@ -8,10 +8,11 @@ import threading
 from typing import Any
 
 from apihub.dal.jobs import JobsRepository, Outcome
-from apihub.dal.jobs.keys import OUTCOME_ITEMS_PER_TRANSACTION, PRODUCTS_PER_TRANSACTION, outcome_group
+from apihub.dal.jobs.keys import OUTCOME_ITEMS_PER_TRANSACTION, outcome_group
 from apihub.dal.jobs.outcomes import Outcomes, none_recorded
 from apihub.dal.tables import JobItem, OutcomeGroupItem, OutcomeItem
 from apihub.models import Product
+from apihub.modes.fetch import PRODUCT
 from apihub.pipeline import discover
 
 
@@ -169,14 +170,14 @@ def test_fan_out_sends_each_groups_skus_together_and_the_same_after_a_resume(hub
 def test_the_group_condition_of_a_full_transaction_fits_dynamodbs_expression_limit() -> None:
     # Given the most SKUs a product transaction can add to one group, each as long as a SKU can be
 
-    members = {f"{n:03d}".ljust(1016, "x") for n in range(PRODUCTS_PER_TRANSACTION)}
+    members = {f"{n:03d}".ljust(1016, "x") for n in range(PRODUCT.outcomes_per_commit(OUTCOME_ITEMS_PER_TRANSACTION))}
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     # When its condition is serialized as PynamoDB sends it
     expression = none_recorded(members).serialize(names, values)
     # Then the expression (values go apart, as placeholders) is far under DynamoDB's 4 KB
     assert len(expression.encode()) < 4096 / 2, len(expression)
-    assert len(values) == PRODUCTS_PER_TRANSACTION
+    assert len(values) == PRODUCT.outcomes_per_commit(OUTCOME_ITEMS_PER_TRANSACTION)
     # And a stock job's transaction, which may add up to 98 unchanged SKUs to one group (a small
     # job has one group), stays under the limit itself
     many = {f"SKU-{n}" for n in range(OUTCOME_ITEMS_PER_TRANSACTION)}

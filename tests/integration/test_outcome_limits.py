@@ -52,7 +52,7 @@ def _running_job(hub: Any) -> tuple[JobsRepository, str, str]:
 
 def _record(repo: JobsRepository, job_id: str, outcomes: list[Outcome], *, stale: bool = False):
     item = repo.get_item(job_id)
-    known = {} if stale else repo.product_hashes(item.supplier_id, [o.sku for o in outcomes if o.ok])
+    known = {} if stale else repo.stores.product_states(item.supplier_id, [o.sku for o in outcomes if o.ok])
     return repo.record_outcomes(item, outcomes, known)
 
 

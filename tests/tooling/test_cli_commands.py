@@ -5,12 +5,10 @@ routes and follow pagination, and ``import --mode inventory`` sends the mode (an
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +17,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from apihub_cli import display, main
+from tests.tooling.cli_stub import serving
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -72,6 +71,7 @@ INVENTORY = {
     "source": "stored",
     "stale": True,
     "warning": "supplier throttled; the stored copy is shown",
+    "warnings": ["part PSF00001-0002 location RNO quantity: '-4' is not a quantity from 0 to 1,000,000,000; unknown"],
     "parts": [
         {
             "part_id": "PSF00001-0000",
@@ -188,40 +188,10 @@ class StubApi:
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubApi]:
     stub = StubApi()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            status, data, headers = stub.answer(self.command, self.path, body)
-            payload = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_DELETE = _serve
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("APIHUB_URL", stub.url)
-    monkeypatch.setenv("APIHUB_TOKEN", "test-token")
     # A 100-column terminal, as the issue asks `jobs list` to fit
-    monkeypatch.setattr(main, "out", Console(width=100, no_color=True))
-    monkeypatch.setattr(main, "err", Console(stderr=True, width=400, no_color=True))
-    try:
+    with serving(stub.answer, monkeypatch) as url:
+        stub.url = url
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def run(*args: str):
@@ -304,6 +274,7 @@ def test_inventory_show_draws_parts_by_warehouses_from_the_stored_copy(api):
     out = result.output
     assert "stored" in out and "5m ago" in out
     assert "stale: supplier throttled" in out
+    assert "warning: part PSF00001-0002 location RNO quantity: '-4' is not a quantity" in out  # the reply's
     header = next(line for line in out.splitlines() if line.startswith("part"))
     assert header.split() == ["part", "color", "size", "total", "RNO", "DAL", "JAX", "next", "incoming"]
     row = next(line for line in out.splitlines() if line.startswith("PSF00001-0000"))

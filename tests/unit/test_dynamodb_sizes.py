@@ -6,8 +6,8 @@ from __future__ import annotations
 from apihub.dal.jobs import Outcome
 from apihub.dal.jobs.keys import (
     ITEMS_PER_TRANSACTION,
+    OUTCOME_ITEMS_PER_TRANSACTION,
     SKU_MAX_BYTES,
-    STOCK_PER_TRANSACTION,
     outcome_sk,
     sku_fits,
     sku_label,
@@ -15,6 +15,7 @@ from apihub.dal.jobs.keys import (
 from apihub.dal.jobs.writes import PRODUCT_BYTES_PER_TRANSACTION, ProductWrite, chunked, outcome_item
 from apihub.dal.sizes import ITEM_MAX, SORT_KEY_MAX, item_bytes, kb, truncate_utf8, utf8_len
 from apihub.dal.tables import JobItem, ProductItem
+from apihub.modes.fetch import STOCK
 
 NOW = "2026-01-01T00:00:00.000000Z"
 
@@ -87,5 +88,7 @@ def test_an_unchanged_product_takes_one_item_of_a_transaction() -> None:
     items = [sum(2 if o.sku in writes else 1 for o in chunk) for chunk in chunks]
     assert max(items) <= ITEMS_PER_TRANSACTION - 2 and sum(items) == 300 and len(chunks) == 4
     # And a stock job's unchanged re-read commits a transaction's worth at once
-    unchanged = [Outcome(f"U{i}", product=object()) for i in range(STOCK_PER_TRANSACTION)]
+    unchanged = [
+        Outcome(f"U{i}", product=object()) for i in range(STOCK.outcomes_per_commit(OUTCOME_ITEMS_PER_TRANSACTION))
+    ]
     assert len(chunked(job, unchanged, {}, NOW)) == 1

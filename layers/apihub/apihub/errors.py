@@ -34,6 +34,16 @@ class ProductNotFound(NotFound):
         super().__init__("Product not found")
 
 
+class PricingNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("pricing: no pricing stored for this product (a prices job reads it)")
+
+
+class MarkupRuleNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Markup rule not found")
+
+
 class InventoryNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -22,19 +23,21 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from apihub.jobs.modes import (
-    INVENTORY_PERIODS,
-    SCHEDULED_MODES,
+from apihub.modes.table import (
+    MODES,
     Param,
     describe_modes,
     describe_schedules,
     mode_spec,
     modes_taking,
+    schedule_period_s,
+    scheduled_modes,
+    sync_fields,
 )
 
 # DiscoveryMode, the public enum, is declared beside its rows (the one list of modes) and used from here
 # (`X as X`: an explicit re-export for strict mypy).
-from apihub.jobs.modes import DiscoveryMode as DiscoveryMode
+from apihub.modes.table import DiscoveryMode as DiscoveryMode
 
 
 class ApihubModel(BaseModel):
@@ -282,31 +285,32 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 def _scheduled_modes_only(value: dict[str, Any] | None) -> dict[str, Any] | None:
     # A key no schedule reads (a typo, first_n) would be stored and quietly never run.
-    unknown = sorted(set(value or ()) - {m.value for m in SCHEDULED_MODES})
+    scheduled = scheduled_modes()
+    unknown = sorted(set(value or ()) - {m.value for m in scheduled})
     if unknown:
-        scheduled = ", ".join(m.value for m in SCHEDULED_MODES)
-        raise ValueError(f"{', '.join(unknown)}: not a scheduled mode (scheduled modes: {scheduled})")
+        names = ", ".join(m.value for m in scheduled)
+        raise ValueError(f"{', '.join(unknown)}: not a scheduled mode (scheduled modes: {names})")
     for mode, setting in (value or {}).items():
-        if mode == DiscoveryMode.inventory.value:
-            _inventory_cadence(setting)
+        schedule = MODES[DiscoveryMode(mode)].schedule
+        if schedule is not None and schedule.periods is not None:
+            _cadence(mode, setting, schedule.periods)
         elif not isinstance(setting, bool):  # strict: 0/1 or "true" are refused, not converted
             raise ValueError(f"{mode}: must be true or false")
     return value
 
 
-def _inventory_cadence(setting: Any) -> None:
-    """``schedules.inventory``: ``{"every": <period>}``, or false / null for off."""
+def _cadence(mode: str, setting: Any, periods: Mapping[str, int]) -> None:
+    """A mode scheduled at each supplier's own period: ``{"every": <period>}``, or false / null for off."""
     if setting is None or setting is False:
         return
-    periods = ", ".join(INVENTORY_PERIODS)
-    if not isinstance(setting, dict) or set(setting) != {"every"} or setting["every"] not in INVENTORY_PERIODS:
-        raise ValueError(f'inventory: must be {{"every": <period>}} with period one of {periods}, or false')
+    if not isinstance(setting, dict) or set(setting) != {"every"} or setting["every"] not in periods:
+        names = ", ".join(periods)
+        raise ValueError(f'{mode}: must be {{"every": <period>}} with period one of {names}, or false')
 
 
 def inventory_period_s(schedules: dict[str, Any] | None) -> int | None:
     """Seconds between a supplier's scheduled inventory runs (None: not scheduled)."""
-    setting = (schedules or {}).get(DiscoveryMode.inventory.value)
-    return INVENTORY_PERIODS.get(setting.get("every", "")) if isinstance(setting, dict) else None
+    return schedule_period_s(DiscoveryMode.inventory, schedules)
 
 
 Schedules = Annotated[dict[str, Any], AfterValidator(_scheduled_modes_only)]
@@ -382,8 +386,9 @@ class Supplier(ApihubModel):
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     is_active: bool = True
     schedules: dict[str, Any] = Field(default_factory=dict)
-    last_full_sync: str | None = None
-    last_delta_sync: str | None = None
+    # One ``str | None`` field per supplier field a mode row moves (``last_full_sync``, ...).
+    __annotations__.update(dict.fromkeys(sync_fields(), "str | None"))
+    locals().update(dict.fromkeys(sync_fields()))
     created_at: str
     updated_at: str | None = None
     product_count: int = 0

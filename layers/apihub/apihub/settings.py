@@ -28,6 +28,9 @@ class Settings(BaseModel):
     products_table: str = "apihub-products"
     inventory_table: str = "apihub-inventory"  # its stream feeds inventory.changed (apihub.changes.stream)
     tokens_table: str = "apihub-tokens"
+    # Each product's pricing (PPC configurations, docs/pricing.md) and the markup rules.
+    pricing_table: str = "apihub-pricing"
+    markup_rules_table: str = "apihub-markup-rules"
     # The change log (apihub.dal.changes): one item per change event, expired by TTL after
     # ``changes_retention_days``. Reads leave out the last ``changes_settle_ms`` of the log, so that an
     # event logged a moment late (a slower stream batch, index propagation) is never skipped by a
@@ -66,7 +69,7 @@ class Settings(BaseModel):
     hydrate_refs_per_message: int = Field(default=10, ge=1, le=100)
     hydrate_refs_per_message_max: int = Field(default=50, ge=1, le=100)
     hydrate_messages_per_slot: int = Field(default=4, ge=1)
-    # The same for a mode that reads stock (one small supplier call per SKU, ``Fetch.inventory``):
+    # The same for a mode that reads stock (one small supplier call per SKU, ``StockFetch``):
     # an invocation then works through BatchSize x 100 SKUs, so its fixed costs (the supplier's
     # slots leased and handed back, its first reads, the last commit's wait) are spread over 500
     # SKUs instead of 50 (docs/inventory.md, "Throughput"). Leftovers past the deadline are handed

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from apihub.adapters.registry import is_known, known_adapters
 from apihub.errors import InvalidInput
 from apihub.models import Supplier, SupplierIn, SupplierPatch, inventory_period_s
 from apihub.outbound import UnsafeUrl, check_url
+from apihub.pricing.models import PricingSettingIn
 from apihub.settings import get_settings
 
 DEFAULT_RATE_PER_S = 5.0  # apihub.ratelimit.DEFAULT_RATE (not imported: it loads the limiter's table code)
@@ -42,6 +45,18 @@ def _check_limits(config: dict[str, Any]) -> None:
         raise InvalidInput("protocol_config.max_concurrency: must be a whole number")
 
 
+def _check_pricing(config: dict[str, Any]) -> None:
+    """``protocol_config.pricing``: which FOB points, price types and currencies PPC is read for."""
+    if config.get("pricing") is None:
+        return
+    try:
+        PricingSettingIn.model_validate(config["pricing"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"protocol_config.pricing{'.' + where if where else ''}: {first['msg']}") from None
+
+
 # KMS encrypts at most 4096 bytes directly; the other two are stored on the supplier item (400 KB cap).
 JSON_LIMITS = (("auth_config", 4096), ("protocol_config", 65_536), ("schedules", 4096))
 
@@ -71,6 +86,7 @@ def validate_supplier(body: SupplierIn | SupplierPatch) -> None:
         except UnsafeUrl as exc:
             raise InvalidInput(f"{field}: {exc}") from None
     _check_limits(body.protocol_config or {})
+    _check_pricing(body.protocol_config or {})
 
 
 def check_inventory_schedule(body: SupplierIn | SupplierPatch, current: Supplier | None) -> None:

@@ -3,7 +3,9 @@
 Routes (``fake.base_url`` + ...):
 
 - ``POST /productdata``: Product Data 2.0.0 (getProductSellable, getProductDateModified,
-  getProductCloseOut, getProduct); ``POST /pricing``: PPC 1.0.0 getConfigurationAndPricing;
+  getProductCloseOut, getProduct); ``POST /pricing``: PPC 1.0.0 getConfigurationAndPricing (Blank:
+  the Net breaks catalog imports read; Decorated: the demo pricing of ``ppc.py``), getFobPoints,
+  getAvailableLocations, getAvailableCharges, getDecorationColors;
   ``POST /media``: Media Content 1.1.0 getMediaContent; ``POST /inventory``: Inventory 2.0.0
   getInventoryLevels (deterministic stock, ``stock.py``). The operation is read from the body.
 - ``GET /productdata?wsdl`` (and ``/pricing?wsdl``, ``/media?wsdl``, ``/inventory?wsdl``), ``GET /wsdl/<dir>/<file>``:
@@ -45,8 +47,9 @@ from xml.etree.ElementTree import Element
 from defusedxml.ElementTree import fromstring
 
 from apihub_fakes.http import FakeHandler, FakeServer, FaultCountdown
+from apihub_fakes.promostandards import ppc
 from apihub_fakes.promostandards import responses as r
-from apihub_fakes.promostandards.catalog import Catalog, generate_catalog
+from apihub_fakes.promostandards.catalog import Catalog, FakeProduct, generate_catalog
 from apihub_fakes.promostandards.realistic import generate_realistic_catalog
 from apihub_fakes.promostandards.stock import StockLedger, stock_churn_from_env
 
@@ -294,7 +297,13 @@ class FakePromoStandards(FakeServer):
         self.pause_for_latency()
         routes = {
             "/productdata": {"getProductSellable", "getProductDateModified", "getProductCloseOut", "getProduct"},
-            "/pricing": {"getConfigurationAndPricing"},
+            "/pricing": {
+                "getConfigurationAndPricing",
+                "getFobPoints",
+                "getAvailableLocations",
+                "getAvailableCharges",
+                "getDecorationColors",
+            },
             "/media": {"getMediaContent"},
             "/inventory": {"getInventoryLevels"},
         }
@@ -332,7 +341,7 @@ class FakePromoStandards(FakeServer):
             (110, "Authentication Credentials required") if not password else (105, "Authentication Credentials failed")
         )
         if path == "/pricing":
-            return Reply(operation, 200, r.ppc_error(code, text))
+            return Reply(operation, 200, ppc.ppc_error(f"{operation[0].upper()}{operation[1:]}Response", code, text))
         if path == "/media":
             return Reply(operation, 200, r.media_error(code, text))
         if path == "/inventory":
@@ -378,11 +387,53 @@ class FakePromoStandards(FakeServer):
             return Reply("getConfigurationAndPricing", 200, r.ppc_error(400, "productID not found"))
         if fields.get("fobId") not in product.fob_ids:
             return Reply("getConfigurationAndPricing", 200, r.ppc_error(403, "fobId not found"))
+        if fields.get("configurationType") == "Decorated":
+            try:
+                pricing = ppc.demo_pricing(
+                    product, fields["fobId"], fields.get("currency") or "USD", fields.get("priceType") or "Net"
+                )
+            except KeyError:
+                return Reply("getConfigurationAndPricing", 200, r.ppc_error(125, "Not Supported: currency"))
+            return Reply("getConfigurationAndPricing", 200, ppc.configuration_response(pricing))
         return Reply(
             "getConfigurationAndPricing",
             200,
             r.pricing_response(product, fields["fobId"], fields.get("priceType") or "Net"),
         )
+
+    def _ppc_product(self, operation: str, product_id: str | None, fault: str | None) -> FakeProduct | Reply:
+        product = self.catalog.get(product_id or "")
+        if product is None or fault == "130":
+            response = f"{operation[0].upper()}{operation[1:]}Response"
+            return Reply(operation, 200, ppc.ppc_error(response, 130, "Product Id not found"))
+        return product
+
+    def _getFobPoints(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self._ppc_product("getFobPoints", product_id, fault)
+        if isinstance(product, Reply):
+            return product
+        points = [point for point in ppc.fob_points() if point.fob_id in product.fob_ids]
+        return Reply("getFobPoints", 200, ppc.fob_points_response([product.product_id], points))
+
+    def _getAvailableLocations(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self._ppc_product("getAvailableLocations", product_id, fault)
+        if isinstance(product, Reply):
+            return product
+        return Reply("getAvailableLocations", 200, ppc.available_locations_response(ppc.demo_pricing(product, "1")))
+
+    def _getAvailableCharges(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self._ppc_product("getAvailableCharges", product_id or self.catalog.products[0].product_id, fault)
+        if isinstance(product, Reply):
+            return product
+        return Reply("getAvailableCharges", 200, ppc.available_charges_response(ppc.demo_pricing(product, "1")))
+
+    def _getDecorationColors(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
+        product = self._ppc_product("getDecorationColors", product_id, fault)
+        if isinstance(product, Reply):
+            return product
+        pricing = ppc.demo_pricing(product, "1")
+        reply = ppc.decoration_colors_response(product.product_id, fields.get("locationId") or "1", pricing)
+        return Reply("getDecorationColors", 200, reply)
 
     def _getMediaContent(self, fields: dict[str, str], product_id: str | None, fault: str | None) -> Reply:
         product = self.catalog.get(product_id or "")

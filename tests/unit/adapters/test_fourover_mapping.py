@@ -3,6 +3,8 @@
 import pytest
 from apihub.adapters.fourover.mapping import base_prices, option_groups, to_product
 from apihub.errors import ProductError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 PRODUCT = {
     "product_uuid": "p-1",
@@ -113,12 +115,35 @@ def test_unreadable_modified_on_is_noted_not_fatal():
         {"runsize": "0", "product_baseprice": "1.00"},
         {"runsize": "10", "product_baseprice": "NaN"},
         {"runsize": "10", "product_baseprice": "-1"},
+        {"runsize": "1000000001", "product_baseprice": "1.00"},  # over the quantity rule's 10^9
+        {"runsize": "10", "product_baseprice": "1e27"},  # past what a unit price can be rounded from
+        {"runsize": "10", "product_baseprice": "Infinity"},
     ],
 )
 def test_malformed_base_price_entries_are_product_errors(entity):
     with pytest.raises(ProductError) as err:
         base_prices({"entities": [entity]})
     assert err.value.code == "malformed"
+
+
+@given(
+    st.one_of(st.integers(min_value=-(10**12), max_value=10**30).map(str), st.text(max_size=8)),
+    st.one_of(
+        st.decimals(allow_nan=True, allow_infinity=True).map(str),
+        st.sampled_from(["1e27", "1e999999", "-0", "9" * 40]),
+        st.text(max_size=8),
+    ),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_base_price_gives_a_unit_price_in_range_or_a_product_error(runsize, price):
+    """Replies by rule (docs/inventory.md): a 4Over run size is a quantity (1..10^9); whatever the
+    entry says, the unit price is computed or the product fails with a ProductError, nothing else."""
+    try:
+        (found,) = base_prices({"entities": [{"runsize": runsize, "product_baseprice": price}]})
+    except ProductError:
+        return
+    assert 1 <= found.runsize <= 10**9
+    assert found.unit_price >= 0
 
 
 def test_response_without_entities_is_a_product_error():

@@ -253,7 +253,7 @@ def test_odd_values_are_read_leniently():
     assert found.lead_time_days == 10
     assert found.last_modified is not None and found.last_modified.tzinfo is not None  # zone-less: UTC
     first, dock = found.locations  # the location with neither id nor name is skipped
-    assert first.quantity == 0  # negative stock is nothing available
+    assert first.quantity is None  # negative stock is no quantity: unknown, with a warning
     assert first.country == "US"
     assert [(f.quantity, f.available_on) for f in first.future] == [
         (1200, date(2027, 1, 15)),
@@ -262,6 +262,10 @@ def test_odd_values_are_read_leniently():
     ]
     assert (dock.location_id, dock.name, dock.quantity) == ("Dock 9", "Dock 9", 4)
     assert found.quantity_available == 4  # "NaN" is unknown, so the locations' sum
+    assert parse_inventory(body, "P").notes == [
+        "part P-1 quantityAvailable: 'NaN' is not a quantity from 0 to 1,000,000,000; unknown",
+        "part P-1 location A quantity: '-3' is not a quantity from 0 to 1,000,000,000; unknown",
+    ]
 
 
 def test_a_part_without_part_id_is_skipped_with_a_note():
@@ -276,10 +280,13 @@ def test_a_quantity_without_its_wrapper_is_read_too():
     assert (found.quantity_available, found.uom) == (3, "DZ")
 
 
-def test_another_product_id_in_the_reply_keeps_the_asked_one_and_is_noted():
-    found = parse_inventory(reply(inventory(part(available="1"), product_id="OTHER")), "P")
-    assert found.product_id == "P"
-    assert found.notes == ["supplier answered productId 'OTHER' for 'P'"]
+def test_a_reply_for_another_product_is_a_product_error_and_the_same_id_in_another_case_is_not():
+    with pytest.raises(ProductError, match="supplier answered productId 'G500' for 'PC61'") as raised:
+        parse_inventory(reply(inventory(part(available="1"), product_id="G500")), "PC61")
+    assert raised.value.code == "wrong_product"
+
+    found = parse_inventory(reply(inventory(part(available="1"), product_id=" pc61 ")), "PC61")
+    assert (found.product_id, found.notes) == ("PC61", [])
 
 
 def test_the_request_follows_the_xsd_sequence_in_the_shared_namespace():

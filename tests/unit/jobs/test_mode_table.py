@@ -1,4 +1,4 @@
-"""The mode table (apihub.jobs.modes) is the one list of modes: every mode has a row, and each claim
+"""The mode table (apihub.modes.table) is the one list of modes: every mode has a row, and each claim
 of a row is what the code reading it does. A mode added without its row, or a row whose claims the
 API, the adapters, the CLI or the jobs page do not honour, fails here (the template's schedules are
 checked in tests/infrastructure, finalisation and the HTTP answers in tests/integration/test_modes.py)."""
@@ -17,8 +17,8 @@ from apihub.adapters.registry import ADAPTERS, adapter_class
 from apihub.api.app import build_openapi
 from apihub.dal.tables import SupplierItem
 from apihub.errors import ProductError
-from apihub.jobs.modes import MODES, SCHEDULED_MODES, Listing, Param, mode_spec
 from apihub.models import JOB_TYPES, DiscoveryMode, ImportRequest, Supplier, SupplierIn, SupplierPatch
+from apihub.modes.table import MODES, Listing, Param, mode_spec, scheduled_modes
 from apihub.pipeline.discover import delta_since
 from pydantic import ValidationError
 
@@ -92,9 +92,9 @@ def test_a_row_requiring_a_capability_is_supported_exactly_by_the_adapters_stati
 
 def test_supplier_schedules_may_name_only_scheduled_modes() -> None:
     # (inventory names its own period rather than true: test_inventory_schedule_takes_a_period_or_off)
-    every = {m.value: {"every": "1h"} if m is DiscoveryMode.inventory else True for m in SCHEDULED_MODES}
+    every = {m.value: {"every": "1h"} if m is DiscoveryMode.inventory else True for m in scheduled_modes()}
     assert SupplierIn.model_validate({"name": "n", "slug": "s", "schedules": every}).schedules == every
-    for unscheduled in set(DiscoveryMode) - set(SCHEDULED_MODES):
+    for unscheduled in set(DiscoveryMode) - set(scheduled_modes()):
         for model, body in ((SupplierIn, {"name": "n", "slug": "s"}), (SupplierPatch, {})):
             with pytest.raises(ValidationError) as caught:
                 model.model_validate({**body, "schedules": {unscheduled.value: True}})
@@ -124,7 +124,7 @@ def test_the_openapi_text_of_mode_and_schedules_comes_from_the_rows() -> None:
             assert (f"`{name}`" in line.partition(";")[2]) is (use is not Param.refused), (spec.mode, name)
         assert (spec.schedule is not None) is ("can be scheduled" in line)
     schedules_text = schemas["SupplierIn"]["properties"]["schedules"]["description"]
-    assert set(re.findall(r"`(\w+)`", schedules_text)) == {m.value for m in SCHEDULED_MODES}
+    assert set(re.findall(r"`(\w+)`", schedules_text)) == {m.value for m in scheduled_modes()}
 
 
 # ------------------------------------------------------------------ the adapters' support

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 from apihub.adapters.http import DEFAULT_MAX_BYTES, HttpClient
 from apihub.errors import ProductError
 from apihub.inventory.models import Inventory
-from apihub.jobs.modes import Listing, mode_spec
 from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
+from apihub.modes.table import Listing, mode_spec
 
 
 @dataclass(frozen=True)

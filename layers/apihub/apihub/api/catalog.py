@@ -65,6 +65,12 @@ ROUTES: tuple[Route, ...] = (
         ADMIN_ONLY,
     ),
     Route("get_inventory", "GET", "/api/suppliers/{supplier_id}/products/{product_id}/inventory", "inventory", READ),
+    Route("get_pricing", "GET", "/api/suppliers/{supplier_id}/products/{product_id}/pricing", "pricing", READ),
+    # A quote computes from stored pricing and writes nothing: any reader may ask for one.
+    Route("quote_product", "POST", "/api/suppliers/{supplier_id}/products/{product_id}/quote", "pricing", READ),
+    Route("list_markup_rules", "GET", "/api/markup-rules", "markup_rules", ADMIN_ONLY),
+    Route("create_markup_rule", "POST", "/api/markup-rules", "markup_rules", ADMIN_ONLY),
+    Route("delete_markup_rule", "DELETE", "/api/markup-rules/{rule_id}", "markup_rules", ADMIN_ONLY),
     Route("list_inventory_changes", "GET", "/api/suppliers/{supplier_id}/inventory", "inventory_changes", READ),
     Route("list_changes", "GET", "/api/changes", "changes", READ),
     Route("get_sync_job_changes", "GET", "/api/sync-jobs/{job_id}/changes", "changes", READ),

@@ -26,6 +26,7 @@ class StoredState:
     content_hash: str
     written_at: str  # ProductItem.updated_at / InventoryItem.changed_at: when this content was committed
     job_id: str | None = None
+    source: str | None = None  # inventory: "job" or "live", the kind of read that stored it
     discontinued_at: str | None = None
     body: dict[str, Any] | None = field(default=None, compare=False)
 
@@ -110,8 +111,8 @@ def inventory_events(old: StoredState | None, new: StoredState | None) -> list[C
             occurred_at=new.written_at,
             supplier_id=new.supplier_id,
             product_id=new.product_id,
-            job_id=new.job_id,
-            data={"parts": parts},
+            job_id=new.job_id,  # the inventory job whose read stored it; None for a live read
+            data={"parts": parts, "source": new.source},
         )
     ]
 

@@ -75,6 +75,7 @@ def _state(image: dict[str, Any] | None, written_attr: str) -> StoredState | Non
         content_hash=str(item.get("content_hash") or ""),
         written_at=str(item.get(written_attr) or item.get("updated_at") or ""),
         job_id=item.get("last_job_id") or item.get("job_id"),
+        source=item.get("source"),
         discontinued_at=item.get("discontinued_at"),
         body=body_of(item.get("data"), item.get("body_ref")),
     )

@@ -2,10 +2,16 @@
 
 The item (``InventoryItem``) holds ``data`` (zlib-compressed JSON of ``Inventory.model_dump(mode="json")``),
 ``content_hash``, ``as_of`` (when that content was read), ``last_modified`` (the supplier's) and
-``changed_at`` (when the content last changed). Every write is conditional on the hash it replaces,
-so an unchanged read writes nothing and each write in the table's stream is a real change (the
-change feed of issue 15 relies on that). How ``as_of`` stays honest without a write per unchanged
-read is ``apihub.inventory.freshness`` (docs/inventory.md, "Storage").
+``changed_at`` (when the content last changed), and who stored it (``job_id``, ``source``). Every
+write is conditional on the hash it replaces, so an unchanged read writes nothing and each content
+write in the table's stream is a real change (the change feed of issue 15 relies on that).
+
+**Stock never steps back**: every write carries the time the supplier answered (``as_of``) and is
+also conditional on the stored ``as_of`` being older, so a read older than what is stored is
+dropped, and makes no event (docs/inventory.md, "Stock never steps back"). A live read that found
+the stored content moves its ``as_of`` on (a conditional update of that attribute alone, no event),
+so an older job read cannot replace a newer confirmation either. How ``as_of`` stays honest
+without a write per unchanged job read is ``apihub.inventory.freshness``.
 
 Also here, in the jobs table: the live read's single-flight lease and its confirmation
 (``LiveReadItem``, ``INVREAD#<supplier>#<product>``), one per product ever read live.
@@ -40,6 +46,18 @@ class _Unread(Enum):
 
 
 UNREAD = _Unread.UNREAD  # ``store``'s ``known`` when the caller did not read the stored state
+
+SOURCE_JOB = "job"  # an inventory job's read stored it (the item's and the event's ``source``)
+SOURCE_LIVE = "live"  # a live read (``GET .../inventory?max_age_s=``) stored it
+STORE_ATTEMPTS = 3  # a live read's store, against concurrent writers (each lost race re-reads)
+
+
+class Stored(Enum):
+    """What storing a live read did."""
+
+    written = "written"  # its content changed: it is stored now
+    confirmed = "confirmed"  # the stored content is what it read: confirmed at its time (or later)
+    superseded = "superseded"  # other content read later is stored: this read was dropped
 
 
 @dataclass(frozen=True)
@@ -78,19 +96,36 @@ class InventoryWrite:
     def body_ref(self) -> str | None:
         return None  # stock levels are small: always inline
 
+    @property
+    def as_of(self) -> str:
+        return str(self.item.as_of)
+
+    def needed(self, known: StoredState | None) -> bool:
+        """Whether this read still changes what is stored: other content, read earlier than this."""
+        if known is None:
+            return True
+        if known.as_of is not None and known.as_of >= self.as_of:
+            return False  # the stored stock was read at this read's time or later: never step back
+        return known.content_hash != self.content_hash
+
     def condition(self, known: StoredState | None) -> Condition:
-        """Written over exactly the content that was read (or none): each write is one change."""
+        """Written over exactly the content that was read (or none), and only over an older read:
+        each write is one change, and stock never steps back."""
         if known is None:
             return InventoryItem.product_id.does_not_exist()
-        return InventoryItem.content_hash == known.content_hash
+        both: Condition = (InventoryItem.content_hash == known.content_hash) & (InventoryItem.as_of < self.as_of)
+        return both
 
 
 def _body(inventory: Inventory) -> bytes:
     return zlib.compress(json.dumps(inventory.model_dump(mode="json"), separators=(",", ":")).encode(), 6)
 
 
-def inventory_write(supplier_id: str, inventory: Inventory, content_hash: str, read_at: str) -> InventoryWrite | str:
-    """The item storing ``inventory`` read at ``read_at`` (its change time too), or why it cannot be stored."""
+def inventory_write(
+    supplier_id: str, inventory: Inventory, content_hash: str, read_at: str, *, job_id: str | None = None
+) -> InventoryWrite | str:
+    """The item storing ``inventory`` read at ``read_at`` (its change time too) by inventory job
+    ``job_id`` (None: a live read), or why it cannot be stored."""
     item = InventoryItem(
         supplier_id,
         inventory.product_id,
@@ -99,6 +134,8 @@ def inventory_write(supplier_id: str, inventory: Inventory, content_hash: str, r
         as_of=read_at,
         last_modified=iso(inventory.last_modified()),
         changed_at=read_at,
+        job_id=job_id,
+        source=SOURCE_JOB if job_id else SOURCE_LIVE,
     )
     size = item_bytes(item.serialize())
     if size > ITEM_MAX:
@@ -161,27 +198,61 @@ class InventoryRepository:
         keys = [(supplier_id, s) for s in dict.fromkeys(skus) if sku_fits(s)]
         if not keys:
             return {}
-        found = InventoryItem.batch_get(keys, attributes_to_get=["supplier_id", "product_id", "content_hash"])
-        return {i.product_id: StoredState(i.content_hash) for i in found}
+        found = InventoryItem.batch_get(keys, attributes_to_get=["supplier_id", "product_id", "content_hash", "as_of"])
+        return {i.product_id: StoredState(i.content_hash, as_of=i.as_of) for i in found}
+
+    def _state(self, supplier_id: str, product_id: str) -> StoredState | None:
+        """The stored hash and ``as_of`` of one product, read consistently (after a lost race)."""
+        try:
+            item = call_with_retries(
+                lambda: InventoryItem.get(
+                    supplier_id, product_id, consistent_read=True, attributes_to_get=["content_hash", "as_of"]
+                ),
+                what="read inventory",
+            )
+        except DoesNotExist:
+            return None
+        return StoredState(item.content_hash, as_of=item.as_of)
 
     def store(
         self, supplier_id: str, inventory: Inventory, read_at: str, *, known: StoredState | _Unread | None = UNREAD
-    ) -> bool:
-        """Store a live read if its content changed (one conditional put); False when unchanged.
-        A concurrent writer's newer content wins the race; this read is then dropped, not merged.
-        ``known``: the stored state as the caller read it (None: nothing stored), which saves a
-        read; the put is conditional on it all the same."""
+    ) -> Stored:
+        """Store a live read answered at ``read_at``, never over a newer one.
+
+        Changed content is put (conditional on the stored hash and an older ``as_of``); content
+        equal to what is stored moves the stored ``as_of`` on to ``read_at`` (conditional the same
+        way; no content write, no event). A lost race re-reads the stored state (consistently)
+        and decides again, so a concurrent writer of an older read does not win. ``known``: the
+        stored state as the caller read it (None: nothing stored), which saves the first read."""
         content_hash = inventory.compute_hash()
         if known is UNREAD:
             known = self.hashes(supplier_id, [inventory.product_id]).get(inventory.product_id)
-        if known is not None and known.content_hash == content_hash:
-            return False
         write = inventory_write(supplier_id, inventory, content_hash, read_at)
         if isinstance(write, str):
             raise ValueError(write)
+        for _ in range(STORE_ATTEMPTS):
+            if known is not None and known.as_of is not None and known.as_of >= read_at:
+                return Stored.confirmed if known.content_hash == content_hash else Stored.superseded
+            if known is not None and known.content_hash == content_hash:
+                if self._confirm(supplier_id, inventory.product_id, known, read_at):
+                    return Stored.confirmed
+            elif _put(write, known):
+                return Stored.written
+            known = self._state(supplier_id, inventory.product_id)
+        # Still losing to other writers after the re-reads: their reads are as new as this one.
+        return Stored.superseded
+
+    def _confirm(self, supplier_id: str, product_id: str, known: StoredState, read_at: str) -> bool:
+        """Move the stored ``as_of`` on to ``read_at`` if the content is still ``known``'s and was
+        read earlier. False when another write came first."""
+        item = InventoryItem(supplier_id, product_id)
+        condition = (InventoryItem.content_hash == known.content_hash) & (InventoryItem.as_of < read_at)
         try:
-            call_with_retries(lambda: write.item.save(condition=write.condition(known)), what="store inventory")
-        except PutError as exc:
+            call_with_retries(
+                lambda: item.update(actions=[InventoryItem.as_of.set(read_at)], condition=condition),
+                what="confirm inventory",
+            )
+        except UpdateError as exc:
             if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
                 return False
             raise
@@ -223,6 +294,17 @@ class InventoryRepository:
         """Every product's stamp (no body), from the index: what the health figures read."""
         for item in InventoryItem.by_changed.query(supplier_id):
             yield _stamp(item)
+
+
+def _put(write: InventoryWrite, known: StoredState | None) -> bool:
+    """Put ``write`` on its condition over ``known``; False when the condition failed."""
+    try:
+        call_with_retries(lambda: write.item.save(condition=write.condition(known)), what="store inventory")
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _stamp(item: InventoryItem) -> InventoryStamp:
@@ -291,12 +373,16 @@ class LiveReads:
         retry_after: float | None = None,
     ) -> None:
         """Hand the lease back with the read's result (only if still ours: an expired lease may
-        have been taken over)."""
+        have been taken over): ``confirmed_at`` when the supplier's answer is what is stored,
+        ``failure`` when the read failed, neither when it succeeded but a newer stored read won
+        (the waiters then answer the stored copy)."""
         actions: list[Any] = [LiveReadItem.holder.remove(), LiveReadItem.finished_ms.set(now_ms)]
         if confirmed_at is not None:
             actions += [LiveReadItem.confirmed_at.set(confirmed_at), LiveReadItem.failure.remove()]
+        elif failure is None:
+            actions.append(LiveReadItem.failure.remove())
         else:
-            actions.append(LiveReadItem.failure.set(failure or "failed"))
+            actions.append(LiveReadItem.failure.set(failure))
         actions.append(
             LiveReadItem.retry_after.set(retry_after) if retry_after is not None else LiveReadItem.retry_after.remove()
         )

@@ -14,6 +14,7 @@ from apihub.dal import crypto
 from apihub.dal.tables import SupplierItem, bind_tables
 from apihub.errors import ConcurrentChange, SupplierNotFound
 from apihub.models import Protocol, Supplier, SupplierIn, SupplierPatch, iso, utcnow
+from apihub.modes.table import sync_fields
 from apihub.settings import Settings, get_settings
 
 # How often a write that a read decided is tried again after losing to a concurrent write.
@@ -35,8 +36,7 @@ def to_model(item: SupplierItem, credentials: dict[str, str] | None = None) -> S
         protocol_config=item.protocol_config or {},
         is_active=bool(item.is_active),
         schedules=item.schedules or {},
-        last_full_sync=item.last_full_sync,
-        last_delta_sync=item.last_delta_sync,
+        **{name: getattr(item, name) for name in sync_fields()},
         created_at=item.created_at,
         updated_at=item.updated_at,
         product_count=int(item.product_count or 0),

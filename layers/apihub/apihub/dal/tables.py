@@ -22,6 +22,7 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from apihub.modes.table import sync_fields
 from apihub.settings import Settings
 
 # --------------------------------------------------------------------------------------------------
@@ -273,8 +274,8 @@ class SupplierItem(Model):
     protocol_config = JSONAttribute(default=dict)
     is_active = BooleanAttribute(default=True)
     schedules = JSONAttribute(default=dict)
-    last_full_sync = UnicodeAttribute(null=True)
-    last_delta_sync = UnicodeAttribute(null=True)
+    # One attribute per supplier field a mode row moves when its job ends (``last_full_sync``, ...).
+    locals().update({name: UnicodeAttribute(null=True) for name in sync_fields()})
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     product_count = NumberAttribute(default=0)
@@ -350,7 +351,36 @@ class InventoryItem(Model):
     as_of = UnicodeAttribute()  # when this content was read from the supplier
     last_modified = UnicodeAttribute(null=True)  # the supplier's newest lastModified over the parts
     changed_at = UnicodeAttribute()  # when the content last changed (the write that stored it)
+    job_id = UnicodeAttribute(null=True)  # the inventory job whose read stored it (None: a live read)
+    source = UnicodeAttribute(null=True)  # "job" or "live": which kind of read stored it
     by_changed = InventoryChangedIndex()
+
+
+class PricingItem(Model):
+    """One product's pricing: every FOB point, currency and price type read (apihub.dal.pricing).
+    Written only when ``content_hash`` changes; a body too big for an item is in S3 (``body_ref``)."""
+
+    class Meta:
+        table_name = "apihub-pricing"
+
+    supplier_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
+    data = BinaryAttribute(legacy_encoding=False, null=True)  # zlib-compressed JSON of the records
+    body_ref = UnicodeAttribute(null=True)  # S3 key of the compressed records instead of ``data``
+    content_hash = UnicodeAttribute()
+    as_of = UnicodeAttribute()  # when this content was read from the supplier
+    changed_at = UnicodeAttribute()  # when the content last changed
+
+
+class MarkupRuleItem(Model):
+    """One markup rule (apihub.pricing.markup); the rule itself as JSON."""
+
+    class Meta:
+        table_name = "apihub-markup-rules"
+
+    rule_id = UnicodeAttribute(hash_key=True)
+    data = UnicodeAttribute()
+    created_at = UnicodeAttribute()
 
 
 class TokenItem(Model):
@@ -517,6 +547,8 @@ def bind_tables(settings: Settings) -> Connection:
         settings.suppliers_table,
         settings.products_table,
         settings.inventory_table,
+        settings.pricing_table,
+        settings.markup_rules_table,
         settings.tokens_table,
         settings.subscriptions_table,
         settings.changes_table,
@@ -539,6 +571,8 @@ def bind_tables(settings: Settings) -> Connection:
         SupplierItem: settings.suppliers_table,
         ProductItem: settings.products_table,
         InventoryItem: settings.inventory_table,
+        PricingItem: settings.pricing_table,
+        MarkupRuleItem: settings.markup_rules_table,
         TokenItem: settings.tokens_table,
         SubscriptionItem: settings.subscriptions_table,
         SubscriptionMatchItem: settings.subscriptions_table,

@@ -7,7 +7,10 @@ without writing the item; the confirmation is found where it was recorded anyway
 * an inventory job's **success outcome** for the product (recorded once per product in its outcome
   group by the exactly-once path, needed for the job's counters): the stock was read after the job's
   ``started_at``, so that start is a safe lower bound for when it was confirmed;
-* a **live read**'s record (``INVREAD#``): the time the supplier answered.
+* a **live read**'s record (``INVREAD#``): the time the supplier answered, set only when that
+  answer is what is stored (a live read that a newer read beat confirms nothing). A live read that
+  found its stock unchanged also moves the item's ``as_of`` on (``InventoryRepository.store``), so
+  an older job read cannot replace it.
 
 ``as_of`` is the newest of the three. Reading it costs two BatchGetItems over the supplier's recent
 inventory jobs (their group counts, then the product's outcome group in each) plus one GetItem; no
@@ -26,8 +29,8 @@ from apihub.dal.inventory import InventoryRepository, InventoryStamp, LiveReads,
 from apihub.dal.jobs.listing import JobListing
 from apihub.dal.jobs.outcome_reads import OutcomeReads
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.jobs.modes import DiscoveryMode
 from apihub.models import SyncJob, parse_iso
+from apihub.modes.table import DiscoveryMode
 from apihub.observability import logger
 
 T = TypeVar("T")

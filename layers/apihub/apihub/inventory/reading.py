@@ -10,7 +10,10 @@ again from the supplier now:
 * **single-flight across containers**: the reader that takes the product's lease (a conditional
   update of its ``INVREAD#`` item) calls the supplier; the others poll that item until it is handed
   back with the result, until the same deadline;
-* stored change-only (``InventoryRepository.store``), and answered with ``source: live``.
+* stored change-only and never over a newer read (``InventoryRepository.store``), and answered
+  with ``source: live``; the read is confirmed (the live-read record's ``confirmed_at``) only when
+  what the supplier answered is what is stored then, never when a newer read of other stock won;
+* a reply for another product is a ``ProductError`` (``apihub.adapters.answers``), never stored.
 
 A supplier that is down or throttled leaves the stored copy as the answer, with ``stale: true`` and
 a ``warning``; with nothing stored that is a 503 with ``Retry-After``.
@@ -27,7 +30,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from apihub.dal.inventory import InventoryRepository, LiveReads, StoredInventory
+from apihub.adapters.answers import answered_product
+from apihub.dal.inventory import InventoryRepository, LiveReads, Stored, StoredInventory
 from apihub.dal.jobs.writes import StoredState
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
@@ -43,8 +47,8 @@ from apihub.errors import (
 )
 from apihub.inventory.freshness import age_seconds, confirmed_as_of
 from apihub.inventory.models import Inventory, InventoryLocation
-from apihub.jobs.modes import DiscoveryMode, mode_spec
 from apihub.models import ApihubModel, ProductRef, Supplier, iso, utcnow
+from apihub.modes.table import DiscoveryMode, mode_spec
 from apihub.observability import logger
 
 LIVE_DEADLINE_S = 10.0  # the most a live read waits for the supplier (or for another reader's call)
@@ -73,6 +77,9 @@ class InventoryView(ApihubModel):
     source: Literal["stored", "live"]
     stale: bool = False
     warning: str | None = None
+    # What the reading rules refused or dropped in the supplier's reply, and its own non-fatal
+    # codes (``Inventory.notes``): a quantity shown as null here may be one of them.
+    warnings: list[str] = Field(default_factory=list)
     parts: list[PartStock] = Field(default_factory=list)
 
 
@@ -86,6 +93,7 @@ def _view(
         source=source,
         stale=warning is not None,
         warning=warning,
+        warnings=list(inventory.notes),
         parts=parts,
     )
 
@@ -122,9 +130,12 @@ def read_inventory(
     if result.ok and result.inventory is not None and result.confirmed_at:
         return _view(result.inventory, result.confirmed_at, "live")  # this reader's own call: nothing to re-read
     if result.ok:
+        # Another reader's call answered this one, or this read lost to a newer stored read: the
+        # stored copy is as new as the live read, and its as_of is its own (every confirmation
+        # moves the stored as_of on, ``InventoryRepository.store``).
         fresh = repo.get(supplier.id, product_id)
         if fresh is not None:
-            return _view(fresh.inventory, max(result.confirmed_at or fresh.as_of, fresh.as_of), "live")
+            return _view(fresh.inventory, fresh.as_of, "live")
     reason = result.failure or "the live read stored nothing"
     if stored is not None and as_of is None:
         as_of = confirmed_as_of(supplier.id, product_id, stored)
@@ -194,13 +205,14 @@ class LiveRead:
         adapter = adapter_for(self.supplier.id, self.supplier)  # the supplier as just read: no second read
         limiter = limit_calls(adapter, lease_s=self.deadline_s + 5, time_left=lambda: ends - time.monotonic())
         try:
-            inventory = adapter.inventory(ProductRef(product_id=self.product_id))
+            answered = adapter.inventory(ProductRef(product_id=self.product_id))
             read_at = iso(utcnow()) or ""
-            if inventory.product_id != self.product_id:
-                inventory = inventory.model_copy(update={"product_id": self.product_id})
-            known = StoredState(self.stored.content_hash) if self.stored is not None else None
-            InventoryRepository().store(self.supplier.id, inventory, read_at, known=known)
-            confirmed_at = read_at
+            asked = answered_product(self.product_id, answered.product_id, "inventory")  # another's: an error
+            answered = answered.model_copy(update={"product_id": asked})
+            stored = self.stored
+            known = StoredState(stored.content_hash, as_of=stored.as_of) if stored is not None else None
+            if InventoryRepository().store(self.supplier.id, answered, read_at, known=known) is not Stored.superseded:
+                confirmed_at, inventory = read_at, answered  # what the supplier answered is what is stored
         except Throttled as exc:
             failure, retry_after = f"throttled by our rate limit for this supplier: {exc}", exc.retry_after
         except OutOfTime:
@@ -234,7 +246,7 @@ class LiveRead:
             confirmed_at=confirmed_at,
             failure=failure,
             retry_after=retry_after,
-            inventory=inventory if failure is None else None,
+            inventory=inventory if failure is None else None,  # None: a newer stored read won
         )
 
 

@@ -9,6 +9,7 @@ from apihub.dal.jobs.listing import JobListing  # reads only: not the outcome an
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.inventory.freshness import StockSummary, SupplierFreshness, recent_inventory_jobs
 from apihub.models import ApihubModel, JobStatus, SyncJob, utcnow
+from apihub.modes.table import sync_fields
 
 RECENT_JOBS = 10
 
@@ -26,8 +27,9 @@ class SupplierHealth(ApihubModel):
     name: str
     slug: str
     is_active: bool
-    last_full_sync: str | None = None
-    last_delta_sync: str | None = None
+    # The supplier's sync fields, one per mode row that moves one (``last_full_sync``, ...).
+    __annotations__.update(dict.fromkeys(sync_fields(), "str | None"))
+    locals().update(dict.fromkeys(sync_fields()))
     status: JobStatus | None = None  # the last job's status; null when it never ran
     last_job: LastJob | None = None
     consecutive_failures: int = 0
@@ -82,8 +84,7 @@ def supplier_health() -> list[SupplierHealth]:
                 name=supplier.name,
                 slug=supplier.slug,
                 is_active=supplier.is_active,
-                last_full_sync=supplier.last_full_sync,
-                last_delta_sync=supplier.last_delta_sync,
+                **{name: getattr(supplier, name) for name in sync_fields()},
                 status=last.status if last else None,
                 last_job=LastJob(
                     id=last.id,

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from apihub.errors import InvalidInput, InvalidTransition
-from apihub.jobs.modes import mode_spec
 from apihub.models import DiscoveryMode, JobStatus
+from apihub.modes.table import mode_spec
 
 # PATCH: from a non-terminal status, where a job may go (DESIGN.md status rules).
 PATCH_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
@@ -33,7 +33,7 @@ def is_complete(total: int, success: int, failed: int, discovery_complete: bool)
 
 
 def supplier_sync(mode: DiscoveryMode, final: JobStatus, started_at: str) -> tuple[str, str] | None:
-    """(supplier field, value) a finished import sets (its mode's row in ``jobs.modes``), or None."""
+    """(supplier field, value) a finished import sets (its mode's row in ``modes.table``), or None."""
     field = mode_spec(mode).sets_supplier_field
     if field is None or final not in (JobStatus.success, JobStatus.partial_success):
         return None

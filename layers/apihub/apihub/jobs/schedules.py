@@ -1,4 +1,4 @@
-"""Scheduled imports: on each tick of a schedule (the modes whose row in ``apihub.jobs.modes`` has one:
+"""Scheduled imports: on each tick of a schedule (the modes whose row in ``apihub.modes.table`` has one:
 weekly ``full_sellable``, daily ``delta``, monthly ``closeouts``; the expressions are template.yaml
 parameters), start that mode's import for every active supplier that enables it in its ``schedules``
 setting (e.g. ``{"full_sellable": true, "delta": true}``).
@@ -23,8 +23,8 @@ from datetime import datetime
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import ApihubError, ImportAlreadyRunning
 from apihub.jobs import service
-from apihub.jobs.modes import SCHEDULED_MODES
-from apihub.models import DiscoveryMode, ImportRequest, inventory_period_s, iso, utcnow
+from apihub.models import DiscoveryMode, ImportRequest, iso, utcnow
+from apihub.modes.table import MODES, schedule_period_s, scheduled_modes
 from apihub.observability import logger
 
 
@@ -47,8 +47,10 @@ class ScheduleRun:
 def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -> ScheduleRun:
     """Start ``mode``'s import for each active supplier whose ``schedules[mode]`` is on (for
     ``inventory``: whose own period has a slot not yet acted on)."""
-    if mode not in SCHEDULED_MODES:
-        raise ValueError(f"mode: {mode.value} is not a scheduled mode ({', '.join(m.value for m in SCHEDULED_MODES)})")
+    scheduled = scheduled_modes()
+    if mode not in scheduled:
+        raise ValueError(f"mode: {mode.value} is not a scheduled mode ({', '.join(m.value for m in scheduled)})")
+    schedule = MODES[mode].schedule
     run = ScheduleRun(mode)
     repo = SuppliersRepository()
     tick = now or utcnow()
@@ -56,8 +58,8 @@ def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -
         if not supplier.is_active or not supplier.schedules.get(mode.value):
             continue
         slot = None
-        if mode is DiscoveryMode.inventory:
-            period = inventory_period_s(supplier.schedules)
+        if schedule is not None and schedule.periods is not None:
+            period = schedule_period_s(mode, supplier.schedules)
             slot = int(tick.timestamp()) // period if period else None
             # Not due: this period's run was started (or skipped) by an earlier tick.
             if slot is None or not repo.claim_inventory_slot(supplier.id, slot):

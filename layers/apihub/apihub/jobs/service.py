@@ -12,7 +12,6 @@ from apihub.dal.jobs import JobsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import InvalidInput, ServiceUnavailable, SupplierNotImportable
 from apihub.jobs import rules
-from apihub.jobs.modes import ModeSpec, Param, mode_spec
 from apihub.models import (
     MAX_LIST_SKUS,
     DiscoveryMode,
@@ -27,6 +26,7 @@ from apihub.models import (
     sku_problem,
     utcnow,
 )
+from apihub.modes.table import ModeSpec, Param, mode_spec
 from apihub.pipeline.messages import DiscoveryMessage
 
 

@@ -14,7 +14,6 @@ invocation that loses the race for a job writes nothing.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,8 +38,8 @@ from apihub.errors import (
     Throttled,
     TransientError,
 )
-from apihub.jobs.modes import Fetch, Listing, Param, mode_spec
 from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, ProductRef, iso_from_epoch, parse_iso
+from apihub.modes.table import Listing, Param, mode_spec
 from apihub.observability import logger
 from apihub.pipeline import finalise
 from apihub.pipeline.adapter_factory import adapter_for, limit_calls
@@ -290,21 +289,12 @@ def _store_page(
 
 
 def refs_per_message(item: JobItem, slots: int) -> int:
-    """SKUs per hydrate message for ``item``: a mode that reads stock (one small call per SKU) sends
-    its fixed number; a product job (up to three calls and a large body each) sends as many as give
-    each of the supplier's ``slots`` ``hydrate_messages_per_slot`` messages, between
-    ``hydrate_refs_per_message`` and ``hydrate_refs_per_message_max``.
-
-    Why it varies: every hydrate invocation pays a fixed cost (the supplier's slots leased and
-    handed back, the job and duplicate reads, the last commit's wait) whatever its batch holds, so
-    bigger messages spread it over more products (docs/benchmarks.md, "Message size"); but a job
-    of few messages leaves slots idle while its last ones run. The same for every invocation of
-    the fan-out (the total and the supplier's limit are fixed by then)."""
-    settings = get_settings()
-    if mode_spec(item.discovery_mode).fetches is Fetch.inventory:
-        return settings.hydrate_stock_refs_per_message
-    wanted = math.ceil(int(item.total_products or 0) / (max(1, slots) * settings.hydrate_messages_per_slot))
-    return min(settings.hydrate_refs_per_message_max, max(settings.hydrate_refs_per_message, wanted))
+    """SKUs per hydrate message for ``item``: its mode's fetch kind decides (a stock read sends a
+    fixed number; a product job as many as keep each of the supplier's ``slots`` fed,
+    ``ProductFetch.refs_per_message``). The same for every invocation of the fan-out (the total and
+    the supplier's limit are fixed by then)."""
+    fetches = mode_spec(item.discovery_mode).fetches
+    return fetches.refs_per_message(get_settings(), int(item.total_products or 0), slots)
 
 
 def supplier_slots(supplier_id: str) -> int:

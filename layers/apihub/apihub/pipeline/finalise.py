@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from apihub.dal.jobs import JobsRepository
 from apihub.jobs import rules
-from apihub.jobs.modes import Fetch, mode_spec
 from apihub.models import DiscoveryMode, JobStatus, SyncJob
+from apihub.modes.table import mode_spec
 from apihub.pipeline import discontinuation
 
 
@@ -36,9 +36,14 @@ def if_complete(jobs: JobsRepository, job_id: str) -> SyncJob | None:
         # sends it again if it is lost).
         discontinuation.request(job_id)
     finished = jobs.get(job_id)
-    if mode_spec(mode).fetches is Fetch.inventory:
-        # Health's stock figures, summarised once per job rather than per request (docs/inventory.md).
+    mode_spec(mode).fetches.after_finish(AfterJob(), finished)
+    return finished
+
+
+class AfterJob:
+    """What a mode's fetch kind may ask for once its job has ended (``FetchKind.after_finish``)."""
+
+    def summarise_stock(self, job: SyncJob) -> None:
         from apihub.inventory.freshness import record_stock_summary  # only stock jobs load it
 
-        record_stock_summary(finished)
-    return finished
+        record_stock_summary(job)

@@ -22,6 +22,7 @@ from itertools import product as cartesian
 from typing import Any
 from urllib.parse import urljoin
 
+from apihub.adapters.answers import QUANTITY_MAX
 from apihub.errors import ProductError
 from apihub.models import PriceBreak, PriceGroup, Product, ProductImage, ProductPart, parse_iso
 
@@ -29,6 +30,9 @@ COLOR_GROUPS = frozenset({"color", "colour", "colors", "colours", "colorspec"})
 SIZE_GROUPS = frozenset({"size", "sizes"})
 PRICE_TYPE = "Net"
 BASE_GROUP = "Base"
+# A whole run's price, in its currency: more is no price a print shop charges (and past 10^24 a
+# Decimal cannot be rounded to the unit price's four places at all).
+RUN_PRICE_MAX = 10**12
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,10 @@ def base_prices(payload: Any) -> list[BasePrice]:
         except (ValueError, InvalidOperation):
             total = Decimal("NaN")
             runsize = 0
-        if runsize <= 0 or not total.is_finite() or total < 0:
+        if not 0 < runsize <= QUANTITY_MAX or not total.is_finite() or not 0 <= total <= RUN_PRICE_MAX:
             raise ProductError(
-                "malformed base prices response: runsize must be a positive integer, product_baseprice >= 0",
+                f"malformed base prices response: runsize must be a whole number from 1 to {QUANTITY_MAX:,}, "
+                f"product_baseprice from 0 to {RUN_PRICE_MAX:,}",
                 code="malformed",
             )
         uuids = item.get("option_uuids") or []

@@ -11,6 +11,8 @@ stock levels from Inventory 2.0.0 (``inventory``, one ``getInventoryLevels`` cal
 - ``connect_timeout`` (5 s), ``read_timeout`` (30 s), ``page_size`` (1000 refs per discovery page).
 - ``image_base_url``: base for relative image URLs (default: the endpoint that returned them).
 - ``fob_id``: FOB point for pricing when ``getProduct`` lists none (default ``"1"``).
+- ``pricing``: ``{"fob_ids": [...], "price_types": ["Net"], "currencies": ["USD"]}``: what Pricing and
+  Configuration is read for (``ppc.PricingSetting``, docs/pricing.md).
 
 Credentials: ``id`` and ``password`` from ``context.credentials``; they are sent as the standard
 request fields and scrubbed from every error message.
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeVar
 
+from apihub.adapters.answers import answered_product
 from apihub.adapters.base import (
     AdapterContext,
     DiscoveryPage,
@@ -37,8 +40,8 @@ from apihub.adapters.promostandards.product import parse_product_ids, read_get_p
 from apihub.adapters.promostandards.soap import PRODUCT_DATA, format_timestamp, service_request, soap_headers
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
 from apihub.inventory.models import Inventory
-from apihub.jobs.modes import Listing
 from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
+from apihub.modes.table import Listing
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_FOB_ID = "1"
@@ -190,9 +193,8 @@ class PromoStandardsAdapter(SupplierAdapter):
             raise ProductError(f"getProduct: reply could not be normalised ({type(exc).__name__})") from None
         product = reply.product
         notes = list(product.notes)
-        if product.product_id != ref.product_id:
-            notes.append(f"supplier answered productId '{product.product_id}' for '{ref.product_id}'")
-            product = product.model_copy(update={"product_id": ref.product_id})
+        asked = answered_product(ref.product_id, product.product_id, "getProduct")  # another product's: an error
+        product = product.model_copy(update={"product_id": asked})
         fob_id = reply.fob_ids[0] if reply.fob_ids else str(self.config.get("fob_id", DEFAULT_FOB_ID))
         update: dict[str, Any] = {"notes": notes}
         parts = self._optional("pricing", notes, lambda: self._priced_parts(product, fob_id, notes))

@@ -1,16 +1,16 @@
-"""Pricing and Configuration 1.0.0: ``getConfigurationAndPricing`` (USD, Net, Blank) -> part prices."""
+"""Pricing and Configuration 1.0.0 for catalog imports: ``getConfigurationAndPricing`` (USD, Net,
+Blank) -> part prices. The whole of PPC, for quotes, is ``ppc.py`` (docs/pricing.md)."""
 
 from __future__ import annotations
 
 from apihub.adapters.promostandards.messages import raise_for_messages
+from apihub.adapters.promostandards.ppc import configuration_request
 from apihub.adapters.promostandards.soap import (
-    PRICING,
     child,
     decimal,
     integer,
     items,
     response_element,
-    service_request,
     text,
 )
 from apihub.models import PriceBreak
@@ -28,19 +28,13 @@ def pricing_request(
     price_type: str = "Net",
     configuration_type: str = "Blank",
 ) -> bytes:
-    return service_request(
-        PRICING,
-        "GetConfigurationAndPricingRequest",
+    return configuration_request(
         credentials,
-        [
-            ("productId", product_id),
-            ("currency", currency),
-            ("fobId", fob_id),
-            ("priceType", price_type),
-            ("localizationCountry", "US"),
-            ("localizationLanguage", "en"),
-            ("configurationType", configuration_type),
-        ],
+        product_id,
+        fob_id,
+        currency=currency,
+        price_type=price_type,
+        configuration_type=configuration_type,
     )
 
 

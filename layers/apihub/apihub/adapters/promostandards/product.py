@@ -6,16 +6,21 @@ discovery replies become ordered, de-duplicated product ids (``parse_product_ids
 Leniency (real suppliers deviate from the XSD; docs/adapters/promostandards.md):
 timestamps without a zone are UTC; ``fobCountry`` is not checked (SanMar sends ``USA``); a missing
 ``FobPointArray`` (S&S) is fine; descriptions may hold HTML; parts without ``ApparelSize`` have no
-size; ``quantityMax`` 2147483647 means "no upper bound"; nil booleans are false; a relative
-``primaryImageUrl`` is resolved against the endpoint.
+size; ``quantityMax`` 2147483647 (any value over 10^9) means "no upper bound"; nil booleans are
+false; a relative ``primaryImageUrl`` is resolved against the endpoint. Price-break quantities follow
+the quantity rule (``apihub.adapters.answers``): a break whose ``quantityMin`` is refused is left out
+with a note; a ``NaN``/``Infinity`` price is no price (the break is left out). A part listed twice is
+kept as first listed, with a note.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
+from apihub.adapters.answers import QUANTITY_MAX, quantity
 from apihub.adapters.promostandards.markup import paragraphs_to_text, unescape_label
 from apihub.adapters.promostandards.messages import raise_for_messages
 from apihub.adapters.promostandards.soap import (
@@ -23,7 +28,6 @@ from apihub.adapters.promostandards.soap import (
     child,
     children,
     decimal,
-    integer,
     items,
     local,
     response_element,
@@ -89,6 +93,7 @@ def normalise_product(element: Element, *, image_base_url: str | None = None) ->
     prices: list[PriceGroup] = []
     parts: list[ProductPart] = []
     fields: dict[str, Element] = {}
+    notes: list[str] = []
     # One pass over the product's children: dispatch on the local name.
     for item in element:
         name = local(item.tag)
@@ -98,11 +103,12 @@ def normalise_product(element: Element, *, image_base_url: str | None = None) ->
         elif name == "ProductCategoryArray":
             categories.extend(_categories(item))
         elif name == "ProductPriceGroupArray":
-            prices.extend(_price_group(group) for group in children(item, "ProductPriceGroup"))
+            prices.extend(_price_group(group, notes) for group in children(item, "ProductPriceGroup"))
         elif name == "ProductPartArray":
             parts.extend(_part(part) for part in children(item, "ProductPart"))
         else:
             fields.setdefault(name, item)
+    parts = _first_of_each(parts, notes)
 
     images: list[ProductImage] = []
     primary = text(fields.get("primaryImageUrl"))
@@ -121,7 +127,19 @@ def normalise_product(element: Element, *, image_base_url: str | None = None) ->
         prices=prices,
         is_closeout=closeout,
         last_change_date=timestamp(text(fields.get("lastChangeDate"))),
+        notes=notes,
     )
+
+
+def _first_of_each(parts: list[ProductPart], notes: list[str]) -> list[ProductPart]:
+    """A part listed twice is kept as first listed, with a note (the rule for Inventory's parts too)."""
+    kept: dict[str, ProductPart] = {}
+    for part in parts:
+        if part.part_id in kept:
+            notes.append(f"part {part.part_id} was listed again; the first listing is kept")
+        else:
+            kept[part.part_id] = part
+    return list(kept.values())
 
 
 def fob_ids(product: Element) -> list[str]:
@@ -152,17 +170,26 @@ def _categories(array: Element) -> list[str]:
     return found
 
 
-def _price_group(group: Element) -> PriceGroup:
+def _price_group(group: Element, notes: list[str]) -> PriceGroup:
     name = text(group, "groupName") or ""
     breaks = []
     for price in items(group, "ProductPriceArray", "ProductPrice"):
         value = decimal(price, "price")
         if value is None:
             continue
-        quantity_max = integer(price, "quantityMax")
+        # Quantities by the quantity rule (apihub.adapters.answers): a break whose quantityMin is
+        # refused cannot be placed and is left out; a refused quantityMax is no upper bound.
+        low = quantity(text(price, "quantityMin"), "ProductPrice quantityMin")
+        high = quantity(text(price, "quantityMax"), "ProductPrice quantityMax")
+        if low.warning:
+            notes.append(f"{low.warning}; that price break is left out")
+            continue
+        if high.warning and not _unbounded(text(price, "quantityMax")):
+            notes.append(high.warning)
+        quantity_max = int(high.value) if high.value is not None else None
         breaks.append(
             PriceBreak(
-                quantity_min=integer(price, "quantityMin") or 1,
+                quantity_min=max(1, int(low.value or 1)),
                 quantity_max=None if quantity_max is None or quantity_max >= INT32_MAX else quantity_max,
                 price=value,
                 price_type=name or "List",
@@ -174,6 +201,14 @@ def _price_group(group: Element) -> PriceGroup:
         description=text(group, "description") or "",
         prices=breaks,
     )
+
+
+def _unbounded(raw: str | None) -> bool:
+    """A ``quantityMax`` over ``QUANTITY_MAX`` (2147483647 in the spec's samples) says "no upper bound"."""
+    try:
+        return Decimal((raw or "").replace(",", "").strip()) >= QUANTITY_MAX
+    except InvalidOperation:  # not a number, or NaN (which compares with nothing)
+        return False
 
 
 def _part(part: Element) -> ProductPart:

@@ -12,6 +12,7 @@ Parsing rules (docs/adapters/promostandards.md):
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -251,7 +252,7 @@ def integer(element: Element | None, name: str) -> int | None:
         return None
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or Infinity / 1e400 (no whole number)
         return None
 
 
@@ -260,9 +261,10 @@ def decimal(element: Element | None, name: str) -> float | None:
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # NaN and Infinity are no amount
 
 
 def timestamp(value: str | None) -> datetime | None:
@@ -272,11 +274,9 @@ def timestamp(value: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a zone that moves it past year 9999
         return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def format_timestamp(value: datetime) -> str:

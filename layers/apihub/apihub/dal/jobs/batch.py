@@ -90,7 +90,7 @@ def plan(batch: Batch, attempt: Attempt) -> Plan:
     for o in pending:
         write = batch.writes.get(o.sku) if o.ok else None
         known = stored.get(o.sku)
-        if write is not None and (known is None or known.content_hash != write.content_hash or known.discontinued):
+        if write is not None and write.needed(known):  # e.g. stock: not over a newer read
             writes.append((o, write))
     # In the order PynamoDB sends them (``TransactWrite``: puts, then updates), which is the
     # order of the cancellation's reasons.

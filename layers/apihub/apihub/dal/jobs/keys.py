@@ -11,7 +11,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from apihub.dal.sizes import SORT_KEY_MAX, utf8_len
-from apihub.jobs.modes import mode_spec
+from apihub.modes.table import mode_spec
 
 META = "META"
 EPOCH_PK = "META#JOBS"
@@ -22,11 +22,7 @@ EPOCH_SK = "EPOCH"
 ITEMS_PER_TRANSACTION = 100
 # What is left of them for the outcomes and the products they write (``writes.chunked`` cuts by it).
 OUTCOME_ITEMS_PER_TRANSACTION = ITEMS_PER_TRANSACTION - 2
-# A product job commits once this many outcomes are ready (each may need a product write: 2 items).
-PRODUCTS_PER_TRANSACTION = 45
-# A stock job commits once this many are ready: an unchanged SKU (the common case, stock read every
-# few minutes) costs one item at most, so one transaction takes 98 and a changed one splits.
-STOCK_PER_TRANSACTION = OUTCOME_ITEMS_PER_TRANSACTION
+# How many outcomes make a commit due is the job's fetch kind's (``FetchKind.outcomes_per_commit``).
 ERROR_TEXT_MAX = 1000  # UTF-8 bytes of an error text, on the outcome item and the job item
 OUTCOME_PREFIX = "PRODUCT#"
 # The longest SKU stored under its own name: the outcome key ``PRODUCT#<sku>`` must fit a sort key
@@ -54,7 +50,7 @@ def job_pk(job_id: str) -> str:
 
 
 def lock_pk(supplier_id: str, mode: str) -> str:
-    """The import lock of a supplier and mode: the mode's ``lock_key`` (``jobs.modes``)."""
+    """The import lock of a supplier and mode: the mode's ``lock_key`` (``modes.table``)."""
     return f"LOCK#{supplier_id}#{mode_spec(mode).lock_key}"
 
 

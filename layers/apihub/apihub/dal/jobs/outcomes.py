@@ -17,12 +17,14 @@ recorded, and the hand-off markers."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from apihub.dal import bodies
+from apihub.dal.fetch_stores import FetchStores
 from apihub.dal.jobs.batch import Attempt, Batch, Outcome, Plan, RecordResult, note_committed, plan
 from apihub.dal.jobs.cancellations import learn, whole_request_invalid
 from apihub.dal.jobs.keys import (
@@ -30,25 +32,29 @@ from apihub.dal.jobs.keys import (
     group_sk,
     job_pk,
     outcome_groups_of,
-    sku_fits,
 )
 from apihub.dal.jobs.outcome_reads import OutcomeReads
 from apihub.dal.jobs.writes import StoredState, chunked, outcome_item, prepare
 from apihub.dal.retries import call_with_retries
-from apihub.dal.tables import HandoffItem, JobItem, OutcomeGroupItem, OutcomeItem, ProductItem, SupplierItem
-from apihub.jobs.modes import Fetch, mode_spec
+from apihub.dal.tables import HandoffItem, JobItem, OutcomeGroupItem, OutcomeItem, SupplierItem
 from apihub.models import JobStatus, iso, utcnow
+from apihub.modes.table import mode_spec
 
 __all__ = ["Outcome", "Outcomes", "RecordResult", "StoredState"]
 
 
 class Outcomes(OutcomeReads):
+    @cached_property
+    def stores(self) -> FetchStores:
+        """Where each fetch kind writes and what it holds (``FetchKind.plan_write``, ``stored``)."""
+        return FetchStores(self.settings)
+
     def record_outcomes(
         self, item: JobItem, outcomes: Sequence[Outcome], existing: Mapping[str, StoredState]
     ) -> RecordResult:
         """Record each outcome exactly once and add it to the job's counters atomically.
 
-        ``existing``: what the products table holds for these SKUs (``product_hashes``). Per
+        ``existing``: what the job's table holds for these SKUs (``stored_hashes``). Per
         transaction: one conditional ADD per outcome group it touches (none of its SKUs recorded
         yet) and a detail item per failure, the changed products, and the counter ADD on the job
         (conditional on it still running). A cancellation names the groups that held some SKU
@@ -60,9 +66,11 @@ class Outcomes(OutcomeReads):
         unique = list({o.sku: o for o in outcomes}.values())
         ok_before = {o.sku for o in unique if o.ok}
         now = iso(utcnow()) or ""
-        counts_products = mode_spec(item.discovery_mode).fetches is Fetch.product
+        counts_products = mode_spec(item.discovery_mode).fetches.counts_products
         groups = outcome_groups_of(item)
-        batch = Batch(item, dict(existing), prepare(item, unique, existing, now), now, counts_products, groups)
+        batch = Batch(
+            item, dict(existing), prepare(item, unique, existing, now, self.stores), now, counts_products, groups
+        )
         uploaded = {w.body_ref for w in batch.writes.values() if w.body_ref}
         for chunk in chunked(item, unique, batch.writes, now):
             if not self._record_chunk(batch, chunk):
@@ -160,22 +168,8 @@ class Outcomes(OutcomeReads):
                 )
 
     def stored_hashes(self, job: JobItem, skus: Iterable[str]) -> dict[str, StoredState]:
-        """What the job's mode writes to (products, or stock) holds for these SKUs."""
-        if mode_spec(job.discovery_mode).fetches is Fetch.inventory:
-            from apihub.dal.inventory import InventoryRepository  # only inventory jobs load it
-
-            return InventoryRepository(self.settings).hashes(job.supplier_id, skus)
-        return self.product_hashes(job.supplier_id, skus)
-
-    def product_hashes(self, supplier_id: str, skus: Iterable[str]) -> dict[str, StoredState]:
-        """What is stored for each of these products that exists: its content hash and, for a body
-        kept in S3, the body's key. (A SKU too long to be a key is never stored: not asked for.)"""
-        keys = [(supplier_id, s) for s in dict.fromkeys(skus) if sku_fits(s)]
-        if not keys:
-            return {}
-        attributes = ["supplier_id", "product_id", "content_hash", "body_ref", "discontinued_at"]
-        found = ProductItem.batch_get(keys, attributes_to_get=attributes)
-        return {p.product_id: StoredState(p.content_hash, p.body_ref, p.discontinued_at is not None) for p in found}
+        """What the table the job's fetch kind writes to (products, stock, ...) holds for these SKUs."""
+        return dict(mode_spec(job.discovery_mode).fetches.stored(self.stores, job.supplier_id, skus))
 
     def handed_on(self, job_id: str, message_id: str) -> set[str]:
         """SKUs some copy of hydrate message ``message_id`` has already handed on (``mark_handed_on``)."""

@@ -19,7 +19,8 @@ from apihub.dal import bodies
 from apihub.dal.jobs.keys import ERROR_TEXT_MAX, OUTCOME_ITEMS_PER_TRANSACTION, SKU_MAX_BYTES, outcome_sk, sku_fits
 from apihub.dal.sizes import ITEM_MAX, TRANSACTION_BYTES_MAX, item_bytes, kb, truncate_utf8, utf8_len
 from apihub.dal.tables import JobItem, OutcomeItem, ProductItem
-from apihub.jobs.modes import Fetch, mode_spec
+from apihub.modes.fetch import WriteStores
+from apihub.modes.table import mode_spec
 
 # A transaction also updates the job item and the supplier item; budget each at the item limit.
 PRODUCT_BYTES_PER_TRANSACTION = TRANSACTION_BYTES_MAX - 2 * ITEM_MAX
@@ -32,6 +33,7 @@ class StoredState:
     content_hash: str
     body_ref: str | None = None
     discontinued: bool = False  # a write of the same content still goes in: it reactivates the product
+    as_of: str | None = None  # stock: when the stored content was read (an older read never replaces it)
 
 
 @dataclass
@@ -48,6 +50,10 @@ class ProductWrite:
     @property
     def body_ref(self) -> str | None:
         return self.item.body_ref
+
+    def needed(self, known: StoredState | None) -> bool:
+        """Whether this write still changes what is stored (``known``: as last read)."""
+        return known is None or known.content_hash != self.content_hash or known.discontinued
 
     def condition(self, known: StoredState | None) -> Any:
         """Written over exactly the content that was read (or none), in the discontinued state that was
@@ -82,10 +88,12 @@ def outcome_item(job: JobItem, outcome: Any, now: str) -> OutcomeItem:
     )
 
 
-def prepare(job: JobItem, outcomes: Sequence[Any], stored: Mapping[str, StoredState], now: str) -> dict[str, Any]:
-    """The write each successful outcome needs (its content changed), by SKU: a product item, or
-    an inventory item for a mode that fetches stock (``ModeSpec.fetches``). Outcomes that cannot
-    be stored become failures with the reason instead."""
+def prepare(
+    job: JobItem, outcomes: Sequence[Any], stored: Mapping[str, StoredState], now: str, stores: WriteStores
+) -> dict[str, Any]:
+    """The write each successful outcome needs (its content changed), by SKU: what the job's fetch
+    kind plans (``FetchKind.plan_write``: a product item, an inventory item, ...). Outcomes that
+    cannot be stored become failures with the reason instead."""
     writes: dict[str, Any] = {}
     fetches = mode_spec(job.discovery_mode).fetches
     for o in outcomes:
@@ -98,12 +106,7 @@ def prepare(job: JobItem, outcomes: Sequence[Any], stored: Mapping[str, StoredSt
         known = stored.get(o.sku)
         if known is not None and known.content_hash == content_hash and not known.discontinued:
             continue  # unchanged: no write
-        if fetches is Fetch.inventory:
-            from apihub.dal.inventory import inventory_write  # only inventory jobs load it
-
-            write: Any = inventory_write(job.supplier_id, o.product, content_hash, o.fetched_at or now)
-        else:
-            write = _product_write(job, o, content_hash, now)
+        write = fetches.plan_write(stores, job, o, content_hash, now)
         if isinstance(write, str):
             fail(o, write)
         else:
@@ -118,7 +121,7 @@ def _bad_sku(sku: str) -> str:
     return f"ProductError: product id too long to store ({utf8_len(sku):,} bytes > {SKU_MAX_BYTES:,} bytes): {shown}…"
 
 
-def _product_write(job: JobItem, outcome: Any, content_hash: str, now: str) -> ProductWrite | str:
+def product_write(job: JobItem, outcome: Any, content_hash: str, now: str) -> ProductWrite | str:
     """The write, or why there can be none. A body over ``INLINE_MAX`` goes to S3 when there is a
     bucket; if S3 fails, it stays inline when the item still fits."""
     data = zlib.compress(outcome.product.model_dump_json().encode(), 6)

@@ -2,17 +2,22 @@
 
 The API's validation of an import request and its OpenAPI text, the start of an import, discovery
 (what it asks the adapter for, from when), scheduling, and finalisation (which supplier field a
-successful job moves) all read ``MODES``; none keeps its own list of modes. Adding a mode is one row
-here, the adapters' support for its ``listing``, and tests (docs/architecture.md, "A job mode").
+successful job moves, and the supplier's attribute holding it), the CLI's choices and hydrate (the
+row's fetch kind, ``apihub.modes.fetch``) all read ``MODES``; none keeps its own list of modes. Adding a
+mode is one row here, the adapters' support for its ``listing``, and tests (docs/architecture.md, "A
+job mode").
 
-Only the standard library is imported: ``apihub.models`` builds on this module, and every function's
-cold start imports it.
+Only the standard library is imported (and ``apihub.modes.fetch``, which is too): ``apihub.models``
+and the data layer build on this module, and every function's cold start imports it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+
+from apihub.modes.fetch import PRODUCT, STOCK, FetchKind
 
 
 class DiscoveryMode(str, Enum):
@@ -43,13 +48,6 @@ class Listing(str, Enum):
     stored = "stored"
 
 
-class Fetch(str, Enum):
-    """What hydrate reads per SKU, and so which table its change-only write goes to."""
-
-    product = "product"  # adapter.hydrate -> the products table
-    inventory = "inventory"  # adapter.inventory -> the inventory table (a stock change never rewrites the product)
-
-
 class Param(str, Enum):
     """Whether a mode takes an import parameter (``limit``, ``explicit_list``)."""
 
@@ -66,6 +64,9 @@ class Schedule:
     parameter: str
     default: str
     cadence: str
+    # The periods a supplier may name for this mode (``{"every": <period>}``), in seconds: each tick
+    # starts the suppliers whose own period is due. None: a supplier turns it on with ``true``.
+    periods: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ class ModeSpec:
     # An adapter class attribute that must be true for the mode (e.g. ``serves_inventory``): read
     # through the adapter registry, so an adapter states what its protocol can do in one place.
     requires: str | None = None
-    fetches: Fetch = Fetch.product
+    # What hydrate does with each SKU: which supplier call, which table its change-only write goes
+    # to, how many SKUs a message carries (``apihub.modes.fetch``).
+    fetches: FetchKind = PRODUCT
 
     @property
     def job_type(self) -> str:
@@ -171,15 +174,20 @@ _ROWS = (
         "the stock levels of every product stored for the supplier (or of `explicit_list`)",
         explicit_list=Param.optional,
         requires="serves_inventory",
-        fetches=Fetch.inventory,
+        fetches=STOCK,
         # One tick every 15 minutes starts the suppliers whose own `every` is due (docs/inventory.md).
-        schedule=Schedule("InventorySchedule", "rate(15 minutes)", "every 15 minutes, each supplier at its own period"),
+        schedule=Schedule(
+            "InventorySchedule",
+            "rate(15 minutes)",
+            "every 15 minutes, each supplier at its own period",
+            # docs/inventory.md, "Schedules"
+            periods={"15m": 900, "30m": 1800, "1h": 3600, "4h": 14_400, "12h": 43_200, "24h": 86_400},
+        ),
     ),
 )
-# The periods a supplier's ``schedules.inventory.every`` may name, in seconds (docs/inventory.md, "Schedules").
-INVENTORY_PERIODS: dict[str, int] = {"15m": 900, "30m": 1800, "1h": 3600, "4h": 14_400, "12h": 43_200, "24h": 86_400}
+# The one list of modes. Everything derived from it is a function reading it when called, so what a
+# module builds at import (the request model, the supplier's fields) follows the rows it finds.
 MODES: dict[DiscoveryMode, ModeSpec] = {row.mode: row for row in _ROWS}
-SCHEDULED_MODES: tuple[DiscoveryMode, ...] = tuple(row.mode for row in _ROWS if row.schedule is not None)
 
 
 def mode_spec(mode: DiscoveryMode | str) -> ModeSpec:
@@ -189,13 +197,35 @@ def mode_spec(mode: DiscoveryMode | str) -> ModeSpec:
 
 def modes_taking(param: str) -> list[DiscoveryMode]:
     """The modes that accept the import parameter ``param`` (``limit`` or ``explicit_list``)."""
-    return [row.mode for row in _ROWS if row.params()[param] is not Param.refused]
+    return [row.mode for row in MODES.values() if row.params()[param] is not Param.refused]
+
+
+def scheduled_modes() -> tuple[DiscoveryMode, ...]:
+    """The modes a schedule starts (their rows have a ``schedule``)."""
+    return tuple(row.mode for row in MODES.values() if row.schedule is not None)
+
+
+def sync_fields() -> tuple[str, ...]:
+    """The supplier fields the rows move when a job ends (``sets_supplier_field``), in row order: the
+    stored supplier and its API shape declare one attribute each from this (``SupplierItem``,
+    ``Supplier``), so a new row's field is stored and shown with nothing else to add."""
+    return tuple(dict.fromkeys(row.sets_supplier_field for row in MODES.values() if row.sets_supplier_field))
+
+
+def schedule_period_s(mode: DiscoveryMode, schedules: Mapping[str, object] | None) -> int | None:
+    """Seconds between a supplier's scheduled runs of ``mode`` when its row has ``periods`` and the
+    supplier names one (``{"every": "1h"}``); None otherwise."""
+    schedule = MODES[mode].schedule
+    setting = (schedules or {}).get(mode.value)
+    if schedule is None or schedule.periods is None or not isinstance(setting, dict):
+        return None
+    return schedule.periods.get(str(setting.get("every", "")))
 
 
 def describe_modes() -> str:
     """The OpenAPI description of ``mode``: one line per row."""
     lines = ["What the import discovers:"]
-    for row in _ROWS:
+    for row in MODES.values():
         notes = [
             f"{'requires' if use is Param.required else 'takes'} `{name}`"
             for name, use in row.params().items()
@@ -214,9 +244,19 @@ def describe_modes() -> str:
 
 def describe_schedules() -> str:
     """The OpenAPI description of a supplier's ``schedules``: the modes it may name, and when they run."""
-    runs = "; ".join(f"`{row.mode.value}` {row.schedule.cadence}" for row in _ROWS if row.schedule is not None)
+    rows = [row for row in MODES.values() if row.schedule is not None]
+    runs = "; ".join(f"`{row.mode.value}` {row.schedule.cadence}" for row in rows if row.schedule is not None)
+    periodic = [
+        f'`{row.mode.value}` takes `{{"every": {_quoted(row.schedule.periods)}}}` instead of true'
+        for row in rows
+        if row.schedule is not None and row.schedule.periods is not None
+    ]
     return (
         f"The scheduled imports this supplier takes part in, by mode (true: on): {runs}. "
-        f'`inventory` takes `{{"every": "15m"|"30m"|"1h"|"4h"|"12h"|"24h"}}` instead of true '
-        "(false or null: off); a period shorter than the supplier's products / rate_limit_per_s is refused."
+        + "".join(f"{text} (false or null: off); " for text in periodic)
+        + "a period shorter than the supplier's products / rate_limit_per_s is refused."
     )
+
+
+def _quoted(periods: Mapping[str, int]) -> str:
+    return "|".join(f'"{name}"' for name in periods)
