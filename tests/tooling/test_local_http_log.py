@@ -29,6 +29,10 @@ class _Gateway:
         return GatewayResponse(200, {"content-type": "application/json"}, b"x" * self.size)
 
 
+def _http_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "apihub.local.http"]
+
+
 def _serve(gateway: _Gateway) -> LocalApi:
     api = LocalApi(gateway, 0)  # type: ignore[arg-type]  # the server only calls handle()
     api.start()
@@ -44,8 +48,9 @@ def test_a_request_is_one_short_line_at_info_and_the_whole_path_at_debug(caplog:
             requests.get(f"{api.url}/api/changes", params={"next_token": CURSOR}, timeout=10)
     finally:
         api.stop()
-    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    ours = [r for r in caplog.records if r.name == "apihub.local.http"]  # not another test's threads
+    info = [r.getMessage() for r in ours if r.levelno == logging.INFO]
+    debug = [r.getMessage() for r in ours if r.levelno == logging.DEBUG]
     # One INFO line per request, the cursor cut to its start: under 100 characters
     assert len(info) == 2 and all(len(line) < 100 for line in info), info
     assert info[0].startswith("GET /api/changes?next_token=eyJxxxxxxxxx…&limit=5 200 ")
@@ -75,12 +80,12 @@ def test_a_client_that_disconnects_is_one_line_not_a_traceback(
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and len(caplog.records) < 2:
+            while time.monotonic() < deadline and len(_http_lines(caplog)) < 2:
                 time.sleep(0.05)
     finally:
         api.stop()
     # Then each disconnect is one line saying so
-    lines = [r.getMessage() for r in caplog.records]
+    lines = _http_lines(caplog)
     assert len(lines) == 2 and all("client disconnected" in line for line in lines), lines
     # And nothing else was printed: no BrokenPipeError traceback
     printed = capfd.readouterr()
