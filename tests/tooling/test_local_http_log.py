@@ -33,6 +33,12 @@ def _http_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "apihub.local.http"]
 
 
+def _wait_for_lines(caplog: pytest.LogCaptureFixture, count: int, within_s: float = 10) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline and len(_http_lines(caplog)) < count:
+        time.sleep(0.02)
+
+
 def _serve(gateway: _Gateway) -> LocalApi:
     api = LocalApi(gateway, 0)  # type: ignore[arg-type]  # the server only calls handle()
     api.start()
@@ -44,8 +50,10 @@ def test_a_request_is_one_short_line_at_info_and_the_whole_path_at_debug(caplog:
     try:
         with caplog.at_level(logging.INFO, logger="apihub.local.http"):
             requests.get(f"{api.url}/api/changes", params={"next_token": CURSOR, "limit": "5"}, timeout=10)
+            _wait_for_lines(caplog, 1)  # the server logs once the answer is written: after the client has it
         with caplog.at_level(logging.DEBUG, logger="apihub.local.http"):
             requests.get(f"{api.url}/api/changes", params={"next_token": CURSOR}, timeout=10)
+            _wait_for_lines(caplog, 3)
     finally:
         api.stop()
     ours = [r for r in caplog.records if r.name == "apihub.local.http"]  # not another test's threads
@@ -79,9 +87,7 @@ def test_a_client_that_disconnects_is_one_line_not_a_traceback(
                 # Closed at once with a reset (SO_LINGER 0), as a browser tab that closes does
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and len(_http_lines(caplog)) < 2:
-                time.sleep(0.05)
+            _wait_for_lines(caplog, 2)
     finally:
         api.stop()
     # Then each disconnect is one line saying so
