@@ -201,14 +201,15 @@ assert product.product_id == skus[0]
 stored = ok(get_inventory.sync_detailed("demo", skus[0], client=client), 200, InventoryView)
 live = ok(get_inventory.sync_detailed("demo", skus[0], client=client, max_age_s=0), 200, InventoryView)
 assert stored.source.value == "stored" and live.source.value == "live", (stored.source, live.source)
-changed = pages(
+# Paged and parsed; what it holds is not checked here: changed_since holds changes back longer than any
+# inventory writer may take (docs/inventory.md), minutes rather than this run's seconds
+pages(
     list_inventory_changes.sync_detailed,
     InventoryChange,
     supplier_id="demo",
     changed_since="2000-01-01T00:00:00Z",
     limit=1,
 )
-assert {c.product_id for c in changed} >= set(skus[:2])
 
 # ------------------------------------------------------------------------------ changes with cursors
 counts = ok(get_sync_job_changes.sync_detailed(full.id, client=client), 200, JobChanges).counts.additional_properties
