@@ -13,8 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from apihub.dal.inventory import InventoryRepository, LiveReads
+from apihub.dal.inventory import InventoryRepository
 from apihub.dal.jobs.outcomes import Outcomes
+from apihub.dal.live_reads import LiveReads
 from apihub.inventory.models import Inventory
 from apihub.models import ProductRef, iso, now_iso, utcnow
 

@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from apihub.dal.inventory import InventoryRepository, InventoryStamp, LiveReads, StoredInventory
+from apihub.dal.inventory import InventoryRepository, InventoryStamp, StoredInventory
 from apihub.dal.jobs.listing import JobListing
 from apihub.dal.jobs.outcome_reads import OutcomeReads
+from apihub.dal.live_reads import LiveReads
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.models import SyncJob, parse_iso
 from apihub.modes.table import DiscoveryMode

@@ -31,8 +31,9 @@ from typing import Literal
 from pydantic import Field
 
 from apihub.adapters.answers import answered_product
-from apihub.dal.inventory import InventoryRepository, LiveReads, Stored, StoredInventory
+from apihub.dal.inventory import InventoryRepository, Stored, StoredInventory
 from apihub.dal.jobs.writes import StoredState
+from apihub.dal.live_reads import LiveReads
 from apihub.dal.products import ProductsRepository
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import (

@@ -209,7 +209,7 @@ class HandoffItem(_JobsBase):
 
 class LiveReadItem(_JobsBase):
     """``PK=INVREAD#<supplier>#<product>, SK=READ``: the live stock read's single-flight lease
-    (``holder`` until ``expires_ms``) and the last read's result (apihub.dal.inventory)."""
+    (``holder`` until ``expires_ms``) and the last read's result (apihub.dal.live_reads)."""
 
     holder = UnicodeAttribute(null=True)
     expires_ms = NumberAttribute(null=True)
