@@ -348,8 +348,8 @@ def freshness_markdown(info: dict[str, Any]) -> str:
         tables = ", ".join(f"{t} {n}" for t, n in sorted(inv["rerun_writes_by_table"].items())) or "none"
         items = (
             f"Items written, a transaction's one by one: **{w['all_items']}** per product (goal <= 0.05),"
-            " nearly all of them the outcome item each SKU gets for exactly-once counting (DESIGN.md,"
-            " invariant 1)."
+            " nearly all of them the outcome item each SKU gets for exactly-once counting (docs/architecture.md,"
+            " Invariants 1)."
             if "all_items" in w
             else "This run did not count items (a transaction's one by one)."
         )

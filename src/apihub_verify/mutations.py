@@ -6,7 +6,7 @@ that must then fail. ``tests/tooling/test_mutations_table.py`` (in ``make test``
 guard's text still occurs exactly once, so the table cannot rot when the code moves.
 
 Why by hand rather than a mutation-testing library (mutmut, cosmic-ray): those mutate every
-operator of every file and take hours here; this suite mutates only the guards DESIGN.md names,
+operator of every file and take hours here; this suite mutates only the guards docs/architecture.md (Invariants) names,
 with the test that is meant to catch each, and runs in a few minutes.
 
 Run: ``python -m apihub_verify.mutations`` from the repository root (needs the .venv).
@@ -38,7 +38,7 @@ HOOKS = "tests/integration/test_webhook_throughput.py"
 
 @dataclass(frozen=True)
 class Mutation:
-    name: str  # the guard, as DESIGN.md or the issue says it
+    name: str  # the guard, as docs/architecture.md (Invariants) or the issue says it
     path: str  # relative to the repository root
     find: str  # the guard's exact text (occurs once in the file)
     replace: str  # the code without the guard

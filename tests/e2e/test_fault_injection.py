@@ -1,5 +1,5 @@
 """Fault injection through the local stack: every fault ends in its documented terminal state with
-nothing lost and nothing counted twice (DESIGN.md invariants 1-3).
+nothing lost and nothing counted twice (docs/architecture.md, Invariants 1-3).
 
 One stack (``python -m apihub_local``) per test, with local time scaled down, the hydrate retry
 backoff scaled down (``APIHUB_LOCAL_BACKOFF_SCALE``) and every job's discovery crashing once half

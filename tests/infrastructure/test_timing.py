@@ -1,4 +1,4 @@
-"""The pipeline's time arithmetic, read from template.yaml and the code (DESIGN.md invariant 8):
+"""The pipeline's time arithmetic, read from template.yaml and the code (docs/architecture.md, Invariants 8):
 one product's supplier calls fit inside the hydrate invocation, and the sweeper's stall limit
 outlasts every path on which a job's work can still arrive. Each test fails when the template's
 numbers and the code's stop agreeing (docs/architecture.md, "Time")."""

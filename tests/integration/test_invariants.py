@@ -1,4 +1,4 @@
-"""DESIGN.md invariants, each with a test that fails without it."""
+"""The invariants of docs/architecture.md, each with a test that fails without it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PATCH /api/sync-jobs/{id}: the transitions of DESIGN.md's status rules (``apihub.jobs.rules``)."""
+"""PATCH /api/sync-jobs/{id}: the transitions of the status rules (docs/architecture.md, Invariants) (``apihub.jobs.rules``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property-based, stateful test of the import pipeline (DESIGN.md invariants 1, 2, 3, 5) on moto.
+"""Property-based, stateful test of the import pipeline (docs/architecture.md, Invariants 1, 2, 3, 5) on moto.
 
 Hypothesis interleaves, for one import of a small DemoAdapter catalog: discovery steps (one page per
 invocation, so discovery continues itself through the queue), hydrate batches made of any subset

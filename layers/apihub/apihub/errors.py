@@ -102,7 +102,7 @@ class ServiceBusy(ServiceUnavailable):
         self.retry_after_s = max(1, int(retry_after_s))
 
 
-# --- adapter error classes (DESIGN.md "Adapters") -------------------------------------------------
+# --- adapter error classes (docs/architecture.md, Invariants: the adapter error classes) -------------------------------------------------
 
 
 class AdapterError(Exception):
@@ -114,7 +114,7 @@ class AdapterError(Exception):
         self.code = code
 
     def describe(self) -> str:
-        """The ``"<ErrorClass>: <message>"`` text stored on the job (DESIGN.md job shape)."""
+        """The ``"<ErrorClass>: <message>"`` text stored on the job (docs/architecture.md, Invariants: the job's public shape)."""
         return f"{type(self).__name__}: {self.message}"
 
 

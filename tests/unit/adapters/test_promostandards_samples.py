@@ -1,5 +1,5 @@
 """Every real PromoStandards sample in ../shared parses to the canonical values a reader of the
-sample would write down; the synthetic error samples classify as DESIGN.md says."""
+sample would write down; the synthetic error samples classify as docs/architecture.md (Invariants) says."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The adapter interface every supplier protocol implements (DESIGN.md "Adapters")."""
+"""The adapter interface every supplier protocol implements (docs/architecture.md, Invariants: the adapter error classes)."""
 
 from __future__ import annotations
 

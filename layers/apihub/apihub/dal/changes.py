@@ -1,7 +1,7 @@
 """The change log (``ChangesTable``): one item per change event, written once, read as a feed.
 
 Writes: ``record`` puts each event conditional on its key not existing yet, so a redelivered stream
-record or a retried transaction never writes a second item (DESIGN.md invariant 9); ``item`` and
+record or a retried transaction never writes a second item (docs/architecture.md, Invariants 9); ``item`` and
 ``put_condition`` give the same item to a transaction of another module (``job.finished`` is logged
 in the transaction that ends the job). Each item carries ``event`` = ``ChangeEvent.model_dump_json()``;
 the table's stream (NEW_IMAGE) feeds EventBridge and webhooks. Items expire after

@@ -11,7 +11,7 @@ from apihub.errors import InvalidInput, InvalidTransition
 from apihub.models import DiscoveryMode, JobStatus
 from apihub.modes.table import mode_spec
 
-# PATCH: from a non-terminal status, where a job may go (DESIGN.md status rules).
+# PATCH: from a non-terminal status, where a job may go (docs/architecture.md, Invariants: the status rules).
 PATCH_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.pending: frozenset({JobStatus.pending, JobStatus.running, JobStatus.failed}),
     JobStatus.running: frozenset({JobStatus.running, JobStatus.success, JobStatus.partial_success, JobStatus.failed}),

@@ -1,4 +1,4 @@
-"""The stalled-job sweeper: every job ends (DESIGN.md invariant 3) even when its worker died, and
+"""The stalled-job sweeper: every job ends (docs/architecture.md, Invariants 3) even when its worker died, and
 no job is swept while work for it can still arrive (invariant 8). It judges progress, not silence.
 
 A ``pending`` or ``running`` job is **stalled** when all of these hold:

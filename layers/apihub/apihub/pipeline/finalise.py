@@ -2,7 +2,7 @@
 and discovery is complete, the job ends in the status its counters give (``jobs.rules``), its lock
 is released, its supplier's last sync time moves and its ``job.finished`` event is logged (with,
 for a complete full_sellable import, the start of its discontinuation pass), in one conditional transaction that exactly
-one of the callers racing to do it wins (DESIGN.md invariant 5).
+one of the callers racing to do it wins (docs/architecture.md, Invariants 5).
 
 Called after every committed hydrate batch, at the end of discovery (an empty or fully duplicate
 catalog), and by the sweeper for a complete job that nobody finalised."""

@@ -1,6 +1,6 @@
 """What fetching one product means for its job: an outcome to record, a retry, or a failed job.
 
-The adapter error classes of DESIGN.md ("Adapters") decide: ``ProductError`` fails the product,
+The adapter error classes of docs/architecture.md (Invariants: the adapter error classes) decide: ``ProductError`` fails the product,
 ``AuthError`` fails the job, ``TransientError`` retries by redelivery (and fails the product on the
 message's last receive). ``Throttled`` and ``OutOfTime`` are not the product's fault: they leave
 here unchanged and the batch hands the work on unspent, except that a first product which ran out

@@ -1,4 +1,4 @@
-"""PromoStandards message codes -> the adapter error types (DESIGN.md "Adapters").
+"""PromoStandards message codes -> the adapter error types (docs/architecture.md, Invariants: the adapter error classes).
 
 Product Data 2.0.0 replies carry ``ServiceMessageArray/ServiceMessage{code, description, severity}``;
 PPC 1.0.0 a single ``ErrorMessage{code, description}``; Media 1.1.0 a single lower-case

@@ -4,7 +4,7 @@ lists (``listing``), discovery state and ref chunks (``discovery``), per-product
 the discontinuation passes of complete full_sellable jobs (``discontinuations``); ``repository``
 joins them into ``JobsRepository``, and a caller that only reads jobs can use ``listing.JobListing``.
 
-Every invariant of DESIGN.md that lives in DynamoDB is enforced there with conditional writes:
+Every invariant (docs/architecture.md, Invariants) that lives in DynamoDB is enforced there with conditional writes:
 exactly-once outcomes (1), one import per supplier and mode (4), finalise once (5), and "a terminal
 job never changes" (3). The rules that decide (final status, allowed transitions, the supplier
 field a mode sets) live in ``apihub.jobs.rules``; this package only executes them.
