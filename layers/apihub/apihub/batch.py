@@ -2,8 +2,8 @@
 
 Imported from here rather than from Powertools directly: Powertools' ``utilities.batch.types``
 imports its parser's pydantic event models (SQS, DynamoDB, Kinesis, Kafka, CloudWatch...) whenever
-pydantic is already loaded, to spell a type alias, and building them cost about 23 ms of every
-discover and hydrate cold start (docs/benchmarks.md, "Cold imports"). We pass no ``model`` to the
+pydantic is already loaded, to spell a type alias, and building them would weigh on every discover
+and hydrate cold start (docs/benchmarks.md, "Cold imports"). We pass no ``model`` to the
 processor, so we take the path Powertools takes when pydantic is not installed (``BatchTypeModels``
 is then a string placeholder, which it supports): pydantic is hidden from ``sys.modules`` while the
 batch modules load, none of which import pydantic themselves. (A thread of the local stack that

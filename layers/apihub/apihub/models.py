@@ -43,8 +43,8 @@ from apihub.modes.table import DiscoveryMode as DiscoveryMode
 class ApihubModel(BaseModel):
     """Base of every model here: pydantic builds a model's validator on its first use, not at import.
 
-    A function uses a few of these models; building all of them at import cost about 40 ms of every
-    cold start (docs/benchmarks.md)."""
+    A function uses a few of these models; building all of them at import would weigh on every cold
+    start (docs/benchmarks.md, "Cold imports")."""
 
     model_config = ConfigDict(defer_build=True)
 

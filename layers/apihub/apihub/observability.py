@@ -6,7 +6,7 @@
   ``@metrics.log_metrics`` on the handlers that emit them. Emitted once per batch or per job, never
   per product, so that the hot loop does no metric work.
 * No X-Ray SDK: ``Tracing: Active`` (template Globals) gives every invocation its trace segment
-  without it, and loading ``aws_xray_sdk`` (Powertools' ``Tracer``) cost 110-260 ms of every cold
+  without it, and loading ``aws_xray_sdk`` (Powertools' ``Tracer``) would weigh on every cold
   start (docs/benchmarks.md, docs/decisions.md).
 
 Metric names are the contract with the alarms in ``template.yaml`` (a template test pins them).

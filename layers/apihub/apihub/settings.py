@@ -14,8 +14,8 @@ class Settings(BaseModel):
     """``APIHUB_<FIELD>`` variables, converted and checked by pydantic.
 
     A plain model rather than pydantic-settings' ``BaseSettings``: only environment variables are read
-    here, and importing pydantic-settings (it loads asyncio, argparse and its other sources) added
-    40-80 ms to every function's cold start (docs/benchmarks.md)."""
+    here, and importing pydantic-settings (it loads asyncio, argparse and its other sources) would add
+    to every function's cold start (docs/benchmarks.md, "Cold imports")."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

@@ -1,11 +1,10 @@
 """A function's init phase: its imports and module-level setup, with the garbage collector paused.
 
 A cold start builds objects that live as long as the container (modules, classes, functions,
-pydantic and PynamoDB schemas; about 52,000 that the collector tracks for get_product) and frees
+pydantic and PynamoDB schemas: tens of thousands that the collector tracks) and frees
 almost none. CPython's collector does not know that: every 700 allocations it scans the youngest
 objects, more rarely the older ones, and once the heap has grown enough all of them, finding
-nothing to free. Measured with ``gc.callbacks`` on get_product's import: 110 young, 10 middle and
-1 full collection, 37-55 ms of a ~420 ms import (docs/decisions.md). Each ``functions/<f>/app.py``
+nothing to free (what that cost is measured in docs/decisions.md). Each ``functions/<f>/app.py``
 wraps its imports in :func:`cold_start`:
 
 * the collector is off while the container initialises;

@@ -26,7 +26,7 @@ from apihub.dal.retries import AWS_ERRORS, RetryPolicy, retryable_reason
 from apihub.errors import ApihubError, ServiceBusy
 from apihub.models import ApihubModel
 
-if TYPE_CHECKING:  # type checking only: the OpenAPI models cost 60-150 ms to import (build_openapi)
+if TYPE_CHECKING:  # type checking only: the OpenAPI models are costly to import (build_openapi)
     from aws_lambda_powertools.event_handler.openapi.models import SecurityScheme
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
@@ -318,7 +318,8 @@ def app_for(name: str) -> APIGatewayHttpResolver:
 
 def build_openapi() -> str:
     """This API's OpenAPI 3 schema, from a resolver with every catalog row."""
-    # Powertools' OpenAPI spec models cost 60-150 ms to import: only the openapi function pays it.
+    # Powertools' OpenAPI spec models are costly to import (docs/benchmarks.md, "Cold imports"): only
+    # the functions that build the schema pay for them.
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
     security_schemes: dict[str, SecurityScheme] = {

@@ -1,6 +1,6 @@
 """boto3 clients, created on first use from ``Settings`` (never at import time).
 
-boto3 itself is imported on first use too: it brings s3transfer and multiprocessing (10-25 ms), and
+boto3 itself is imported on first use too: it brings s3transfer and multiprocessing, and
 most API functions never call SQS or KMS (PynamoDB talks to DynamoDB through botocore)."""
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 # The names above, each imported from its module on first use (PEP 562): a module that needs one
 # part (``keys``, ``writes``, ``listing``) then loads that part and not the whole package, whose
-# outcome and lifecycle modules cost every function that imported any of it about 14 ms of its
-# cold start (docs/benchmarks.md, "Cold imports").
+# outcome and lifecycle modules would weigh on the cold start of every function that imported any
+# of it (docs/benchmarks.md, "Cold imports").
 _LAZY = {
     "Ending": "apihub.dal.jobs.lifecycle",
     "JobsRepository": "apihub.dal.jobs.repository",
