@@ -295,3 +295,51 @@ def test_the_prices_schedule_starts_due_suppliers_once_per_period_beside_the_inv
     assert hub.job(started.started[SLUG])["job_type"] == "import:prices"
     later = run_scheduled_imports(DiscoveryMode.prices, now=day + timedelta(days=1))
     assert list(later.started) == [SLUG]
+
+
+# ------------------------------------------------------------------ the PromoStandards fake (the demo supplier)
+
+
+@pytest.fixture
+def insecure_urls_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fake listens on http://127.0.0.1; set before the hub fixture builds its process state.
+    monkeypatch.setenv("APIHUB_ALLOW_INSECURE_URLS", "true")
+    from apihub_local.harness import reset_process_state
+
+    reset_process_state()
+
+
+def test_the_promostandards_adapter_runs_the_mode_against_the_fake_suppliers_ppc_service(
+    insecure_urls_allowed, price_hub
+) -> None:
+    from apihub_fakes.promostandards import running_fake_promostandards
+
+    hub = price_hub
+    with running_fake_promostandards(products=4, seed=3) as fake:
+        supplier = hub.add_supplier(
+            "fake-ps",
+            adapter="PromoStandardsAdapter",
+            protocol="promostandards",
+            protocol_config=fake.protocol_config(),
+            auth_config=fake.credentials,
+        )
+        catalog = hub.run_import("fake-ps", mode="full_sellable")
+        assert catalog["status"] == "success", catalog
+        stored = catalog["success_count"]
+        before = len(fake.calls)
+
+        job = hub.run_import("fake-ps", mode="prices")
+        calls = [c.operation for c in list(fake.calls)[before:]]
+        again = hub.run_import("fake-ps", mode="prices")
+
+    assert (job["status"], job["success_count"], job["failed_count"]) == ("success", stored, 0), job
+    # getFobPoints and one Decorated configuration per product (the default setting)
+    assert sorted(set(calls)) == ["getConfigurationAndPricing", "getFobPoints"]
+    assert calls.count("getFobPoints") == stored and calls.count("getConfigurationAndPricing") == stored
+    product = hub.api("GET", "/api/suppliers/fake-ps/products", query={"limit": "1"}).json[0]["product_id"]
+    pricing = hub.api("GET", f"/api/suppliers/fake-ps/products/{product}/pricing").json
+    assert [loc["name"] for loc in pricing["locations"]] == ["Front", "Left Chest"], pricing
+    events = _price_events(hub, supplier["id"])
+    assert len(events) == stored and {e["job_id"] for e in events} == {job["id"]}
+    assert again["status"] == "success"  # and, unchanged, no new event
+    assert len(_price_events(hub, supplier["id"])) == stored
