@@ -74,7 +74,8 @@ verify: $(VENV)/.installed
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) APIHUB_PBT_EXAMPLES=$(PBT_EXAMPLES) APIHUB_PBT_SHARDS=2 APIHUB_PBT_RANDOM=1 \
 		$(PY) -m pytest -n 2 -q tests/integration/test_pipeline_properties.py || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) APIHUB_FEED_PBT_EXAMPLES=$(FEED_PBT_EXAMPLES) APIHUB_PBT_RANDOM=1 \
-		$(PY) -m pytest -p no:xdist -q tests/integration/test_change_feed_guarantees.py -k stream_lambda || status=1; \
+		$(PY) -m pytest -p no:xdist -q tests/integration/test_change_feed_guarantees.py tests/integration/test_change_feed_followers.py \
+		-k "stream_lambda or followers_of" || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m pytest -n 2 -q -m "slow or verify" || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(MAKE) --no-print-directory checkov || status=1; \
 	APIHUB_VERIFY_DIR=$(CURDIR)/$(VERIFY_DIR) $(PY) -m apihub_verify.mutations || status=1; \

@@ -75,3 +75,24 @@ def allow_loopback_suppliers(request: pytest.FixtureRequest, monkeypatch: pytest
     reset_settings()
     yield
     reset_settings()
+
+
+# The IAM check (docs/iam.md): every process records the AWS calls of the functions it runs; at the
+# end of the session the controller checks them against the roles SAM makes of template.yaml.
+def pytest_configure(config: pytest.Config) -> None:
+    from apihub_local import iam_pytest
+
+    iam_pytest.configure(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from apihub_local import iam_pytest
+
+    iam_pytest.sessionfinish(session)
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    from apihub_local import iam_pytest
+
+    iam_pytest.summary(terminalreporter)

@@ -11,6 +11,12 @@ re-import commits them, and each delivered event's lag is its receipt time minus
 ``occurred_at`` (the product's write time, set in the transaction that commits it). A second,
 unchanged re-import follows; every stream is then read to its end and the delivery queue emptied
 before its events are counted.
+
+Webhook throughput (issue 23, ``webhook_delivery_rate``): ``RATE_DELIVERIES`` delivery messages for
+the subscription are put on the deliveries queue at once (a backlog, as after a large import) while
+the receiver answers each after ``RATE_LATENCY_MS``; the rate is the deliveries received per second
+from the first receipt to the last, through the template's delivery mapping (batch size,
+``MaximumConcurrency``) and worker (``APIHUB_WEBHOOK_IN_FLIGHT`` at once).
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from apihub_bench.figures import percentile
 from apihub_bench.stack import BenchStack
-from apihub_fakes.webhook_receiver import receiver
+from apihub_fakes.webhook_receiver import Receiver, receiver
 
 RECEIVER_LIFETIME_S = 300.0
 PRODUCT_EVENTS = ["product.created", "product.updated", "product.discontinued", "product.reactivated"]
 FAKE_LATENCY_MS = 20  # the supplier's time is not part of the lag; a fast fake keeps the imports short
+RATE_DELIVERIES = 250
+RATE_LATENCY_MS = 200
 
 
 def stream_end(mapping: Any) -> int:
@@ -86,6 +95,67 @@ def wait_delivered(stack: BenchStack, *, timeout_s: float = 120.0) -> None:
         time.sleep(0.1)
 
 
+def webhook_delivery_rate(
+    hub: Any,
+    rx: Receiver,
+    subscription_id: str,
+    *,
+    deliveries: int = RATE_DELIVERIES,
+    latency_ms: int = RATE_LATENCY_MS,
+) -> dict[str, Any]:
+    """Deliveries per second to one subscriber answering after ``latency_ms``, from a backlog of
+    ``deliveries`` messages put on the deliveries queue at once; the delivery pollers must be
+    running. The receiver's path for the subscription is slowed for the run only."""
+    from apihub.changes.delivery_message import DeliveryMessage
+    from apihub.dal.queues import webhook_group
+
+    path = urlsplit(next(s["url"] for s in hub.api("GET", "/api/subscriptions").json if s["id"] == subscription_id))
+    ids = [f"evt_rate{n:027d}" for n in range(deliveries)]
+    rx.delays[path.path] = latency_ms / 1000
+    queue = hub.stack.queue_urls["WebhookQueue"]
+    try:
+        for start in range(0, deliveries, 10):
+            entries = []
+            for n, event_id in enumerate(ids[start : start + 10]):
+                body = json.dumps({"id": event_id, "type": "product.updated", "rate_probe": True})
+                message = DeliveryMessage(
+                    subscription_id=subscription_id, event_id=event_id, event_type="product.updated", body=body
+                ).model_dump()
+                entries.append(
+                    {"Id": str(n), "MessageBody": json.dumps(message), "MessageGroupId": webhook_group(message)}
+                )
+            sent = hub.sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+            if sent.get("Failed"):
+                raise RuntimeError(f"webhook rate: enqueueing failed: {sent['Failed'][:1]}")
+        wanted = set(ids)
+        # A first attempt that failed (the local stack's one process overloaded) comes back a
+        # minute later: the rate is then over what arrived by the deadline, and says how many.
+        deadline = time.monotonic() + 120 + deliveries * latency_ms / 1000
+        while True:
+            got: dict[str, float] = {}
+            with rx.lock:
+                for r in rx.requests:  # the first receipt of each (delivery is at least once)
+                    got.setdefault(r["headers"].get("Apihub-Event-Id", ""), r["at"])
+            if wanted <= got.keys() or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    finally:
+        rx.delays.pop(path.path, None)
+    times = sorted(got[i] for i in ids if i in got)
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    return {
+        "webhook_rate_deliveries": deliveries,
+        "webhook_rate_delivered": len(times),
+        "webhook_receiver_latency_ms": latency_ms,
+        "webhook_deliveries_per_s": round((len(times) - 1) / span, 2) if span > 0 else None,
+    }
+
+
+def _subscription_of(stack: BenchStack, url: str) -> str:
+    assert stack.hub is not None
+    return str(next(s["id"] for s in stack.hub.api("GET", "/api/subscriptions").json if s["url"] == url))
+
+
 def _before(deadline: float, what: str) -> None:
     if time.monotonic() > deadline:
         raise RuntimeError(f"change feed: timed out waiting for {what}")
@@ -140,6 +210,8 @@ def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int 
         unchanged = stack.run_import(slug, 10, latency_ms=FAKE_LATENCY_MS)
         wait_delivered(stack)
         quiet = got.events_of_job(unchanged.job["id"])
+        rate = webhook_delivery_rate(stack.hub, got, _subscription_of(stack, got.url))
+        units = logged_wcu_per_event()
     if not lags:
         raise RuntimeError(f"change feed: no event delivered for the {repriced} changed products")
     return {
@@ -153,7 +225,44 @@ def change_feed_figures(stack: BenchStack, *, products: int = 200, changed: int 
         "lag_ms_max": round(max(lags), 1),
         "events_per_changed_product": round(len(events) / repriced, 3),
         "events_on_unchanged_reimport": len(quiet),
+        **rate,
+        "wcu_per_event": units,
     }
+
+
+def logged_wcu_per_event() -> float:
+    """``wcu_per_event`` of the change log as it stands: its items and its table's indexes."""
+    from apihub.dal.tables import ChangeItem
+
+    items = [item.serialize() for item in ChangeItem.scan()]
+    return wcu_per_event(items, ChangeItem._get_connection().describe_table())
+
+
+def wcu_per_event(items: list[dict[str, Any]], table: dict[str, Any]) -> float:
+    """Write units the change log's items cost, per event (one item per event): each item's own,
+    one per started KB of its size as DynamoDB counts it, and each index copy's, one per started KB
+    of the copy (the index's keys, the table's keys and the projected attributes; an index holds an
+    item only when the item has the index's keys). ``table``: DescribeTable's ``Table``."""
+    from apihub.dal.sizes import item_bytes
+
+    def units(attributes: dict[str, Any]) -> int:
+        return max(1, -(-item_bytes(attributes) // 1024))
+
+    table_keys = {k["AttributeName"] for k in table["KeySchema"]}
+    total = 0
+    for item in items:
+        total += units(item)
+        for index in table.get("GlobalSecondaryIndexes", []):
+            keys = {k["AttributeName"] for k in index["KeySchema"]}
+            if not keys <= set(item):
+                continue
+            projection = index["Projection"]
+            if projection["ProjectionType"] == "ALL":
+                total += units(item)
+                continue
+            names = keys | table_keys | set(projection.get("NonKeyAttributes", []))
+            total += units({n: v for n, v in item.items() if n in names})
+    return round(total / len(items), 3) if items else 0.0
 
 
 def _epoch(iso: str) -> float:

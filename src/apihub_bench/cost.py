@@ -35,6 +35,8 @@ from typing import Any
 
 import botocore.session
 
+from apihub_local.botocore_hooks import on_every_session
+
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = ROOT / "bench" / "prices.json"
 
@@ -181,19 +183,7 @@ class UsageMeter:
 
     # ------------------------------------------------------------------ install
     def install(self, functions: Any = None) -> UsageMeter:
-        original = botocore.session.Session.__init__
-        hook = self._hook
-
-        def init(session: botocore.session.Session, *args: Any, **kwargs: Any) -> None:
-            original(session, *args, **kwargs)
-            hook(session)
-
-        botocore.session.Session.__init__ = init  # type: ignore[method-assign,assignment]  # a deliberate monkeypatch
-        self._undo.append(lambda: setattr(botocore.session.Session, "__init__", original))
-        import boto3
-
-        if boto3.DEFAULT_SESSION is not None:
-            hook(boto3.DEFAULT_SESSION._session)
+        self._undo.append(on_every_session(self._hook))
         return self
 
     def watch_functions(self, functions: Any) -> None:

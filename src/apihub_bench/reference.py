@@ -9,7 +9,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 from apihub.adapters.base import DiscoveryRequest, SupplierAdapter
-from apihub.models import DiscoveryMode, ProductRef, iso, utcnow
+from apihub.models import DiscoveryMode, ProductRef, now_iso
 
 
 def import_in_process(supplier_id: str, workers: int = 10) -> tuple[int, float]:
@@ -35,7 +35,7 @@ def import_in_process(supplier_id: str, workers: int = 10) -> tuple[int, float]:
             sku,
             content_hash=product.compute_hash(),
             data=zlib.compress(product.model_dump_json().encode(), 6),
-            updated_at=iso(utcnow()) or "",
+            updated_at=now_iso(),
         ).save()
 
     started = time.monotonic()

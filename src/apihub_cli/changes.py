@@ -37,8 +37,9 @@ def since_ago(seconds: float) -> str:
     return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def line(event: dict[str, Any]) -> str:
-    """One event as one line: time, type, product (or job), and what changed."""
+def line(event: dict[str, Any], width: int | None = None) -> str:
+    """One event as one line of at most ``width`` characters: the time of day (UTC), type, product
+    (or job), and what changed (cut with ``…`` to fit; ``--json`` has it all)."""
     data = event.get("data") or {}
     what = event.get("product_id") or event.get("job_id") or "-"
     detail = ""
@@ -53,4 +54,7 @@ def line(event: dict[str, Any]) -> str:
         detail = f"{data.get('mode')} {data.get('status')} ({data.get('success_count')} ok, {data.get('failed_count')} failed)"
     elif event["type"] == "inventory.changed":
         detail = f"{len(data.get('parts') or [])} parts"
-    return f"{event['occurred_at']}  {event['type']:<22} {what}  {detail}".rstrip()
+    at = str(event["occurred_at"])
+    at = f"{at[11:19]}Z" if len(at) >= 19 else at
+    text = f"{at}  {event['type']:<20} {what}  {detail}".rstrip()
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"

@@ -6,11 +6,13 @@ Pure functions of the API's JSON (and ``now``), so they are tested without a sta
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apihub.models import parse_iso
 from rich.table import Table
+from rich.text import Text
 
 SHORT_ID = 8
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
@@ -175,3 +177,195 @@ def stock_table(inventory: dict[str, Any]) -> Table:
             next_incoming(part),
         )
     return table
+
+
+# ------------------------------------------------------------------ tables that fit
+
+
+@dataclass
+class Column:
+    """A table column: ``flex`` columns are cut (``…``) to what the terminal leaves them; every
+    other column keeps its whole values (ids, slugs, counts, times are never cut); ``optional``
+    columns are left out, last first, when the terminal is too narrow for them."""
+
+    header: str
+    flex: bool = False
+    right: bool = False
+    optional: bool = False
+    styles: dict[str, str] = field(default_factory=dict)  # a value's rich style (job statuses)
+
+
+def fitted_table(columns: list[Column], rows: list[list[str]], width: int | None, title: str | None = None) -> Table:
+    """One line per row within ``width`` columns (``None``: no limit, for ``--wide``): the columns
+    that are not ``flex`` take their longest value, the ``flex`` ones share what is left (at least
+    ``FLEX_MIN`` each). Written here because rich shrinks every column alike when a table is too
+    wide, cutting keys as readily as names, or wraps a row onto several lines."""
+    if width is not None:
+        columns, rows = _drop_optional(columns, rows, width)
+    natural = [max([len(c.header), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
+    widths: list[int | None] = list(natural)
+    flexible = [i for i, c in enumerate(columns) if c.flex]
+    if width is not None and flexible:
+        fixed = sum(w for i, w in enumerate(natural) if i not in flexible) + len(columns) - 1
+        share = max(FLEX_MIN, (width - fixed) // len(flexible))
+        for i in flexible:
+            widths[i] = min(natural[i], share)
+    table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold", title=title)
+    for column, size in zip(columns, widths, strict=True):
+        table.add_column(
+            column.header,
+            justify="right" if column.right else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            width=size,
+        )
+    for row in rows:
+        table.add_row(*(Text(cell, style=c.styles.get(cell, "")) for c, cell in zip(columns, row, strict=True)))
+    return table
+
+
+FLEX_MIN = 6
+
+
+def _drop_optional(columns: list[Column], rows: list[list[str]], width: int) -> tuple[list[Column], list[list[str]]]:
+    def needed(cols: list[int]) -> int:
+        fixed = sum(
+            FLEX_MIN if columns[i].flex else max([len(columns[i].header), *(len(r[i]) for r in rows)]) for i in cols
+        )
+        return fixed + len(cols) - 1
+
+    keep = list(range(len(columns)))
+    for i in reversed(range(len(columns))):
+        if needed(keep) <= width:
+            break
+        if columns[i].optional:
+            keep.remove(i)
+    return [columns[i] for i in keep], [[row[i] for i in keep] for row in rows]
+
+
+def suppliers_table(suppliers: list[dict[str, Any]], now: datetime, width: int | None) -> Table:
+    wide = width is None
+    columns = [Column("id"), Column("slug"), Column("name", flex=True), Column("protocol")]
+    columns += [Column("adapter")] if wide else []
+    columns += [Column("active"), Column("products", right=True, optional=True), Column("full sync")]
+    rows = []
+    for s in suppliers:
+        row = [s["id"] if wide else short_id(s["id"]), s["slug"], s["name"], s.get("protocol") or "-"]
+        row += [s.get("adapter_class") or "-"] if wide else []
+        synced = s.get("last_full_sync")
+        row += ["yes" if s.get("is_active") else "no", str(s.get("product_count", 0))]
+        row.append((synced or "-") if wide else ago(synced, now))
+        rows.append(row)
+    return fitted_table(columns, rows, width)
+
+
+def subscriptions_table(subscriptions: list[dict[str, Any]], now: datetime, width: int | None) -> Table:
+    wide = width is None
+    columns = [
+        Column("id"),
+        Column("url", flex=True),
+        Column("types", flex=True),
+        Column("supplier"),
+        Column("created"),
+    ]
+    rows = [
+        [
+            sub["id"] if wide else short_id(sub["id"]),
+            sub["url"],
+            ", ".join(sub["types"]),
+            (sub.get("supplier_id") or "any") if wide else short_id(sub.get("supplier_id") or "any"),
+            sub["created_at"] if wide else ago(sub["created_at"], now),
+        ]
+        for sub in subscriptions
+    ]
+    return fitted_table(columns, rows, width)
+
+
+def deliveries_table(items: list[dict[str, Any]], now: datetime, width: int | None) -> Table:
+    wide = width is None
+    columns = [Column("at"), Column("event"), Column("type"), Column("try", right=True), Column("outcome")]
+    columns += [Column("status", right=True), Column("error", flex=True)]
+    rows = [
+        [
+            d["at"] if wide else ago(d["at"], now),
+            d["event_id"] if wide else d["event_id"][: len("evt_") + SHORT_ID],
+            d["event_type"],
+            str(d["attempt"]),
+            d["outcome"],
+            "-" if d.get("status_code") is None else str(d["status_code"]),
+            d.get("error") or "-",
+        ]
+        for d in items
+    ]
+    return fitted_table(columns, rows, width, title=f"deliveries ({len(items)})")
+
+
+def products_table(products: list[dict[str, Any]], now: datetime, width: int | None, title: str) -> Table:
+    wide = width is None
+    columns = [Column("product id"), Column("name", flex=True), Column("brand", flex=True)]
+    columns += [Column("parts", right=True), Column("closeout"), Column("updated")]
+    rows = [
+        [
+            str(p.get("product_id")),
+            p.get("name") or "-",
+            p.get("brand") or "-",
+            str(len(p.get("parts") or [])),
+            "yes" if p.get("is_closeout") else "no",
+            (p.get("updated_at") or "-") if wide else ago(p.get("updated_at"), now),
+        ]
+        for p in products
+    ]
+    return fitted_table(columns, rows, width, title=title)
+
+
+def errors_table(errors: list[dict[str, Any]], width: int | None, title: str = "errors") -> Table:
+    rows = [[str(e.get("sku")), str(e.get("error"))] for e in errors]
+    return fitted_table([Column("sku"), Column("error", flex=True)], rows, width, title=title)
+
+
+def inventory_changed_table(items: list[dict[str, Any]], now: datetime, width: int | None, title: str) -> Table:
+    wide = width is None
+    columns = [Column("product id"), Column("changed"), Column("as of"), Column("supplier's last change")]
+    rows = [
+        [
+            str(item.get("product_id")),
+            *(
+                (item.get(k) or "-") if wide else ago(item.get(k), now)
+                for k in ("changed_at", "as_of", "last_modified")
+            ),
+        ]
+        for item in items
+    ]
+    return fitted_table(columns, rows, width, title=title)
+
+
+def jobs_table(
+    jobs: list[dict[str, Any]], now: datetime, width: int | None, status_styles: dict[str, str] | None = None
+) -> Table:
+    """Short ids, the mode, relative start; the supplier name is what gets cut. ``width`` None
+    (``--wide``): full ids, job types and timestamps."""
+    wide = width is None
+    columns = [Column("id"), Column("supplier", flex=True), Column("type" if wide else "mode")]
+    columns += [Column("status", styles=status_styles or {})]
+    columns += [Column("total", right=True, optional=True), Column("ok", right=True), Column("failed", right=True)]
+    columns += [Column("started")] + ([Column("completed")] if wide else [])
+    columns += [Column("took", right=True), Column("rate", right=True, optional=True)]
+    rows = []
+    for j in jobs:
+        seconds = job_seconds(j, now)
+        took = "-" if seconds is None else span(seconds)
+        if seconds is not None and not j.get("completed_at"):
+            took += "+"  # still running
+        row = [
+            j["id"] if wide else short_id(j["id"]),
+            str(j.get("supplier_name") or j.get("supplier_id") or "-"),
+            str(j.get("job_type") or "-") if wide else job_kind(j.get("job_type")),
+            str(j.get("status") or "-"),
+            str(j.get("total_products", 0)),
+            str(j.get("success_count", 0)),
+            str(j.get("failed_count", 0)),
+            (j.get("started_at") or "-") if wide else ago(j.get("started_at"), now),
+        ]
+        row += [j.get("completed_at") or "-"] if wide else []
+        rows.append([*row, took, job_rate(j, now)])
+    return fitted_table(columns, rows, width)

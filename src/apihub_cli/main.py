@@ -18,6 +18,7 @@ import typer
 from apihub.changes.events import EventType
 from apihub.modes.table import DiscoveryMode, modes_taking
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from apihub_cli import config, display, prices
@@ -42,7 +43,13 @@ STATUS_STYLE = {
 
 class _App(typer.Typer):
     """A Typer whose commands tell the user a ``CliError`` (its message on stderr, its exit code)
-    instead of a traceback: the one place that does it for every command."""
+    instead of a traceback: the one place that does it for every command. Help is click's plain
+    layout (``--watch / --no-watch``): Typer's rich panels print every flag as ``--watch <bool>``
+    with this click and squeeze the help text into a narrow column at 80 columns."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("rich_markup_mode", None)
+        super().__init__(**kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # type: ignore[override]  # forwards every argument of Typer.command unchanged
         register = super().command(*args, **kwargs)
@@ -94,6 +101,9 @@ out = Console()
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table.")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide/--no-wide", help="Full ids, times and every column (rows may pass the terminal's width)")
+]
 JobId = Annotated[str, typer.Argument(help="Job id, or its first characters (8 are shown by `jobs list`)")]
 
 
@@ -104,6 +114,28 @@ def _client() -> ApiClient:
 def _fail(exc: CliError) -> typer.Exit:
     err.print(f"[red]Error:[/red] {exc}", highlight=False, markup=True)
     return typer.Exit(exc.exit_code)
+
+
+def _width(wide: bool) -> int | None:
+    """The width a table must fit (the terminal's), or None for --wide (no limit)."""
+    return None if wide else out.width
+
+
+def _print_table(table: Any, wide: bool) -> None:
+    """One line per row: within the terminal, or with --wide as long as the values need (the
+    terminal then wraps the lines; ``less -S`` scrolls them)."""
+    if not wide:
+        out.print(table)
+        return
+    natural = Measurement.get(out, out.options.update(width=100_000), table).maximum
+    # A console as wide as the table on the same output (rich never renders past a console's width)
+    Console(
+        file=out.file,
+        width=max(out.width, natural),
+        color_system=out.color_system,  # type: ignore[arg-type]  # rich returns the name it was given
+        no_color=out.no_color,
+        force_terminal=out.is_terminal,
+    ).print(table)
 
 
 def _print_json(data: Any) -> None:
@@ -158,7 +190,7 @@ def token_create(
     role: Annotated[str, typer.Option(help="viewer (GET), service (GET, PATCH sync-jobs) or admin (all)")] = "admin",
     name: Annotated[str | None, typer.Option(help="A label stored with the token")] = None,
     ttl_days: Annotated[float | None, typer.Option(help="Expire after this many days (default: never)")] = None,
-    save: Annotated[bool, typer.Option("--save", help="Also write it to the CLI config file")] = False,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Also write it to the CLI config file")] = False,
 ) -> None:
     """Create a token and print it (the only time it is shown; only its hash is stored).
 
@@ -215,25 +247,13 @@ def _tokens_settings() -> str:
 
 
 @suppliers_app.command("list")
-def suppliers_list(as_json: JsonOpt = False) -> None:
-    """Every supplier."""
+def suppliers_list(wide: WideOpt = False, as_json: JsonOpt = False) -> None:
+    """Every supplier: short ids (any supplier command takes the slug or id), the last full sync as
+    a relative time. --wide or --json for the full values."""
     suppliers = _client().get("/api/suppliers")
     if as_json:
         return _print_json(suppliers)
-    table = Table("slug", "name", "protocol", "adapter", "active", "products", "last full sync")
-    table.add_column("id", no_wrap=True, min_width=36)
-    for s in suppliers:
-        table.add_row(
-            s["slug"],
-            s["name"],
-            s.get("protocol") or "-",
-            s.get("adapter_class") or "-",
-            "yes" if s.get("is_active") else "no",
-            str(s.get("product_count", 0)),
-            s.get("last_full_sync") or "-",
-            s["id"],
-        )
-    out.print(table)
+    return _print_table(display.suppliers_table(suppliers, datetime.now(UTC), _width(wide)), wide)
 
 
 @suppliers_app.command("show")
@@ -273,7 +293,7 @@ def suppliers_add(
     ] = None,
     auth: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for auth_config (repeatable; write-only)")] = None,
     config_json: Annotated[str | None, typer.Option("--config", help="protocol_config as a JSON object")] = None,
-    inactive: Annotated[bool, typer.Option("--inactive", help="Create it switched off")] = False,
+    inactive: Annotated[bool, typer.Option("--inactive/--active", help="Create it switched off")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a supplier (or update the one with this slug)."""
@@ -318,7 +338,7 @@ def import_(
     sku: Annotated[
         list[str] | None, typer.Option(help="A product id for explicit_list or inventory (repeatable)")
     ] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Show progress until the job ends")] = False,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Show progress until the job ends")] = False,
     timeout: Annotated[float, typer.Option(help="With --watch: give up after this many seconds (0: never)")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -370,10 +390,7 @@ def _summary(client: ApiClient, job: dict[str, Any]) -> None:
 
 
 def _errors_table(errors: list[dict[str, Any]], title: str = "errors") -> None:
-    table = Table("sku", "error", title=title)
-    for e in errors:
-        table.add_row(str(e.get("sku")), str(e.get("error")))
-    out.print(table)
+    out.print(display.errors_table(errors, out.width, title))
 
 
 # ------------------------------------------------------------------------------------------ jobs
@@ -385,7 +402,7 @@ def jobs_list(
     supplier: Annotated[str | None, typer.Option(help="Supplier slug or id")] = None,
     job_type: Annotated[str | None, typer.Option("--type", help="import:<mode>, or just the mode")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many jobs (newest first)")] = 20,
-    wide: Annotated[bool, typer.Option("--wide", help="Full ids, job types and timestamps")] = False,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Sync jobs, newest first: short ids (any job command takes them), when each started, how long
@@ -397,45 +414,7 @@ def jobs_list(
     jobs = client.collect("/api/sync-jobs", limit, status=status, supplier_id=supplier_id, job_type=job_type)
     if as_json:
         return _print_json(jobs)
-    out.print(_jobs_table(jobs, wide, datetime.now(UTC)))
-    return None
-
-
-def _jobs_table(jobs: list[dict[str, Any]], wide: bool, now: datetime) -> Table:
-    """The compact table fits 100 columns: one space between columns, supplier names cut first.
-    ``wide`` never cuts a value: in a narrower terminal its cells wrap instead."""
-    table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
-    text: dict[str, Any] = {"overflow": "fold"} if wide else {"no_wrap": True, "overflow": "ellipsis"}
-    table.add_column("id", no_wrap=True, min_width=36 if wide else display.SHORT_ID)
-    table.add_column("supplier", max_width=None if wide else 16, **text)
-    table.add_column("type" if wide else "mode", **text)
-    table.add_column("status", min_width=7, **text)
-    for column in ("total", "ok", "failed"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("started", **text)
-    if wide:
-        table.add_column("completed", **text)
-    table.add_column("took", justify="right", no_wrap=True)
-    table.add_column("rate", justify="right", no_wrap=True)
-    for j in jobs:
-        seconds = display.job_seconds(j, now)
-        took = "-" if seconds is None else display.span(seconds)
-        if seconds is not None and not j.get("completed_at"):
-            took += "+"  # still running
-        row = [
-            j["id"] if wide else display.short_id(j["id"]),
-            str(j.get("supplier_name") or j.get("supplier_id") or "-"),
-            str(j.get("job_type") or "-") if wide else display.job_kind(j.get("job_type")),
-            _status(j.get("status")),
-            str(j.get("total_products", 0)),
-            str(j.get("success_count", 0)),
-            str(j.get("failed_count", 0)),
-            (j.get("started_at") or "-") if wide else display.ago(j.get("started_at"), now),
-        ]
-        if wide:
-            row.append(j.get("completed_at") or "-")
-        table.add_row(*row, took, display.job_rate(j, now))
-    return table
+    return _print_table(display.jobs_table(jobs, datetime.now(UTC), _width(wide), STATUS_STYLE), wide)
 
 
 @jobs_app.command("show")
@@ -472,8 +451,10 @@ def jobs_errors(
 @jobs_app.command("retry")
 def jobs_retry(
     job_id: JobId,
-    failed_only: Annotated[bool, typer.Option("--failed-only", help="Only the failed SKUs (explicit_list)")] = False,
-    watch: Annotated[bool, typer.Option("--watch", help="Show progress until the new job ends")] = False,
+    failed_only: Annotated[
+        bool, typer.Option("--failed-only/--all", help="Only the failed SKUs (explicit_list)")
+    ] = False,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Show progress until the new job ends")] = False,
     timeout: Annotated[float, typer.Option(help="With --watch: give up after this many seconds")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -509,23 +490,15 @@ def jobs_watch(
 def products_list(
     supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
     limit: Annotated[int, typer.Option(min=1, help="How many products")] = 50,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """A supplier's stored products."""
+    """A supplier's stored products (names cut to the terminal; --wide or --json for all of them)."""
     products = _client().collect(f"/api/suppliers/{supplier}/products", limit)
     if as_json:
         return _print_json(products)
-    table = Table("product id", "name", "brand", "parts", "closeout", "updated", title=f"{supplier}: {len(products)}")
-    for p in products:
-        table.add_row(
-            p.get("product_id"),
-            p.get("name") or "-",
-            p.get("brand") or "-",
-            str(len(p.get("parts") or [])),
-            "yes" if p.get("is_closeout") else "no",
-            p.get("updated_at") or "-",
-        )
-    out.print(table)
+    title = f"{supplier}: {len(products)}"
+    return _print_table(display.products_table(products, datetime.now(UTC), _width(wide), title), wide)
 
 
 # ------------------------------------------------------------------------------------------ inventory
@@ -535,7 +508,7 @@ def products_list(
 def inventory_show(
     supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
     product: Annotated[str, typer.Argument(help="Product id")],
-    live: Annotated[bool, typer.Option("--live", help="Read the supplier now (max_age_s=0)")] = False,
+    live: Annotated[bool, typer.Option("--live/--stored", help="Read the supplier now (max_age_s=0)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """One product's stock: parts x warehouses, stored or (--live) read from the supplier now."""
@@ -601,8 +574,8 @@ def quote(
     fob: Annotated[str | None, typer.Option("--fob", help="FOB point id")] = None,
     currency: Annotated[str | None, typer.Option(help="Currency")] = None,
     price_type: Annotated[str | None, typer.Option("--price-type", help="List, Net or Customer")] = None,
-    repeat: Annotated[bool, typer.Option("--repeat", help="A repeat order (repeat setup prices)")] = False,
-    no_markup: Annotated[bool, typer.Option("--no-markup", help="Cost only, no sell price")] = False,
+    repeat: Annotated[bool, typer.Option("--repeat/--no-repeat", help="A repeat order (repeat setup prices)")] = False,
+    no_markup: Annotated[bool, typer.Option("--no-markup/--markup", help="Cost only, no sell price")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Quote a part, quantity and decorations from the stored pricing: each line, total and sell price."""
@@ -627,6 +600,7 @@ def inventory_changed(
     supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
     since: Annotated[str, typer.Option(help="How far back: 30m, 1h, 2d, ... or an ISO 8601 time")] = "1h",
     limit: Annotated[int, typer.Option(min=1, help="How many products")] = 1000,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Products whose stock changed since then (paginated by the API, collected here)."""
@@ -637,26 +611,9 @@ def inventory_changed(
     items = _client().collect(f"/api/suppliers/{supplier}/inventory", limit, changed_since=changed_since)
     if as_json:
         return _print_json(items)
-    now = datetime.now(UTC)
-    table = Table(
-        "product id",
-        "changed",
-        "as of",
-        "supplier's last change",
-        box=None,
-        pad_edge=False,
-        header_style="bold",
-        title=f"{supplier}: {len(items)} changed since {changed_since}",
-    )
-    for item in items:
-        table.add_row(
-            str(item.get("product_id")),
-            display.ago(item.get("changed_at"), now),
-            display.ago(item.get("as_of"), now),
-            item.get("last_modified") or "-",
-        )
-    out.print(table)
-    return None
+    title = f"{supplier}: {len(items)} changed since {changed_since}"
+    table = display.inventory_changed_table(items, datetime.now(UTC), _width(wide), title)
+    return _print_table(table, wide)
 
 
 # ------------------------------------------------------------------------------------------ subscriptions
@@ -686,19 +643,12 @@ def subscriptions_add(
 
 
 @subscriptions_app.command("list")
-def subscriptions_list(as_json: JsonOpt = False) -> None:
+def subscriptions_list(wide: WideOpt = False, as_json: JsonOpt = False) -> None:
     """Every webhook subscription (secrets are never shown again)."""
     subs = _client().get("/api/subscriptions")
     if as_json:
         return _print_json(subs)
-    table = Table("url", "types", "supplier", "created")
-    table.add_column("id", no_wrap=True, min_width=36)
-    for sub in subs:
-        table.add_row(
-            sub["url"], ", ".join(sub["types"]), sub.get("supplier_id") or "any", sub["created_at"], sub["id"]
-        )
-    out.print(table)
-    return None
+    return _print_table(display.subscriptions_table(subs, datetime.now(UTC), _width(wide)), wide)
 
 
 @subscriptions_app.command("remove")
@@ -712,25 +662,14 @@ def subscriptions_remove(subscription_id: str) -> None:
 def subscriptions_deliveries(
     subscription_id: str,
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many attempts (newest first)")] = 50,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Recent delivery attempts of a subscription: event, attempt, status code, error, time."""
     items = _client().get(f"/api/subscriptions/{subscription_id}/deliveries", limit=limit)
     if as_json:
         return _print_json(items)
-    table = Table("at", "event id", "type", "attempt", "outcome", "status", "error", title=f"deliveries ({len(items)})")
-    for d in items:
-        table.add_row(
-            d["at"],
-            d["event_id"],
-            d["event_type"],
-            str(d["attempt"]),
-            d["outcome"],
-            "-" if d.get("status_code") is None else str(d["status_code"]),
-            d.get("error") or "-",
-        )
-    out.print(table)
-    return None
+    return _print_table(display.deliveries_table(items, datetime.now(UTC), _width(wide)), wide)
 
 
 # ------------------------------------------------------------------------------------------ changes
@@ -757,7 +696,7 @@ def changes_tail(
             if as_json:
                 out.print(json.dumps(event), highlight=False, soft_wrap=True)
             else:
-                out.print(line(event), highlight=False, soft_wrap=True)
+                out.print(line(event, out.width), highlight=False, soft_wrap=True)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 

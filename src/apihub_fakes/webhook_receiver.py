@@ -63,7 +63,12 @@ def receiver(lifetime_s: float = 120.0, path: str = "") -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # Room for every delivery of a batch connecting at once (the default, 5, makes the rest
+        # wait for a SYN retransmission, a second).
+        request_queue_size = 512
+
+    server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
     thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
     thread.start()

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 from apihub_fakes.demo_adapter import register_demo_adapter
+from apihub_local.aws_calls import learn_names
 from apihub_local.gateway import Gateway, GatewayResponse
 from apihub_local.resources import Stack, create_stack
 from apihub_local.runtime import Functions
@@ -74,6 +75,7 @@ class Harness:
         # The functions run in this process: suppliers here may use the demo catalog.
         register_demo_adapter()
         self.stack: Stack = create_stack(region=region, endpoint=endpoint, timeout_scale=timeout_scale)
+        learn_names(self.stack.refs, self.stack.attrs)  # the IAM check names resources by logical id
         # Local overrides of the template's values (e.g. APIHUB_ALLOW_INSECURE_URLS for loopback fakes).
         self.stack.environment.update(environment or {})
         os.environ.update(self.stack.environment)

@@ -8,7 +8,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -114,8 +115,20 @@ def router_state_per_thread() -> None:
 
 
 def current_function() -> str | None:
-    """The logical id of the function this thread is running, if any (for local log lines)."""
+    """The logical id of the function this thread is running, if any (for local log lines and the
+    AWS calls the IAM check records, apihub_local.aws_calls)."""
     return getattr(_current, "function", None)
+
+
+@contextmanager
+def acting_as(logical_id: str | None) -> Iterator[None]:
+    """Run a block as function ``logical_id`` (``current_function()`` answers it on this thread)."""
+    outer = current_function()
+    _current.function = logical_id
+    try:
+        yield
+    finally:
+        _current.function = outer
 
 
 class Functions:
@@ -137,14 +150,12 @@ class Functions:
         fn = self.defs[logical_id]
         context = LambdaContext(function_name=logical_id, timeout_s=fn.timeout * self.timeout_scale)
         instance = self._checkout(logical_id)
-        outer = current_function()
-        _current.function = logical_id
         try:
             with _load_lock:
                 handler = load_handler(fn, instance=instance)
-            return handler(event, context)
+            with acting_as(logical_id):
+                return handler(event, context)
         finally:
-            _current.function = outer
             with _load_lock:
                 self._free.setdefault(logical_id, []).append(instance)
 

@@ -48,14 +48,20 @@ class EventSourceMapping:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
-        """One receive + invoke + delete cycle. Returns how many messages were received."""
-        resp = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=min(10, self.source.batch_size),
-            WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"],
-        )
-        messages = resp.get("Messages", [])
+        """One receive + invoke + delete cycle. Returns how many messages were received. A batch
+        larger than one receive (10 messages) is gathered from several, as Lambda's poller does,
+        up to the batch size or until the queue has nothing more visible."""
+        messages: list[dict[str, Any]] = []
+        while len(messages) < self.source.batch_size:
+            got = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.source.batch_size - len(messages)),
+                WaitTimeSeconds=0 if messages else wait_seconds,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            messages += got
+            if not got or self.source.batch_size <= 10:
+                break
         if not messages:
             return 0
         event = sqs_event(messages, self.queue_arn)

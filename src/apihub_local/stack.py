@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from apihub_local.aws_calls import record_from_environment
 from apihub_local.children import Child, exit_when_gone, start_child
 
 if TYPE_CHECKING:
@@ -326,6 +327,7 @@ class LocalStack:
 
 
 def main() -> int:
+    record_from_environment()  # for the test session's IAM check (docs/iam.md), when it asks
     try:
         knobs = Knobs.from_env()
     except KnobError as exc:

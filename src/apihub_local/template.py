@@ -123,7 +123,7 @@ class Template:
                     fn.sqs.append(
                         SqsSource(
                             queue=queue,
-                            batch_size=int(ep.get("BatchSize", 10)),
+                            batch_size=self._int(ep.get("BatchSize", 10)) or 10,
                             max_concurrency=self._int((ep.get("ScalingConfig") or {}).get("MaximumConcurrency")),
                             report_failures="ReportBatchItemFailures" in (ep.get("FunctionResponseTypes") or []),
                             batching_window=int(ep.get("MaximumBatchingWindowInSeconds", 0)),

@@ -28,10 +28,12 @@ from apihub_verify import record
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = "layers/apihub/apihub"
 FEED = "tests/integration/test_change_feed_guarantees.py"
+FOLLOW = "tests/integration/test_change_feed_followers.py"
 DELIV = "tests/integration/test_change_delivery_guarantees.py"
 ORDER = "tests/integration/test_inventory_ordering.py"
 STEPS = "tests/unit/inventory/test_stock_never_steps_back.py"
 REPLIES = "tests/unit/adapters/test_supplier_replies_by_rule.py"
+HOOKS = "tests/integration/test_webhook_throughput.py"
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,41 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "the change log writes an event id once (one event per change, never rewritten)",
         f"{LAYER}/dal/changes.py",
-        'call_with_retries(lambda: item.save(condition=self.put_condition()), what="log a change")',
-        'call_with_retries(lambda: item.save(), what="log a change")',
+        "self.item(event).save(condition=self.put_condition())",
+        "self.item(event).save()",
         (f"{FEED}::test_the_stream_lambda_logs_each_change_once_under_faults_retries_bisection_and_copies",),
+    ),
+    # Followers of the pull APIs miss nothing (issue 23, docs/changes.md "Nothing is skipped").
+    Mutation(
+        "a log write takes its position at the attempt that lands, not before its retries",
+        f"{LAYER}/dal/changes.py",
+        'call_with_retries(lambda: self._put(event), what="log a change")',
+        'call_with_retries(lambda put=self.item(event): put.save(condition=self.put_condition()), what="log a change")',
+        (f"{FOLLOW}::test_a_retried_log_write_takes_its_position_at_the_attempt_that_lands",),
+    ),
+    Mutation(
+        "the change log holds back longer than a log write can take",
+        f"{LAYER}/settings.py",
+        "changes_settle_ms: int = Field(default=8000,",
+        "changes_settle_ms: int = Field(default=2000,",
+        (
+            f"{FOLLOW}::test_the_settle_window_is_longer_than_a_log_write_can_take",
+            f"{FOLLOW}::test_a_log_write_landing_late_is_not_passed_by_a_follower",
+        ),
+    ),
+    Mutation(
+        "a page of the change log read to a day's end resumes at that day's end",
+        f"{LAYER}/dal/changes.py",
+        'reached = min(settled, f"{day.isoformat()}T99")',
+        "reached = settled",
+        (f"{FOLLOW}::test_a_page_filled_at_the_end_of_a_day_resumes_on_the_next_day",),
+    ),
+    Mutation(
+        "changed_since holds back longer than a stock write can take to commit",
+        f"{LAYER}/settings.py",
+        "inventory_changes_settle_s: int = Field(default=180,",
+        "inventory_changes_settle_s: int = Field(default=0,",
+        (f"{FOLLOW}::test_a_late_hydrate_commit_is_not_passed_by_a_changed_since_follower",),
     ),
     Mutation(
         "a stream record whose events were not logged is reported (the batch resumes there)",
@@ -281,6 +315,34 @@ MUTATIONS: tuple[Mutation, ...] = (
         (
             "tests/unit/adapters/test_fourover_mapping.py::test_any_base_price_gives_a_unit_price_in_range_or_a_product_error",
         ),
+    ),
+    Mutation(
+        "a batch's webhook deliveries run at once",
+        f"{LAYER}/changes/webhooks.py",
+        "max_workers=min(len(records), get_settings().webhook_in_flight)",
+        "max_workers=1",
+        (f"{HOOKS}::test_a_batch_s_deliveries_run_at_once_and_a_slow_receiver_holds_back_no_other",),
+    ),
+    Mutation(
+        "a batch reads each subscription once",
+        f"{LAYER}/changes/webhooks.py",
+        "target = (targets or repo.target)(message.subscription_id)",
+        "target = repo.target(message.subscription_id)",
+        (f"{HOOKS}::test_a_batch_reads_each_subscription_once",),
+    ),
+    Mutation(
+        "a first delivery message is in its subscription's group",
+        f"{LAYER}/dal/queues.py",
+        '{"Id": k, "MessageBody": v, "MessageGroupId": groups[k]}',
+        '{"Id": k, "MessageBody": v}',
+        (f"{HOOKS}::test_every_delivery_message_is_in_its_subscription_s_group",),
+    ),
+    Mutation(
+        "a webhook retry is in its subscription's group",
+        f"{LAYER}/dal/queues.py",
+        "        MessageGroupId=webhook_group(body),\n",
+        "",
+        (f"{HOOKS}::test_a_failing_delivery_is_retried_in_its_group_and_the_others_of_its_batch_are_delivered",),
     ),
 )
 

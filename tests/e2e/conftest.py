@@ -120,6 +120,8 @@ def _start_stack(tmp: Path, command: list[str], knobs: dict[str, str]) -> Runnin
         "APIHUB_LOCAL_STATE": str(tmp / "local-stack.json"),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "APIHUB_LOCAL_EXIT_WITH_PID": str(os.getpid()),  # a killed test run leaves no stack behind
+        # The stack records its functions' AWS calls for the session's IAM check (docs/iam.md).
+        **{k: v for k, v in os.environ.items() if k == "APIHUB_RECORD_AWS_CALLS"},
         **knobs,
     }
     env.pop("MAKEFLAGS", None)

@@ -1,5 +1,6 @@
 """The jobs page in headless Chrome/Chromium against the local stack: sign in with a token, start an
-import, watch its progress bar advance, read its errors, retry it. Saves ``test-artifacts/jobs-page.png``.
+import, watch its progress bar advance, read its errors, retry it, and fit a phone (390 px) and a desktop
+(1280 px). Saves ``test-artifacts/jobs-page.png`` and ``jobs-page-390.png`` / ``jobs-page-1280.png``.
 
 The browser is found by ``apihub_local.browser`` (CHROME/CHROMEDRIVER, the PATH, Selenium Manager's
 cache); ``make browser`` installs Debian's where it may. Without one this test is skipped, except
@@ -7,6 +8,7 @@ under CI, where it fails."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -96,7 +98,12 @@ def test_jobs_page_shows_live_progress_errors_and_retries(browser, stack_factory
     supplier = Select(driver.find_element(By.ID, "import-supplier"))
     wait.until(lambda d: any(o.text.endswith("(demo)") for o in supplier.options))
     supplier.select_by_visible_text(next(o.text for o in supplier.options if o.text.endswith("(demo)")))
-    Select(driver.find_element(By.ID, "import-mode")).select_by_value("full_sellable")
+    # (the limit field is there for first_n only: the API refuses a limit with any other mode)
+    mode = Select(driver.find_element(By.ID, "import-mode"))
+    mode.select_by_value("first_n")
+    assert driver.find_element(By.ID, "import-limit").is_displayed()
+    mode.select_by_value("full_sellable")
+    assert not driver.find_element(By.ID, "import-limit").is_displayed()
     driver.find_element(By.ID, "start-import").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "message"), "Import started: job "))
     job_id = driver.find_element(By.ID, "message").text.rsplit(" ", 1)[1]
@@ -146,6 +153,28 @@ def test_jobs_page_shows_live_progress_errors_and_retries(browser, stack_factory
     wait.until(lambda d: (_progress(d, retry_id) or (None, 0))[1] > 0)
     ARTIFACTS.mkdir(exist_ok=True)
     assert driver.save_screenshot(str(ARTIFACTS / "jobs-page.png"))
+
+    # And the jobs table shows each job's short id (the CLI's), every time is UTC
+    row = driver.find_element(By.CSS_SELECTOR, f'tr.job[data-job-id="{job_id}"]')
+    assert row.find_elements(By.TAG_NAME, "td")[0].text == job_id[:8]
+    assert re.fullmatch(r"updated \d\d:\d\d:\d\dZ", driver.find_element(By.ID, "live").text)
+
+    # And the page fits a phone and a desktop: nothing sticks out sideways (screenshots of both)
+    for width, height in ((390, 844), (1280, 900)):
+        # (a window of that size; "mobile" would let the viewport grow to fit what overflows)
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+        assert driver.execute_script("return window.innerWidth") == width
+        scroll = driver.execute_script("return document.documentElement.scrollWidth")
+        assert driver.save_screenshot(str(ARTIFACTS / f"jobs-page-{width}.png"))
+        assert scroll <= width, f"the page is {scroll} px wide in a {width} px window"
+        # every column of the job's row is on screen: id, supplier, status, progress, started
+        for cell in row.find_elements(By.TAG_NAME, "td"):
+            if cell.is_displayed():
+                assert cell.rect["x"] + cell.rect["width"] <= width, (width, cell.text)
+        assert len([c for c in row.find_elements(By.TAG_NAME, "td") if c.is_displayed()]) >= 5
 
 
 @pytest.mark.parametrize(("ci", "code", "outcome"), [("", 0, "1 skipped"), ("true", 1, "1 error")])

@@ -8,6 +8,12 @@ in the tools venv with the SAM CLI) and fails if any function role has a stateme
 is ``*`` for an action other than the few AWS allows only on ``*`` (X-Ray trace segments), or any
 managed policy beyond the ones SAM attaches itself (listed below, with the one caveat). Prints one
 line per role.
+
+``sam_policies.py --roles OUT.json [TEMPLATE.json|-]`` writes each function's role as SAM expands it
+(``{function: {"statements": [...], "managed": [...]}}``, intrinsics left for the reader to resolve),
+for the IAM check of the calls the tests record (``apihub_local.iam_check``, docs/iam.md). The
+template comes from a JSON file or stdin when given, so that a test can expand a template it changed
+in memory.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from samcli.yamlhelper import yaml_parse
 from samtranslator.translator.transform import transform
@@ -43,14 +50,37 @@ class _NoManagedPolicies:
         return {}
 
 
-def check(path: str) -> tuple[list[str], list[str]]:
+def expand(template: dict[str, Any]) -> dict[str, Any]:
+    """The template as SAM deploys it (policy templates turned into IAM statements)."""
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator wants a region; nothing is called
-    template = yaml_parse(Path(path).read_text())
     for name, res in template["Resources"].items():  # local code folders, as `sam validate` treats them
         for key in ("CodeUri", "ContentUri"):
             if isinstance(res.get("Properties", {}).get(key), str):
                 res["Properties"][key] = f"s3://bucket/{name}"
-    out = transform(template, {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}, _NoManagedPolicies())
+    expanded: dict[str, Any] = transform(
+        template, {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}, _NoManagedPolicies()
+    )
+    return expanded
+
+
+def function_roles(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each function's role: its inline statements (in policy order) and managed policy ARNs."""
+    functions = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"]
+    resources = expand(template)["Resources"]
+    roles: dict[str, dict[str, Any]] = {}
+    for function in functions:
+        role_ref = resources[function]["Properties"]["Role"]  # {"Fn::GetAtt": [<role>, "Arn"]}
+        role = resources[role_ref["Fn::GetAtt"][0]]["Properties"]
+        statements = []
+        for policy in role.get("Policies", []):
+            body = policy["PolicyDocument"]["Statement"]
+            statements += body if isinstance(body, list) else [body]
+        roles[function] = {"statements": statements, "managed": role.get("ManagedPolicyArns", [])}
+    return roles
+
+
+def check(path: str) -> tuple[list[str], list[str]]:
+    out = expand(yaml_parse(Path(path).read_text()))
     lines, problems = [], []
     for name, res in sorted(out["Resources"].items()):
         if res["Type"] != "AWS::IAM::Role":
@@ -76,6 +106,16 @@ def check(path: str) -> tuple[list[str], list[str]]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--roles"]:
+        source = sys.argv[3] if len(sys.argv) > 3 else "template.yaml"
+        if source == "-":
+            parsed = json.load(sys.stdin)
+        elif source.endswith(".json"):
+            parsed = json.loads(Path(source).read_text())
+        else:
+            parsed = yaml_parse(Path(source).read_text())
+        Path(sys.argv[2]).write_text(json.dumps(function_roles(parsed), indent=1))
+        sys.exit(0)
     roles, found = check(sys.argv[1] if len(sys.argv) > 1 else "template.yaml")
     print(f"{len(roles)} generated roles checked")
     for problem in found:

@@ -16,6 +16,7 @@ from apihub.models import (
     JobStatus,
     Supplier,
     iso,
+    now_iso,
     stored_list_bytes,
     utcnow,
 )
@@ -302,7 +303,7 @@ def _seed_failures(job_id: str, skus: list[str]) -> None:
     """Failed outcome items, as hydrate records them, for ``job_id``."""
     from apihub.dal.tables import OutcomeItem
 
-    now = iso(utcnow()) or ""
+    now = now_iso()
     with OutcomeItem.batch_write() as batch:
         for sku in skus:
             batch.save(

@@ -271,7 +271,7 @@ def test_the_stream_lambda_logs_each_change_once_under_faults_retries_bisection_
         # And each was written once: the log's stream saw one INSERT per event, nothing rewritten
         # (a rewrite would move the event in the feed and send it again)
         written = [r for r in log_stream.read_new() if r["eventName"] != "REMOVE"]
-        assert sorted((r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in written) == sorted(
+        assert sorted((r["eventName"], r["dynamodb"]["NewImage"]["id"]["S"]) for r in written) == sorted(
             ("INSERT", event_id) for event_id in clean
         )
 

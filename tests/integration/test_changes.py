@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _no_settle(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The feed holds back its last 2 s in AWS; these tests read it the moment the streams are drained.
+    # The feed holds back its last seconds in AWS; these tests read it the moment the streams are drained.
     monkeypatch.setenv("APIHUB_CHANGES_SETTLE_MS", "0")
     from apihub.settings import reset_settings
 
@@ -107,7 +107,7 @@ def test_redelivered_stream_records_log_nothing_new(hub) -> None:
     assert changes(hub, supplier_id=supplier["id"]) == before
     log_stream = changes_stream(hub)
     assert [r["eventName"] for r in log_stream] == ["INSERT"] * len(before)
-    assert sorted(r["dynamodb"]["Keys"]["id"]["S"] for r in log_stream) == sorted(e["id"] for e in before)
+    assert sorted(r["dynamodb"]["NewImage"]["id"]["S"] for r in log_stream) == sorted(e["id"] for e in before)
 
 
 def test_a_complete_full_import_discontinues_what_it_no_longer_lists_and_reactivates_it_when_back(hub) -> None:
@@ -246,3 +246,17 @@ def test_a_jobs_detail_counts_the_events_it_produced(hub) -> None:
     assert res.json["counts"] == {"product.updated": 3, "product.discontinued": 1, "job.finished": 1}
     assert len(changes(hub, job_id=job["id"])) == 5
     assert hub.api("GET", "/api/sync-jobs/00000000-0000-4000-8000-000000000000/changes").status == 404
+
+
+def test_supplier_id_takes_an_id_or_a_slug_and_an_unknown_one_is_404(hub) -> None:
+    supplier = hub.add_supplier("demo", protocol_config={"products": 3})
+    hub.run_import("demo", mode="full_sellable")
+    by_id = changes(hub, supplier_id=supplier["id"])
+    assert len(by_id) == 4  # 3 product.created and the job's job.finished
+    # The slug names the same supplier: the same events
+    assert changes(hub, supplier_id="demo") == by_id
+    # An unknown supplier is a 404 naming it, not an empty list (and the job_id filter likewise)
+    for query in ({"supplier_id": "nobody"}, {"supplier_id": "00000000-0000-4000-8000-000000000000"}):
+        res = hub.api("GET", "/api/changes", query=query)
+        assert (res.status, res.json) == (404, {"detail": "Supplier not found"}), query
+    assert hub.api("GET", "/api/changes", query={"job_id": "00000000-0000-4000-8000-000000000000"}).status == 404

@@ -16,7 +16,7 @@ import pytest
 from apihub.dal.inventory import InventoryRepository, LiveReads
 from apihub.dal.jobs.outcomes import Outcomes
 from apihub.inventory.models import Inventory
-from apihub.models import ProductRef, iso, utcnow
+from apihub.models import ProductRef, iso, now_iso, utcnow
 
 from tests.integration.inventory_support import STOCK, StockAdapter, register_stock_adapter, stock_of
 from tests.integration.test_changes import changes
@@ -92,7 +92,7 @@ def test_an_inventory_jobs_older_read_after_a_newer_live_read_is_dropped_with_no
 
     def live_read_first(self: Outcomes, item: Any, outcomes: Any, existing: Any) -> Any:
         if not live_at:
-            live_at.append(iso(utcnow()) or "")
+            live_at.append(now_iso())
             InventoryRepository().store(supplier["id"], newer, live_at[0])
         return record(self, item, outcomes, existing)
 
@@ -152,7 +152,7 @@ def test_a_live_read_that_loses_its_write_to_an_older_read_stores_its_own_and_sa
     job = hub.run_import("stock", mode="inventory")
     # Given a job's read from before this live read (rev 1) stored while the live read waits on
     # the supplier (the issue's case: rev 1 used to be confirmed at rev 2's time, rev 2 never stored)
-    older_at = iso(utcnow()) or ""
+    older_at = now_iso()
     _store_during_the_suppliers_call(monkeypatch, supplier["id"], 1, older_at)
     STOCK.revision = 2
 

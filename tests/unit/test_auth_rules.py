@@ -56,13 +56,14 @@ def test_a_route_the_catalog_lacks_is_denied_to_every_role(role) -> None:
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
 def test_catalog_rows_follow_the_documented_role_rules(route: Route) -> None:
-    """docs/auth.md: viewer GET; service GET and PATCH a job; admin everything (webhook subscriptions,
-    reads included, hold signing secrets' owners and URLs: admin only); public needs no token."""
+    """docs/auth.md: viewer GET; service GET and PATCH a job; admin everything (webhook subscriptions
+    and markup rules, reads included, are admin only); a quote, a POST that writes nothing, is a read;
+    public needs no token."""
     if route.public:
         expected = {"admin", "service", "viewer", None}
-    elif route.path.startswith("/api/subscriptions"):
+    elif route.path.startswith(("/api/subscriptions", "/api/markup-rules")):
         expected = {"admin"}
-    elif route.method == "GET":
+    elif route.method == "GET" or route.name == "quote_product":
         expected = {"admin", "service", "viewer"}
     elif route.key == ("PATCH", "/api/sync-jobs/{job_id}"):
         expected = {"admin", "service"}

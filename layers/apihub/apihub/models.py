@@ -61,6 +61,11 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def now_iso() -> str:
+    """The current time as every stored timestamp writes it (``iso``): text that sorts as time."""
+    return iso(utcnow()) or ""
+
+
 def iso_from_epoch(seconds: float) -> str:
     return iso(datetime.fromtimestamp(seconds, UTC)) or ""
 

@@ -32,12 +32,18 @@ class Settings(BaseModel):
     pricing_table: str = "apihub-pricing"
     markup_rules_table: str = "apihub-markup-rules"
     # The change log (apihub.dal.changes): one item per change event, expired by TTL after
-    # ``changes_retention_days``. Reads leave out the last ``changes_settle_ms`` of the log, so that an
-    # event logged a moment late (a slower stream batch, index propagation) is never skipped by a
-    # reader whose cursor already passed it (docs/changes.md, "Pull API").
+    # ``changes_retention_days``. Reads leave out the last ``changes_settle_ms`` of the log: at least
+    # the longest time from an event taking its position to its index copy being readable
+    # (apihub.dal.changes.SETTLE_BOUND_MS), so a cursor never passes an event still on its way
+    # (docs/changes.md, "Nothing is skipped"). Lower only in tests that write no late event.
     changes_table: str = "apihub-changes"
     changes_retention_days: int = 30
-    changes_settle_ms: int = Field(default=2000, ge=0, le=60_000)
+    changes_settle_ms: int = Field(default=8000, ge=0, le=60_000)
+    # The same for GET /api/suppliers/{id}/inventory?changed_since: a stock item's position
+    # (``changed_at``, when the supplier answered) is taken inside the invocation that writes it,
+    # so it is readable at most the longest timeout of a function writing InventoryTable later
+    # (template.yaml; docs/inventory.md, "Following stock changes").
+    inventory_changes_settle_s: int = Field(default=180, ge=0, le=900)
     discovery_queue_url: str = ""
     hydrate_queue_url: str = ""
     kms_key_id: str = ""
@@ -59,6 +65,9 @@ class Settings(BaseModel):
     webhook_retry_base_s: int = 60
     webhook_max_age_s: int = 86_400
     webhook_deliveries_ttl_days: int = 7
+    # Deliveries one DeliverWebhookFunction invocation makes at once: its SQS batch size too (the
+    # template's WebhookInFlight sets both), so a batch is one wave that lasts one delivery at most.
+    webhook_in_flight: int = Field(default=25, ge=1, le=100)
 
     # Hydrate queue: SKUs per message, and the receive count on which a transient failure is final.
     # A product job's message carries between these two (``pipeline.discover.refs_per_message``): as

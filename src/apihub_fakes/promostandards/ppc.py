@@ -9,6 +9,7 @@ namespaces, so they validate against the official schemas (tests/unit/adapters/t
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from apihub.pricing.models import (
@@ -202,8 +203,8 @@ def _optional(name: str, value: object | None) -> str:
     return nil(name) if value is None else el(name, value)
 
 
-def _when(name: str, value: object | None) -> str:
-    return nil(name) if value is None else el(name, stamp(value))  # type: ignore[arg-type]
+def _when(name: str, value: datetime | None) -> str:
+    return nil(name) if value is None else el(name, stamp(value))
 
 
 def configuration_response(pricing: ProductPricing, configuration_type: str = "Decorated") -> bytes:

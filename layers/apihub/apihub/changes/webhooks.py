@@ -9,12 +9,18 @@
   on the schedule of ``apihub.changes.schedule`` (exponential, 24 h), then the message goes to the
   webhook DLQ. Each attempt is recorded on the subscription (``GET /api/subscriptions/{id}/deliveries``).
 * A subscription deleted meanwhile gets nothing more: the message is dropped.
+* A batch's deliveries run at once (``webhook_in_flight`` threads, the batch size too), so an
+  invocation lasts as long as its slowest delivery, not their sum, and a subscription's fast
+  deliveries never wait behind another's slow ones in the same batch. The subscription (URL,
+  secret) is read once per batch and subscription.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +39,8 @@ from apihub.settings import get_settings
 
 # Enough of a receiver's answer to show in the deliveries list; the rest is not read.
 MAX_RESPONSE_BYTES = 64 * 1024
-_pool = urllib3.PoolManager(maxsize=4, retries=False)
+# One connection per delivery in flight may go to the same host (a subscriber's URL).
+_pool = urllib3.PoolManager(maxsize=get_settings().webhook_in_flight, retries=False)
 
 
 @dataclass(frozen=True)
@@ -102,20 +109,41 @@ def post_event(target: DeliveryTarget, message: DeliveryMessage, *, now: float |
     return Attempt(resp.status, None)
 
 
+class Targets:
+    """Each subscription's delivery target, read once (one GetItem and one KMS Decrypt) for the
+    threads of a batch: the first thread to ask reads it, the others wait for that answer."""
+
+    def __init__(self, repo: SubscriptionsRepository | None = None) -> None:
+        self._repo = repo or SubscriptionsRepository()
+        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._read: dict[str, DeliveryTarget | None] = {}
+
+    def __call__(self, subscription_id: str) -> DeliveryTarget | None:
+        with self._lock:
+            key_lock = self._locks.setdefault(subscription_id, threading.Lock())
+        with key_lock:
+            if subscription_id not in self._read:
+                self._read[subscription_id] = self._repo.target(subscription_id)
+            return self._read[subscription_id]
+
+
 def deliver(
     message: DeliveryMessage,
     *,
     clock: Callable[[], float] = time.time,
     post: Callable[[DeliveryTarget, DeliveryMessage], Attempt] = post_event,
+    targets: Callable[[str], DeliveryTarget | None] | None = None,
 ) -> str:
     """Make the attempt ``message`` stands for (or move it on towards its due time); returns what
-    happened: ``hop``, ``dropped``, ``delivered``, ``failed`` or ``gave_up``."""
+    happened: ``hop``, ``dropped``, ``delivered``, ``failed`` or ``gave_up``. ``targets`` reads a
+    subscription's target (default: read it now)."""
     now = clock()
     if message.not_before > now:
         queues.send_webhook(message.model_dump(), hop_delay(message.not_before, now))
         return "hop"
     repo = SubscriptionsRepository()
-    target = repo.target(message.subscription_id)
+    target = (targets or repo.target)(message.subscription_id)
     if target is None:
         logger.info("subscription deleted; delivery dropped", extra={"subscription_id": message.subscription_id})
         return "dropped"
@@ -151,20 +179,34 @@ def deliver(
     return "failed"
 
 
-def handle_message(body: str) -> str:
+def handle_message(body: str, targets: Callable[[str], DeliveryTarget | None] | None = None) -> str:
     """One SQS message body of the deliveries queue (a malformed one raises: it is retried, then
     dead-lettered by the queue's redrive policy)."""
-    return deliver(DeliveryMessage.model_validate_json(body))
+    return deliver(DeliveryMessage.model_validate_json(body), targets=targets)
 
 
 def handle_batch(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """The deliveries queue's batch, with partial failures."""
-    from apihub.batch import BatchProcessor, EventType, SQSRecord, process_partial_response
+    """The deliveries queue's batch, every delivery at once (up to ``webhook_in_flight``), with
+    partial failures: a record whose handling raised is reported by its message id and comes back.
 
-    def record_handler(record: SQSRecord) -> str:
-        return handle_message(record.body)
+    Hand-written rather than Powertools' ``BatchProcessor``, which handles records one by one (its
+    ``AsyncBatchProcessor`` needs an asyncio client; the POST is blocking urllib3, for the
+    address-pinned connection ``post_event`` makes)."""
+    records: list[Mapping[str, Any]] = list(event.get("Records") or [])
+    targets = Targets()
 
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return dict(
-        process_partial_response(event=dict(event), record_handler=record_handler, processor=processor, context=context)
-    )
+    def one(record: Mapping[str, Any]) -> str | None:
+        try:
+            handle_message(str(record["body"]), targets)
+        except Exception:
+            logger.exception("webhook delivery message failed", extra={"message_id": record.get("messageId")})
+            return str(record["messageId"])
+        return None
+
+    if not records:
+        return {"batchItemFailures": []}
+    with ThreadPoolExecutor(
+        max_workers=min(len(records), get_settings().webhook_in_flight), thread_name_prefix="webhook"
+    ) as pool:
+        failed = [message_id for message_id in pool.map(one, records) if message_id is not None]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -23,7 +23,7 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -36,7 +36,7 @@ from apihub.dal.retries import call_with_retries
 from apihub.dal.sizes import ITEM_MAX, item_bytes, kb
 from apihub.dal.tables import InventoryItem, LiveReadItem, bind_tables
 from apihub.inventory.models import Inventory
-from apihub.models import iso
+from apihub.models import iso, utcnow
 from apihub.pagination import Cursor, KeyString, Position, decode_cursor
 from apihub.settings import Settings, get_settings
 
@@ -166,7 +166,8 @@ def changed_scope(supplier_id: str, since: str) -> str:
 
 class InventoryRepository:
     def __init__(self, settings: Settings | None = None) -> None:
-        bind_tables(settings or get_settings())
+        self.settings = settings or get_settings()
+        bind_tables(self.settings)
 
     def get(self, supplier_id: str, product_id: str) -> StoredInventory | None:
         if not sku_fits(product_id):
@@ -261,10 +262,19 @@ class InventoryRepository:
     def changed_since(
         self, supplier_id: str, since: datetime, limit: int, next_token: str | None = None
     ) -> tuple[list[InventoryStamp], Cursor | None]:
-        """Products whose stock changed after ``since``, oldest change first (a Query on ``by_changed``)."""
+        """Products whose stock changed after ``since``, oldest change first (a Query on ``by_changed``),
+        up to the settle time: a change is positioned when the supplier answered (``changed_at``) and
+        readable once its write commits, at most ``inventory_changes_settle_s`` later, so only changes
+        positioned before ``now - inventory_changes_settle_s`` are listed. Every page that lists one
+        answers a cursor after it, the last page too: a follower polls with it and misses nothing,
+        receives nothing twice (docs/inventory.md, "Following stock changes"). An empty page has none."""
         since_text = iso(since) or ""
         scope = changed_scope(supplier_id, since_text)
         start = decode_cursor(next_token, scope, ChangedPosition)
+        settled = iso(utcnow() - timedelta(seconds=self.settings.inventory_changes_settle_s)) or ""
+        lower = start.changed_at if start else since_text + "\x00"  # the least key after since_text
+        if lower > settled:
+            return [], None
         last_key = (
             {
                 "supplier_id": {"S": supplier_id},
@@ -276,19 +286,16 @@ class InventoryRepository:
         )
         query = InventoryItem.by_changed.query(
             supplier_id,
-            InventoryItem.changed_at > since_text,
+            InventoryItem.changed_at.between(lower, settled),
             limit=limit,
             page_size=limit,
             last_evaluated_key=last_key,
         )
         stamps = [_stamp(i) for i in query]
-        more = bool(stamps) and query.last_evaluated_key is not None
-        cursor = (
-            Cursor(scope, ChangedPosition(changed_at=stamps[-1].changed_at, product_id=stamps[-1].product_id))
-            if more
-            else None
-        )
-        return stamps, cursor
+        if not stamps:
+            return [], None
+        last = stamps[-1]
+        return stamps, Cursor(scope, ChangedPosition(changed_at=last.changed_at, product_id=last.product_id))
 
     def stamps(self, supplier_id: str) -> Iterator[InventoryStamp]:
         """Every product's stamp (no body), from the index: what the health figures read."""

@@ -27,7 +27,7 @@ from apihub.dal.retries import call_with_retries
 from apihub.dal.sizes import ITEM_MAX, item_bytes, kb
 from apihub.dal.tables import MarkupRuleItem, PricingItem, bind_tables
 from apihub.errors import ConcurrentChange, MarkupRuleNotFound, PricingNotFound
-from apihub.models import iso, utcnow
+from apihub.models import iso, now_iso, utcnow
 from apihub.pricing.models import MarkupRule, MarkupRuleInput, ProductPricing, pricing_hash
 from apihub.settings import Settings, get_settings
 
@@ -180,7 +180,7 @@ class MarkupRulesRepository:
 
     def create(self, rule: MarkupRuleInput) -> MarkupRule:
         stored = MarkupRule(rule_id=str(uuid.uuid4()), **rule.model_dump())
-        item = MarkupRuleItem(rule_id=stored.rule_id, data=stored.model_dump_json(), created_at=iso(utcnow()) or "")
+        item = MarkupRuleItem(rule_id=stored.rule_id, data=stored.model_dump_json(), created_at=now_iso())
         call_with_retries(
             lambda: item.save(condition=MarkupRuleItem.rule_id.does_not_exist()), what="store markup rule"
         )

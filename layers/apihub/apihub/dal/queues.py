@@ -69,6 +69,14 @@ def messages_held(queue_url: str) -> int:
     return sum(int(value) for value in attrs.values())
 
 
+def webhook_group(body: dict[str, Any]) -> str:
+    """The message group of a webhook delivery: its subscription. The deliveries queue is a standard
+    queue with fair queueing (docs/decisions.md, "Webhook deliveries: one fair queue"): SQS serves
+    the groups with fewest messages in flight first, so one subscription's backlog does not hold
+    back another's deliveries. Every send of a delivery (first, retry, hop) names it."""
+    return str(body["subscription_id"])
+
+
 def send_webhook_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5) -> list[int]:
     """Enqueue webhook deliveries (SendMessageBatch, re-sending the entries reported in ``Failed``).
     Returns the indexes of ``bodies`` still not sent after ``attempts`` tries (empty: all sent)."""
@@ -76,10 +84,13 @@ def send_webhook_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5) -> l
     url = get_settings().webhook_queue_url
     unsent: list[int] = []
     for start in range(0, len(bodies), SQS_BATCH):
-        pending = {str(start + i): json.dumps(b) for i, b in enumerate(bodies[start : start + SQS_BATCH])}
+        chunk = bodies[start : start + SQS_BATCH]
+        pending = {str(start + i): json.dumps(b) for i, b in enumerate(chunk)}
+        groups = {str(start + i): webhook_group(b) for i, b in enumerate(chunk)}
         for attempt in range(attempts):
             resp = sqs.send_message_batch(
-                QueueUrl=url, Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()]
+                QueueUrl=url,
+                Entries=[{"Id": k, "MessageBody": v, "MessageGroupId": groups[k]} for k, v in pending.items()],
             )
             for ok in resp.get("Successful", []):
                 pending.pop(ok["Id"], None)
@@ -94,7 +105,10 @@ def send_webhook_batch(bodies: Sequence[dict[str, Any]], attempts: int = 5) -> l
 def send_webhook(body: dict[str, Any], delay_seconds: int) -> None:
     """Enqueue one webhook delivery again (its next attempt, or a hop towards it)."""
     client("sqs").send_message(
-        QueueUrl=get_settings().webhook_queue_url, MessageBody=json.dumps(body), DelaySeconds=delay_seconds
+        QueueUrl=get_settings().webhook_queue_url,
+        MessageBody=json.dumps(body),
+        DelaySeconds=delay_seconds,
+        MessageGroupId=webhook_group(body),
     )
 
 

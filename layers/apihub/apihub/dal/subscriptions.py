@@ -27,7 +27,7 @@ from apihub.dal import crypto
 from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import DeliveryItem, SubscriptionItem, SubscriptionMatchItem, bind_tables
 from apihub.errors import NotFound
-from apihub.models import iso, utcnow
+from apihub.models import now_iso
 from apihub.settings import Settings, get_settings
 
 ANY_SUPPLIER = "*"
@@ -77,7 +77,7 @@ class SubscriptionsRepository:
     def create(self, url: str, types: builtins.list[str], supplier_id: str | None, secret: str) -> Subscription:
         """Store a new subscription and its match items in one transaction."""
         sub_id = str(uuid.uuid4())
-        created_at = iso(utcnow()) or ""
+        created_at = now_iso()
         item = SubscriptionItem(
             _sub_pk(sub_id),
             META,
@@ -162,7 +162,7 @@ class SubscriptionsRepository:
         status_code: int | None = None,
         error: str | None = None,
     ) -> None:
-        at = iso(utcnow()) or ""
+        at = now_iso()
         ttl = int(time.time()) + self.settings.webhook_deliveries_ttl_days * 86_400
         item = DeliveryItem(
             _sub_pk(subscription_id),

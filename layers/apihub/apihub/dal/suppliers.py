@@ -13,7 +13,7 @@ from pynamodb.expressions.update import Action
 from apihub.dal import crypto
 from apihub.dal.tables import SupplierItem, bind_tables
 from apihub.errors import ConcurrentChange, SupplierNotFound
-from apihub.models import Protocol, Supplier, SupplierIn, SupplierPatch, iso, utcnow
+from apihub.models import Protocol, Supplier, SupplierIn, SupplierPatch, now_iso
 from apihub.modes.table import sync_fields
 from apihub.settings import Settings, get_settings
 
@@ -146,7 +146,7 @@ class SuppliersRepository:
 
         An update writes the settings only (one ``UpdateItem``): the sync fields and ``product_count``,
         which finalise and hydrate write meanwhile, stay as they are."""
-        now = iso(utcnow()) or ""
+        now = now_iso()
         for _ in range(CONFLICT_ATTEMPTS):
             try:
                 found = self._item(body.slug)
@@ -169,7 +169,7 @@ class SuppliersRepository:
         fields = patch.model_dump(exclude_unset=True)
         credentials = fields.pop("auth_config", None)  # null keeps the stored credentials
         actions = [*_settings_actions(fields), *self._credential_actions(supplier_id, credentials)]
-        return self._update(supplier_id, actions, iso(utcnow()) or "")
+        return self._update(supplier_id, actions, now_iso())
 
     def update_protocol_config(self, supplier_id: str, changes: dict[str, Any]) -> bool:
         """Merge adapter-maintained state (e.g. a directory cache) into ``protocol_config``.

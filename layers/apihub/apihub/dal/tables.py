@@ -460,42 +460,42 @@ class DeliveryItem(_SubscriptionsBase):
 # Change log (apihub.dal.changes)
 # --------------------------------------------------------------------------------------------------
 
-# Which index serves which filter combination of GET /api/changes; each is a plain Query (exactly
-# ``limit`` items, no FilterExpression). The day-bucketed ones walk days oldest first (a constant
-# key would make one hot partition of every write); a job's events are one bounded partition.
-CHANGE_INDEXES: dict[frozenset[str], tuple[str, str]] = {
-    frozenset(): ("ChangesByDay", "gsi_all"),
-    frozenset({"supplier_id"}): ("ChangesBySupplier", "gsi_supplier"),
-    frozenset({"type"}): ("ChangesByType", "gsi_type"),
-    frozenset({"supplier_id", "type"}): ("ChangesBySupplierType", "gsi_supplier_type"),
-    frozenset({"job_id"}): ("ChangesByJob", "gsi_job"),
-    frozenset({"job_id", "type"}): ("ChangesByJobType", "gsi_job_type"),
-}
-CHANGE_SORT_KEY = "log_sort"
+# The log's spread: each event is in one of CHANGE_SHARDS partitions of its owner (job or supplier)
+# and of its day in ChangesFeed, by its id, so no key takes more than 1/CHANGE_SHARDS of the events
+# (docs/changes.md, "The change log": the arithmetic).
+CHANGE_SHARDS = 16
 
 
-def _change_index(index_name: str, hash_attr: str) -> GlobalSecondaryIndex[ChangeItem]:
-    meta = type("Meta", (), {"index_name": index_name, "projection": IncludeProjection(["event"])})
-    attrs = {
-        "Meta": meta,
-        hash_attr: UnicodeAttribute(hash_key=True),
-        CHANGE_SORT_KEY: UnicodeAttribute(range_key=True),
-    }
-    index_class = cast(
-        "type[GlobalSecondaryIndex[ChangeItem]]", type(f"{index_name}Index", (GlobalSecondaryIndex,), attrs)
-    )
-    return index_class()
+class ChangeFeedIndex(GlobalSecondaryIndex["ChangeItem"]):
+    """``ChangesFeed``: the whole log in the order events entered it, a day's shard per key. It
+    copies what the filters of GET /api/changes test, so a filter is a condition of the Query."""
+
+    class Meta:
+        index_name = "ChangesFeed"
+        projection = IncludeProjection(["event", "type", "supplier_id", "job_id"])
+
+    feed = UnicodeAttribute(hash_key=True)
+    log_sort = UnicodeAttribute(range_key=True)
 
 
 class ChangeItem(Model):
-    """One change event, keyed by its id (a redelivered change cannot write a second item).
-    ``event`` is exactly ``ChangeEvent.model_dump_json()``: the stream of this table (NEW_IMAGE)
-    carries it to EventBridge and webhooks."""
+    """One change event, keyed by what the event fixes (a redelivered change cannot write a second
+    item): its job's (or supplier's) shard and ``<type>#<id>``. ``event`` is exactly
+    ``ChangeEvent.model_dump_json()``: the stream of this table (NEW_IMAGE) carries it to
+    EventBridge and webhooks."""
 
     class Meta:
         table_name = "apihub-changes"
+        # The log has a client of its own (``bind_tables``): one HTTP attempt per call, each bounded
+        # by these timeouts, so a write lands within LOG_WRITE_BOUND_MS of taking its position
+        # (apihub.dal.changes, docs/changes.md "Nothing is skipped"); call_with_retries retries.
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 3
+        max_retry_attempts = 0
 
-    id = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(hash_key=True)  # "<job id>#<shard>", or "supplier#<supplier id>#<shard>"
+    sk = UnicodeAttribute(range_key=True)  # "<type>#<event id>"
+    id = UnicodeAttribute()
     event = UnicodeAttribute()
     type = UnicodeAttribute()
     supplier_id = UnicodeAttribute()
@@ -503,18 +503,8 @@ class ChangeItem(Model):
     logged_at = UnicodeAttribute()
     log_sort = UnicodeAttribute()  # "<logged_at>#<id>": the log's order
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
-    gsi_all = UnicodeAttribute()
-    gsi_supplier = UnicodeAttribute()
-    gsi_type = UnicodeAttribute()
-    gsi_supplier_type = UnicodeAttribute()
-    gsi_job = UnicodeAttribute(null=True)  # sparse: only events of a job
-    gsi_job_type = UnicodeAttribute(null=True)
-    idx_all = _change_index("ChangesByDay", "gsi_all")
-    idx_supplier = _change_index("ChangesBySupplier", "gsi_supplier")
-    idx_type = _change_index("ChangesByType", "gsi_type")
-    idx_supplier_type = _change_index("ChangesBySupplierType", "gsi_supplier_type")
-    idx_job = _change_index("ChangesByJob", "gsi_job")
-    idx_job_type = _change_index("ChangesByJobType", "gsi_job_type")
+    feed = UnicodeAttribute()  # "<yyyy-mm-dd of logged_at>#<shard>"
+    feed_index = ChangeFeedIndex()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -589,7 +579,8 @@ def bind_tables(settings: Settings) -> Connection:
             model.Meta.region = settings.region
             model.Meta.host = settings.endpoint
             model._connection = None
-            _share_client(model, shared)
+            if model is not ChangeItem:  # the log's own client: its timeouts bound its writes
+                _share_client(model, shared)
         _bound = (key, shared)
     return _bound[1]
 

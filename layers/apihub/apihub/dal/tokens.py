@@ -10,7 +10,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import TokenItem, bind_tables
-from apihub.models import iso, utcnow
+from apihub.models import now_iso
 from apihub.settings import Settings, get_settings
 
 ROLES = ("viewer", "service", "admin")
@@ -32,7 +32,7 @@ class TokensRepository:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         token = token or f"ah_{secrets.token_urlsafe(32)}"
         expires = int(time.time() + ttl_days * 86400) if ttl_days else None
-        item = TokenItem(hash_token(token), role=role, name=name, created_at=iso(utcnow()) or "", expires_at=expires)
+        item = TokenItem(hash_token(token), role=role, name=name, created_at=now_iso(), expires_at=expires)
         call_with_retries(item.save, what="store a token")
         return token
 

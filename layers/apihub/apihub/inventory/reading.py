@@ -47,7 +47,7 @@ from apihub.errors import (
 )
 from apihub.inventory.freshness import age_seconds, confirmed_as_of
 from apihub.inventory.models import Inventory, InventoryLocation
-from apihub.models import ApihubModel, ProductRef, Supplier, iso, utcnow
+from apihub.models import ApihubModel, ProductRef, Supplier, now_iso, utcnow
 from apihub.modes.table import DiscoveryMode, mode_spec
 from apihub.observability import logger
 
@@ -114,28 +114,13 @@ def read_inventory(
     # max_age_s 0: any stored copy is too old, so its confirmed as_of (three reads) is worked out
     # only if the live read fails and the stored copy answers instead.
     as_of = None if max_age_s == 0 else confirmed_as_of(supplier.id, product_id, stored)
-    age = age_seconds(as_of, now or utcnow())
-    if stored is not None and as_of is not None and (max_age_s is None or (age is not None and age <= max_age_s)):
+    if stored is not None and as_of is not None and _young_enough(as_of, max_age_s, now or utcnow()):
         return _view(stored.inventory, as_of, "stored")
-    if stored is None and not ProductsRepository().exists(supplier.id, product_id):
-        raise ProductNotFound()
-    if max_age_s is None:
-        raise InventoryNotFound()
-    if not mode_spec(DiscoveryMode.inventory).supports(supplier.adapter_class):
-        raise InvalidInput(
-            f"max_age_s: supplier '{supplier.name}' has no inventory service to read live "
-            f"(adapter_class {supplier.adapter_class})"
-        )
+    _check_live_read(supplier, product_id, stored, max_age_s)
     result = LiveRead(supplier, product_id, stored).run()
-    if result.ok and result.inventory is not None and result.confirmed_at:
-        return _view(result.inventory, result.confirmed_at, "live")  # this reader's own call: nothing to re-read
-    if result.ok:
-        # Another reader's call answered this one, or this read lost to a newer stored read: the
-        # stored copy is as new as the live read, and its as_of is its own (every confirmation
-        # moves the stored as_of on, ``InventoryRepository.store``).
-        fresh = repo.get(supplier.id, product_id)
-        if fresh is not None:
-            return _view(fresh.inventory, fresh.as_of, "live")
+    live = _live_view(repo, supplier.id, product_id, result)
+    if live is not None:
+        return live
     reason = result.failure or "the live read stored nothing"
     if stored is not None and as_of is None:
         as_of = confirmed_as_of(supplier.id, product_id, stored)
@@ -145,6 +130,45 @@ def read_inventory(
             math.ceil(result.retry_after or 1),
         )
     return _view(stored.inventory, as_of, "stored", warning=f"live read failed ({reason}); showing the stored stock")
+
+
+def _young_enough(as_of: str, max_age_s: int | None, now: datetime) -> bool:
+    """Whether stock confirmed at ``as_of`` answers a reader who accepts ``max_age_s`` (None: any age)."""
+    if max_age_s is None:
+        return True
+    age = age_seconds(as_of, now)
+    return age is not None and age <= max_age_s
+
+
+def _check_live_read(
+    supplier: Supplier, product_id: str, stored: StoredInventory | None, max_age_s: int | None
+) -> None:
+    """Raise what a reader is told when no live read may answer: an unknown product, no stock stored
+    and no ``max_age_s`` asking for a live read, or a supplier with no inventory service."""
+    if stored is None and not ProductsRepository().exists(supplier.id, product_id):
+        raise ProductNotFound()
+    if max_age_s is None:
+        raise InventoryNotFound()
+    if not mode_spec(DiscoveryMode.inventory).supports(supplier.adapter_class):
+        raise InvalidInput(
+            f"max_age_s: supplier '{supplier.name}' has no inventory service to read live "
+            f"(adapter_class {supplier.adapter_class})"
+        )
+
+
+def _live_view(
+    repo: InventoryRepository, supplier_id: str, product_id: str, result: LiveResult
+) -> InventoryView | None:
+    """The view a successful live read gives (None: the read failed or stored nothing)."""
+    if not result.ok:
+        return None
+    if result.inventory is not None and result.confirmed_at:
+        return _view(result.inventory, result.confirmed_at, "live")  # this reader's own call: nothing to re-read
+    # Another reader's call answered this one, or this read lost to a newer stored read: the
+    # stored copy is as new as the live read, and its as_of is its own (every confirmation
+    # moves the stored as_of on, ``InventoryRepository.store``).
+    fresh = repo.get(supplier_id, product_id)
+    return None if fresh is None else _view(fresh.inventory, fresh.as_of, "live")
 
 
 @dataclass(frozen=True)
@@ -206,7 +230,7 @@ class LiveRead:
         limiter = limit_calls(adapter, lease_s=self.deadline_s + 5, time_left=lambda: ends - time.monotonic())
         try:
             answered = adapter.inventory(ProductRef(product_id=self.product_id))
-            read_at = iso(utcnow()) or ""
+            read_at = now_iso()
             asked = answered_product(self.product_id, answered.product_id, "inventory")  # another's: an error
             answered = answered.model_copy(update={"product_id": asked})
             stored = self.stored

@@ -146,6 +146,68 @@ def part_breaks(prices: list[BasePrice], option_uuids: set[str], runsizes: list[
     return _breaks(chosen.values(), runsizes)
 
 
+def _parts(code: str, groups_payload: Any, prices: list[BasePrice], closeout: bool) -> list[ProductPart]:
+    """One part per colour x size option pair (a missing axis counts as one), each with its own breaks."""
+    colors, sizes = option_groups(groups_payload)
+    runsizes = sorted({p.runsize for p in prices})
+    color_axis: list[Option | None] = list(colors) or [None]
+    size_axis: list[Option | None] = list(sizes) or [None]
+    parts: list[ProductPart] = []
+    for color, size in cartesian(color_axis, size_axis):
+        chosen = [opt for opt in (color, size) if opt is not None]
+        parts.append(
+            ProductPart(
+                part_id="-".join([code, *(opt.code for opt in chosen)]),
+                color=color.name if color else None,
+                size=size.name if size else None,
+                is_closeout=closeout,
+                prices=part_breaks(prices, {opt.uuid for opt in chosen}, runsizes),
+            )
+        )
+    return parts
+
+
+def _base_groups(prices: list[BasePrice]) -> list[PriceGroup]:
+    """The product-wide price group: the base prices that no option scopes (none: no group)."""
+    unscoped = [p for p in prices if not p.option_uuids]
+    if not unscoped:
+        return []
+    runsizes = sorted({p.runsize for p in prices})
+    return [
+        PriceGroup(
+            group_name=BASE_GROUP,
+            currency=unscoped[0].currency,
+            description="unit price per run size",
+            prices=_breaks(unscoped, runsizes),
+        )
+    ]
+
+
+def _images(product: dict[str, Any], base_url: str) -> list[ProductImage]:
+    """The product's images with absolute URLs; the first is primary unless the reply says which is."""
+    images = []
+    for index, image in enumerate(i for i in product.get("images") or [] if isinstance(i, dict)):
+        url = text(image.get("image_url"))
+        if url:
+            images.append(
+                ProductImage(
+                    url=urljoin(base_url.rstrip("/") + "/", url),
+                    class_type=text(image.get("type")) or None,
+                    is_primary=bool(image.get("is_primary")) if "is_primary" in image else index == 0,
+                )
+            )
+    return images
+
+
+def _categories(product: dict[str, Any]) -> list[str]:
+    """The names of the product's categories, skipping entries that are not objects or have no name."""
+    return [
+        text(c.get("category_name"))
+        for c in product.get("categories") or []
+        if isinstance(c, dict) and text(c.get("category_name"))
+    ]
+
+
 def to_product(
     product_id: str,
     product: dict[str, Any],
@@ -158,49 +220,7 @@ def to_product(
     """Build the canonical product. ``prices`` None means they could not be read (already noted)."""
     code = text(product.get("product_code")) or product_id
     closeout = bool(product.get("closeout"))
-    colors, sizes = option_groups(groups_payload)
     price_list = prices or []
-    runsizes = sorted({p.runsize for p in price_list})
-
-    parts: list[ProductPart] = []
-    color_axis: list[Option | None] = list(colors) or [None]
-    size_axis: list[Option | None] = list(sizes) or [None]
-    for color, size in cartesian(color_axis, size_axis):
-        chosen = [opt for opt in (color, size) if opt is not None]
-        parts.append(
-            ProductPart(
-                part_id="-".join([code, *(opt.code for opt in chosen)]),
-                color=color.name if color else None,
-                size=size.name if size else None,
-                is_closeout=closeout,
-                prices=part_breaks(price_list, {opt.uuid for opt in chosen}, runsizes),
-            )
-        )
-
-    unscoped = [p for p in price_list if not p.option_uuids]
-    groups = []
-    if unscoped:
-        groups.append(
-            PriceGroup(
-                group_name=BASE_GROUP,
-                currency=unscoped[0].currency,
-                description="unit price per run size",
-                prices=_breaks(unscoped, runsizes),
-            )
-        )
-
-    images = []
-    for index, image in enumerate(i for i in product.get("images") or [] if isinstance(i, dict)):
-        url = text(image.get("image_url"))
-        if url:
-            images.append(
-                ProductImage(
-                    url=urljoin(base_url.rstrip("/") + "/", url),
-                    class_type=text(image.get("type")) or None,
-                    is_primary=bool(image.get("is_primary")) if "is_primary" in image else index == 0,
-                )
-            )
-
     try:
         changed = parse_iso(text(product.get("modified_on")) or None)
     except ValueError:
@@ -212,14 +232,10 @@ def to_product(
         name=text(product.get("product_name")) or code,
         brand=text(product.get("brand")) or None,
         description=text(product.get("product_description")),
-        categories=[
-            text(c.get("category_name"))
-            for c in product.get("categories") or []
-            if isinstance(c, dict) and text(c.get("category_name"))
-        ],
-        parts=parts,
-        images=images,
-        prices=groups,
+        categories=_categories(product),
+        parts=_parts(code, groups_payload, price_list, closeout),
+        images=_images(product, base_url),
+        prices=_base_groups(price_list),
         is_closeout=closeout,
         last_change_date=changed,
         notes=list(notes or []),

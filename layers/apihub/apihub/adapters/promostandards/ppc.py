@@ -1,6 +1,7 @@
 """Pricing and Configuration 1.0.0 in full: the five operations, and reading one product's pricing.
 
-Requests follow the XSDs' sequences; replies are read leniently by local name (``soap.py``):
+Requests follow the XSDs' sequences; replies are read leniently by local name (``soap.py``, and
+``ppc_replies.py`` for the fields and the configuration's rows):
 a row missing what it cannot be used without (a part id, a price that is not a non-negative
 decimal, a charge type outside Setup/Run/Order) is left out, anything optional may be absent or
 nil, arrays may be empty. Error messages are classified by ``messages.raise_for_messages``; odd
@@ -10,44 +11,36 @@ docs/pricing.md lists which PPC field fills which stored field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
-from xml.etree.ElementTree import Element
 
-from pydantic import ValidationError
-
-from apihub.adapters.promostandards.messages import raise_for_messages
+from apihub.adapters.promostandards.ppc_replies import (
+    charge_row,
+    known_price_type,
+    location_row,
+    optional_bool,
+    part_row,
+    reply,
+)
 from apihub.adapters.promostandards.soap import (
     PRICING,
-    boolean,
     child,
     items,
-    response_element,
     service_request,
     text,
-    timestamp,
 )
 from apihub.errors import AuthError, ProductError, TransientError
 from apihub.pricing.models import (
-    PRICE_TYPES,
     Charge,
-    ChargePrice,
-    Decoration,
     FobPoint,
     Location,
-    Part,
-    PartPrice,
     PricingSettingIn,
     ProductPricing,
 )
 
 LOCALIZATION = (("localizationCountry", "US"), ("localizationLanguage", "en"))
-_PLAIN_DECIMAL = re.compile(r"\d+(\.\d+)?")
-_INTEGER = re.compile(r"[+-]?\d{1,18}")
 
 # 130 Product Id not found, 140 Part Id not found: asking again in another way cannot help.
 _UNKNOWN_PRODUCT = frozenset({"130", "140"})
@@ -116,55 +109,6 @@ def configuration_request(
 
 
 # --------------------------------------------------------------------------------------------------
-# Lenient field readers
-# --------------------------------------------------------------------------------------------------
-
-
-def _money(element: Element | None, name: str) -> str | None:
-    """The supplier's decimal string as written (``9.7500`` stays ``9.7500``); odd notations
-    (``1E+1``) are written out plainly; negative, non-finite or non-numeric values are None."""
-    raw = text(element, name)
-    if raw is None:
-        return None
-    if _PLAIN_DECIMAL.fullmatch(raw):
-        return raw
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value < 0 or abs(value.adjusted()) > 18:
-        return None
-    return format(value, "f")
-
-
-def _int(element: Element | None, name: str) -> int | None:
-    raw = text(element, name)
-    if raw is None or not _INTEGER.fullmatch(raw):
-        return None
-    return int(raw)
-
-
-def _count(element: Element | None, name: str, default: int = 0) -> int:
-    """A quantity threshold: a missing, odd or negative value reads as ``default``."""
-    value = _int(element, name)
-    return value if value is not None and value >= 0 else default
-
-
-def _when(element: Element | None, name: str) -> datetime | None:
-    return timestamp(text(element, name))
-
-
-def _optional_bool(element: Element | None, name: str) -> bool:
-    return boolean(element, name, default=False)
-
-
-def _reply(body: bytes, response: str, operation: str) -> Element:
-    element = response_element(body, response, operation)
-    raise_for_messages(element, operation)
-    return element
-
-
-# --------------------------------------------------------------------------------------------------
 # getFobPoints
 # --------------------------------------------------------------------------------------------------
 
@@ -178,7 +122,7 @@ class ListedFobPoint:
 
 
 def parse_fob_points(body: bytes) -> list[ListedFobPoint]:
-    response = _reply(body, "GetFobPointsResponse", "getFobPoints")
+    response = reply(body, "GetFobPointsResponse", "getFobPoints")
     found: list[ListedFobPoint] = []
     for item in items(response, "FobPointArray", "FobPoint"):
         fob_id = text(item, "fobId")
@@ -208,7 +152,7 @@ def parse_fob_points(body: bytes) -> list[ListedFobPoint]:
 
 
 def parse_available_locations(body: bytes) -> list[Location]:
-    response = _reply(body, "GetAvailableLocationsResponse", "getAvailableLocations")
+    response = reply(body, "GetAvailableLocationsResponse", "getAvailableLocations")
     found: list[Location] = []
     for item in items(response, "AvailableLocationArray", "AvailableLocation"):
         location_id = text(item, "locationId")
@@ -218,10 +162,10 @@ def parse_available_locations(body: bytes) -> list[Location]:
 
 
 def parse_available_charges(body: bytes) -> list[Charge]:
-    response = _reply(body, "GetAvailableChargesResponse", "getAvailableCharges")
+    response = reply(body, "GetAvailableChargesResponse", "getAvailableCharges")
     found: list[Charge] = []
     for item in items(response, "AvailableChargeArray", "AvailableCharge"):
-        charge = _charge(item, prices=[])
+        charge = charge_row(item, prices=[])
         if charge is not None:
             found.append(charge)
     return found
@@ -238,7 +182,7 @@ class DecorationColors:
 
 
 def parse_decoration_colors(body: bytes) -> DecorationColors:
-    response = _reply(body, "GetDecorationColorsResponse", "getDecorationColors")
+    response = reply(body, "GetDecorationColorsResponse", "getDecorationColors")
     colors = child(response, "DecorationColors")
     return DecorationColors(
         product_id=text(colors, "productId"),
@@ -253,8 +197,8 @@ def parse_decoration_colors(body: bytes) -> DecorationColors:
             for item in items(colors, "DecorationMethodArray", "DecorationMethod")
             if (decoration_id := text(item, "decorationId")) is not None
         ],
-        pms_match=_optional_bool(colors, "pmsMatch"),
-        full_color=_optional_bool(colors, "fullColor"),
+        pms_match=optional_bool(colors, "pmsMatch"),
+        full_color=optional_bool(colors, "fullColor"),
     )
 
 
@@ -266,7 +210,7 @@ def parse_decoration_colors(body: bytes) -> DecorationColors:
 def parse_configuration(body: bytes, *, fob_id: str, currency: str, price_type: str) -> ProductPricing:
     """One configuration reply -> the product's pricing at ``fob_id`` (the reply's own productId,
     currency and priceType win over what was asked, since they say what the prices are in)."""
-    response = _reply(body, "GetConfigurationAndPricingResponse", "getConfigurationAndPricing")
+    response = reply(body, "GetConfigurationAndPricingResponse", "getConfigurationAndPricing")
     configuration = child(response, "Configuration")
     if configuration is None:
         raise ProductError("getConfigurationAndPricing: reply has no Configuration")
@@ -278,142 +222,12 @@ def parse_configuration(body: bytes, *, fob_id: str, currency: str, price_type: 
         product_id=product_id,
         fob_id=fob_id,
         currency=(text(configuration, "currency") or currency).upper(),
-        price_type=_price_type(answered_type) or price_type,
-        parts=[part for part in map(_part, items(configuration, "PartArray", "Part")) if part is not None],
-        locations=[loc for loc in map(_location, items(configuration, "LocationArray", "Location")) if loc is not None],
+        price_type=known_price_type(answered_type) or price_type,
+        parts=[part for part in map(part_row, items(configuration, "PartArray", "Part")) if part is not None],
+        locations=[
+            loc for loc in map(location_row, items(configuration, "LocationArray", "Location")) if loc is not None
+        ],
     )
-
-
-def _price_type(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return next((known for known in PRICE_TYPES if known.lower() == value.lower()), None)
-
-
-def _part(item: Element) -> Part | None:
-    part_id = text(item, "partId")
-    if part_id is None:
-        return None
-    prices = [row for row in map(_part_price, items(item, "PartPriceArray", "PartPrice")) if row is not None]
-    prices.sort(key=lambda row: row.min_quantity)
-    location_ids = [
-        location_id
-        for holder in items(item, "LocationIdArray", "LocationId")
-        if (location_id := text(holder, "locationId")) is not None
-    ]
-    return Part(
-        part_id=part_id,
-        description=text(item, "partDescription"),
-        group=_int(item, "partGroup"),
-        group_required=_optional_bool(item, "partGroupRequired"),
-        ratio=_money(item, "ratio"),
-        default=_optional_bool(item, "defaultPart"),
-        location_ids=list(dict.fromkeys(location_ids)),
-        prices=prices,
-    )
-
-
-def _part_price(row: Element) -> PartPrice | None:
-    price = _money(row, "price")
-    if price is None:
-        return None
-    return PartPrice(
-        min_quantity=_count(row, "minQuantity", default=1),
-        price=price,
-        uom=text(row, "priceUom"),
-        discount_code=text(row, "discountCode"),
-        effective=_when(row, "priceEffectiveDate"),
-        expiry=_when(row, "priceExpiryDate"),
-    )
-
-
-def _location(item: Element) -> Location | None:
-    location_id = text(item, "locationId")
-    if location_id is None:
-        return None
-    return Location(
-        location_id=location_id,
-        name=text(item, "locationName"),
-        default=_optional_bool(item, "defaultLocation"),
-        decorations_included=_int(item, "decorationsIncluded"),
-        min_decorations=_int(item, "minDecoration"),
-        max_decorations=_int(item, "maxDecoration"),
-        rank=_int(item, "locationRank"),
-        decorations=[d for d in map(_decoration, items(item, "DecorationArray", "Decoration")) if d is not None],
-    )
-
-
-def _decoration(item: Element) -> Decoration | None:
-    decoration_id = text(item, "decorationId")
-    if decoration_id is None:
-        return None
-    charges = [
-        charge
-        for element in items(item, "ChargeArray", "Charge")
-        if (charge := _charge(element, prices=_charge_prices(element))) is not None
-    ]
-    return Decoration(
-        decoration_id=decoration_id,
-        name=text(item, "decorationName"),
-        geometry=text(item, "decorationGeometry"),
-        height=_money(item, "decorationHeight"),
-        width=_money(item, "decorationWidth"),
-        diameter=_money(item, "decorationDiameter"),
-        uom=text(item, "decorationUom"),
-        units_included=_int(item, "decorationUnitsIncluded"),
-        units_included_uom=text(item, "decorationUnitsIncludedUom"),
-        units_max=_int(item, "decorationUnitsMax"),
-        default=_optional_bool(item, "defaultDecoration"),
-        lead_time=_int(item, "leadTime"),
-        rush_lead_time=_int(item, "rushLeadTime"),
-        ltm_min_quantity=_int(item, "itemPartQuantityLTM"),
-        charges=charges,
-    )
-
-
-def _charge(item: Element, *, prices: list[ChargePrice]) -> Charge | None:
-    charge_id = text(item, "chargeId")
-    if charge_id is None:
-        return None
-    try:
-        return Charge.model_validate(
-            {
-                "charge_id": charge_id,
-                "name": text(item, "chargeName"),
-                "type": text(item, "chargeType") or "",
-                "description": text(item, "chargeDescription"),
-                "applies_ltm": _optional_bool(item, "chargesAppliesLTM"),
-                "per_location": _int(item, "chargesPerLocation"),
-                "per_color": _int(item, "chargesPerColor"),
-                "prices": prices,
-            }
-        )
-    except ValidationError:  # a charge type outside Setup/Run/Order: it cannot be priced
-        return None
-
-
-def _charge_prices(charge: Element) -> list[ChargePrice]:
-    rows: list[ChargePrice] = []
-    for row in items(charge, "ChargePriceArray", "ChargePrice"):
-        price = _money(row, "price")
-        if price is None:
-            continue
-        rows.append(
-            ChargePrice(
-                x_min_qty=_count(row, "xMinQty", default=1),
-                x_uom=text(row, "xUom"),
-                y_min_qty=_count(row, "yMinQty", default=1),
-                y_uom=text(row, "yUom"),
-                price=price,
-                repeat_price=_money(row, "repeatPrice"),
-                discount_code=text(row, "discountCode"),
-                repeat_discount_code=text(row, "repeatDiscountCode"),
-                effective=_when(row, "priceEffectiveDate"),
-                expiry=_when(row, "priceExpiryDate"),
-            )
-        )
-    rows.sort(key=lambda row: (row.x_min_qty, row.y_min_qty))
-    return rows
 
 
 # --------------------------------------------------------------------------------------------------

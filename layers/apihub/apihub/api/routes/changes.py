@@ -12,6 +12,7 @@ from apihub.api.routes import JobId, NextToken, page
 from apihub.changes.events import ChangeEvent, EventType
 from apihub.dal.changes import ChangesRepository
 from apihub.dal.jobs.listing import JobListing  # reads only: not the outcome and lifecycle writers
+from apihub.dal.suppliers import SuppliersRepository
 from apihub.errors import InvalidCursor, InvalidInput
 from apihub.models import ApihubModel, iso, parse_iso
 from apihub.pagination import VERSION
@@ -25,10 +26,10 @@ Since = Annotated[
 ]
 
 
-@endpoint("GET", "/api/changes", "Change events, oldest first", errors=(400,))
+@endpoint("GET", "/api/changes", "Change events, oldest first", errors=(400, 404))
 def list_changes(
     supplier_id: Annotated[
-        str | None, Query(description="Only this supplier's events", min_length=1, max_length=64)
+        str | None, Query(description="Only this supplier's events: its id or slug", min_length=1, max_length=64)
     ] = None,
     type: Annotated[EventType | None, Query(description="Only events of this type")] = None,
     job_id: Annotated[
@@ -40,14 +41,18 @@ def list_changes(
     ] = 100,
     next_token: NextToken = None,
 ) -> Response[list[ChangeEvent]]:
+    if job_id is not None and supplier_id is not None:
+        raise InvalidInput("job_id: cannot be combined with supplier_id (a job has one supplier)")
     filters = {}
     if supplier_id is not None:
-        filters["supplier_id"] = supplier_id
+        # An id or a slug, like the supplier routes; the log keys the id. Unknown: 404, not [].
+        filters["supplier_id"] = SuppliersRepository().get(supplier_id).id
     if type is not None:
         filters["type"] = type.value
+    since_floor = None
     if job_id is not None:
-        if supplier_id is not None:
-            raise InvalidInput("job_id: cannot be combined with supplier_id (a job has one supplier)")
+        # 404 for an unknown job; its events were all logged after it started: read from there.
+        since_floor = JobListing().get_item(job_id).started_at
         filters["job_id"] = job_id
     token, since_time = next_token, None
     if since is not None:
@@ -57,6 +62,8 @@ def list_changes(
             token = since
         else:
             since_time = _since_time(since)
+    if token is None and since_floor is not None:
+        since_time = max(since_time or "", _since_time(since_floor))
     try:
         events, cursor = ChangesRepository().list(filters, limit, since=since_time, next_token=token)
     except InvalidCursor as exc:

@@ -11,6 +11,7 @@ product is recorded as failed with the reason and the others are committed (inva
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -41,19 +42,46 @@ def learn(attempt: Attempt, plan: Plan, exc: TransactWriteError) -> Lesson:
     if whole_request_invalid(exc):
         isolate(attempt, plan, exc)
         return Lesson()
+    failed, invalid = _reasons(plan, exc)
+    kinds = {kind for kind, _ in failed}
+    if "job" in kinds:
+        return Lesson(job_ended=True)  # the job ended (PATCH to failed, sweeper)
+    if "supplier" in kinds:
+        attempt.count_products = False  # supplier deleted mid-import: outcomes still count
+    lesson = _lesson(failed)
+    attempt.pending = [o for o in attempt.pending if o.sku not in lesson.duplicates]
+    _refused(attempt, invalid, exc)
+    return lesson
+
+
+Op = tuple[str, Any]
+
+
+def _reasons(plan: Plan, exc: TransactWriteError) -> tuple[list[Op], list[tuple[Op, str]]]:
+    """The operations whose condition failed, and those DynamoDB refused with their messages.
+    Re-raises ``exc`` when it names neither, nor a conflict to retry."""
     codes, messages = cancel_codes(exc), cancel_messages(exc)
     reasons = list(zip(plan.ops, codes, messages, strict=False))
     failed = [op for op, code, _ in reasons if code == "ConditionalCheckFailed"]
     invalid = [(op, message) for op, code, message in reasons if code == VALIDATION_REASON]
     if not codes or (not failed and not invalid and "TransactionConflict" not in codes):
         raise exc
-    kinds = {kind for kind, _ in failed}
-    if "job" in kinds:
-        return Lesson(job_ended=True)  # the job ended (PATCH to failed, sweeper)
-    if "supplier" in kinds:
-        attempt.count_products = False  # supplier deleted mid-import: outcomes still count
-    done = sorted({o.sku for kind, o in failed if kind == "outcome" and o is not None})
-    attempt.pending = [o for o in attempt.pending if o.sku not in done]
+    return failed, invalid
+
+
+def _lesson(failed: list[Op]) -> Lesson:
+    """What the failed conditions say: outcomes recorded already, products changed since read,
+    outcome groups to read again."""
+    return Lesson(
+        duplicates=sorted({o.sku for kind, o in failed if kind == "outcome" and o is not None}),
+        stale=[o.sku for kind, o in failed if kind == "product" and o is not None],
+        recheck=[number for kind, number in failed if kind == "group"],
+    )
+
+
+def _refused(attempt: Attempt, invalid: list[tuple[Op, str]], exc: TransactWriteError) -> None:
+    """Act on the items DynamoDB refused to store (``ValidationError`` reasons): a product's fails
+    that product; the job item full keeps later errors behind /errors; the supplier's stops counting."""
     for (kind, o), message in invalid:
         if kind == "group":
             raise exc  # a group holds tens of short SKUs: nothing about one product to fail
@@ -63,9 +91,6 @@ def learn(attempt: Attempt, plan: Plan, exc: TransactWriteError) -> Lesson:
             attempt.count_products = False
         elif o is not None:
             fail(o, f"ProductError: could not be stored ({message or 'invalid item'})")
-    stale = [o.sku for kind, o in failed if kind == "product" and o is not None]
-    recheck = [number for kind, number in failed if kind == "group"]
-    return Lesson(duplicates=done, stale=stale, recheck=recheck)
 
 
 def isolate(attempt: Attempt, plan: Plan, exc: TransactWriteError) -> None:

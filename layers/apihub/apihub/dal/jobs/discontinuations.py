@@ -10,7 +10,7 @@ from pynamodb.expressions.update import Action
 from apihub.dal.jobs.items import JobItems
 from apihub.dal.jobs.keys import DISCONTINUE_PENDING, DISCONTINUE_SK, is_condition_failure, job_pk
 from apihub.dal.tables import DiscontinueItem, JobItem, RefsChunkItem
-from apihub.models import iso, utcnow
+from apihub.models import now_iso
 
 
 class Discontinuations(JobItems):
@@ -29,7 +29,7 @@ class Discontinuations(JobItems):
         """Move the pass on to ``cursor`` (the last product done), conditional on the cursor it
         started from: of two invocations running the pass, the one behind stops. ``done`` takes the
         marker out of the pending index."""
-        now = iso(utcnow()) or ""
+        now = now_iso()
         actions: list[Action] = [DiscontinueItem.updated_at.set(now), DiscontinueItem.discontinued.add(discontinued)]
         actions.append(DiscontinueItem.cursor.set(cursor) if cursor is not None else DiscontinueItem.cursor.remove())
         if done:

@@ -13,7 +13,7 @@ from apihub.dal.jobs.items import JobItems
 from apihub.dal.jobs.keys import cancel_codes, is_condition_failure, job_pk, ref_chunk_sk
 from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import JobItem, RefsChunkItem
-from apihub.models import JobStatus, iso, utcnow
+from apihub.models import JobStatus, now_iso
 
 # Ref chunks stored in one transaction with the state that counts them. A chunk item is at most
 # 400 KB, and so is the job item: 8 of the one and the other stay under a transaction's 4 MB.
@@ -76,7 +76,7 @@ def _advance(item: JobItem, changes: dict[str, Any], attrs: dict[str, Any]) -> t
     values = {
         "discovery": {**(item.discovery or {}), **changes},
         "discovery_version": version + 1,
-        "updated_at": iso(utcnow()) or "",
+        "updated_at": now_iso(),
         **attrs,
     }
     condition = (JobItem.status == JobStatus.running.value) & (JobItem.discovery_version == version)

@@ -31,7 +31,7 @@ from apihub.dal.jobs.keys import (
 from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import DiscontinueItem, JobItem, LockItem, SupplierItem
 from apihub.errors import InvalidTransition
-from apihub.models import JobStatus, SyncJob, iso, utcnow
+from apihub.models import JobStatus, SyncJob, iso, now_iso
 
 ACTIVE = (JobStatus.pending.value, JobStatus.running.value)
 
@@ -70,7 +70,7 @@ class JobLifecycle(JobItems):
             raise InvalidTransition(f"status: job is {item.status}; it cannot start running")
         try:
             item.update(
-                actions=status_actions(item, JobStatus.running, iso(utcnow()) or ""),
+                actions=status_actions(item, JobStatus.running, now_iso()),
                 condition=JobItem.status == JobStatus.pending.value,
             )
         except UpdateError:
@@ -164,7 +164,7 @@ class JobLifecycle(JobItems):
             if not self.end(item, ending):
                 raise InvalidTransition(f"status: job {item.id} finished meanwhile; a finished job cannot change")
             return self.get(item.id)
-        now = iso(utcnow()) or ""
+        now = now_iso()
         actions: list[Any] = list(extra)
         if new_status is not None and new_status.value != item.status:
             actions += status_actions(item, new_status, now)
@@ -184,7 +184,7 @@ class JobLifecycle(JobItems):
         """One transaction: the job becomes terminal, its lock goes, and (on success) the supplier's
         last sync time moves. Exactly one caller wins (conditional on the job not being terminal).
         False when the job was already terminal or ``ending.condition`` did not hold."""
-        ending.completed_at = ending.completed_at or iso(utcnow()) or ""
+        ending.completed_at = ending.completed_at or now_iso()
         actions = self._ending_actions(item, ending)
         condition = JobItem.status.is_in(*ACTIVE)
         if ending.condition is not None:
@@ -205,7 +205,7 @@ class JobLifecycle(JobItems):
         return False
 
     def _ending_actions(self, item: JobItem, ending: Ending) -> list[Any]:
-        now = iso(utcnow()) or ""
+        now = now_iso()
         actions = status_actions(item, ending.status, now)
         actions.append(JobItem.completed_at.set(ending.completed_at or now))
         if ending.error_log is not None:

@@ -37,7 +37,7 @@ from apihub.dal.jobs.outcome_reads import OutcomeReads
 from apihub.dal.jobs.writes import StoredState, chunked, outcome_item, prepare
 from apihub.dal.retries import call_with_retries
 from apihub.dal.tables import HandoffItem, JobItem, OutcomeGroupItem, OutcomeItem, SupplierItem
-from apihub.models import JobStatus, iso, utcnow
+from apihub.models import JobStatus, now_iso
 from apihub.modes.table import mode_spec
 
 __all__ = ["Outcome", "Outcomes", "RecordResult", "StoredState"]
@@ -65,7 +65,7 @@ class Outcomes(OutcomeReads):
         """
         unique = list({o.sku: o for o in outcomes}.values())
         ok_before = {o.sku for o in unique if o.ok}
-        now = iso(utcnow()) or ""
+        now = now_iso()
         counts_products = mode_spec(item.discovery_mode).fetches.counts_products
         groups = outcome_groups_of(item)
         batch = Batch(
