@@ -7,14 +7,13 @@ The supplier is ``PriceAdapter`` (tests/integration/prices_support.py)."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from tests.integration.batch_copies import two_copies_of_a_batch
 from tests.integration.prices_support import PRICES, register_price_adapter
 from tests.integration.test_changes import changes
 from tests.integration.test_inventory import WriteCounter, count_writes  # noqa: F401 - the fixture
@@ -171,52 +170,21 @@ def test_price_changed_once_per_changed_product_naming_what_moved_and_its_job(pr
 def test_two_copies_of_a_prices_batch_at_once_count_each_product_once_and_store_its_pricing_once(
     price_hub, monkeypatch
 ) -> None:
-    from apihub.pipeline.hydrate import HydrateBatch
-
-    from apihub_local.events import sqs_event
-
-    # Given a running prices job whose hydrate messages wait on the queue
+    # Given a running prices job, and two copies of a batch of its hydrate messages that both read
+    # every product's pricing before either commits
     hub = price_hub
     supplier = _supplier(hub, products=12)
-    accepted = hub.start_import(SLUG, mode="prices")
-    job_id = accepted.json["sync_job_id"]
-    discover = next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction")
-    hydrate = next(m for m in hub.mappings if m.fn.logical_id == "HydrateFunction")
-    discover.poll_once()
-    received = hydrate.sqs.receive_message(QueueUrl=hydrate.queue_url, MaxNumberOfMessages=2, AttributeNames=["All"])
-    messages = received["Messages"]
-    skus = [sku for m in messages for sku in json.loads(m["Body"])["skus"]]
-    event = sqs_event(messages, hydrate.queue_arn)
-    # And two copies of that batch that both read every product's pricing before either commits
-    barrier = threading.Barrier(2, timeout=120)
-    real_commit = HydrateBatch.commit
 
-    def commit_together(self: HydrateBatch) -> None:
-        barrier.wait()
-        real_commit(self)
-
-    monkeypatch.setattr(HydrateBatch, "commit", commit_together)
-    results: list[Any] = [None, None]
-
-    def run(i: int) -> None:
-        results[i] = hub.functions.invoke("HydrateFunction", event)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
+    copies = two_copies_of_a_batch(hub, monkeypatch, SLUG, "prices")
 
     # Then each product counts once
-    assert [r["batchItemFailures"] for r in results] == [[], []]
-    job = hub.job(job_id)
-    assert job["success_count"] == len(skus) and job["failed_count"] == 0
-    # And the rest of the job still ends exact (the batch acknowledged, as the event source would)
-    for m in messages:
-        hydrate.sqs.delete_message(QueueUrl=hydrate.queue_url, ReceiptHandle=m["ReceiptHandle"])
-    monkeypatch.setattr(HydrateBatch, "commit", real_commit)
+    assert [r["batchItemFailures"] for r in copies.results] == [[], []]
+    job = hub.job(copies.job_id)
+    assert job["success_count"] == len(copies.skus) > 0 and job["failed_count"] == 0
+    # And the rest of the job still ends exact
+    copies.acknowledge()
     hub.drain()
-    done = hub.job(job_id)
+    done = hub.job(copies.job_id)
     assert (done["status"], done["success_count"], done["total_products"]) == ("success", 12, 12)
     # And each product's pricing was stored once: one price.changed each
     events = _price_events(hub, supplier["id"])
