@@ -2,11 +2,12 @@
 PYTHON ?= python3.11
 VENV := .venv
 TOOLS := .venv-tools
+OPENAPI := .venv-openapi
 CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test unit lint template checkov build verify bench clean browser
+.PHONY: run test unit lint template checkov build verify bench clean browser smoke
 
 $(VENV)/.installed: requirements-dev.txt layers/apihub/requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,14 @@ $(TOOLS)/.installed: requirements-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt 2>&1 | grep -v "^WARNING: Location" || true
 	$(TOOLS)/bin/sam --version
+	touch $@
+
+# openapi-python-client in its own venv (its pins are its own): tests/e2e/test_clients.py generates a
+# client from the local stack's /api/openapi.json and drives the main flows through it.
+$(OPENAPI)/.installed: requirements-openapi.txt
+	test -x $(OPENAPI)/bin/python || $(PYTHON) -m venv $(OPENAPI)
+	$(OPENAPI)/bin/python -m pip install -q -r requirements-openapi.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(OPENAPI)/bin/openapi-python-client --version
 	touch $@
 
 run: $(VENV)/.installed
@@ -57,7 +66,7 @@ checkov: $(CHECKOV)/.installed $(VENV)/.installed
 	$(PY) tests/infrastructure/checkov_figures.py build/checkov.json || status=1; \
 	exit $$status
 
-unit: $(VENV)/.installed
+unit: $(VENV)/.installed $(OPENAPI)/.installed
 	$(PY) -m pytest -n 2 -q -m "not slow and not verify" --durations=20
 
 # The long runs (docs/reliability.md): 500+ hypothesis examples of the pipeline state machine, 200 of
@@ -89,5 +98,14 @@ verify: $(VENV)/.installed
 bench: $(VENV)/.installed $(TOOLS)/.installed
 	PYTHONPATH=layers/apihub:src POWERTOOLS_LOG_LEVEL=WARNING $(PY) -m apihub_bench
 
+# A short black-box check of a running stack (docs/operations.md, "Smoke test"): make smoke API=<url>
+# TOKEN=<admin token> [SMOKE_SUPPLIER=<slug>]. make test runs it against the local stack
+# (tests/e2e/test_clients.py).
+smoke: $(VENV)/.installed
+	@test -n "$(API)" -a -n "$(TOKEN)" || { echo "usage: make smoke API=<url> TOKEN=<admin token> [SMOKE_SUPPLIER=<slug>]"; exit 2; }
+	@echo "smoke test of $(API)"
+	@APIHUB_SMOKE_TOKEN="$(TOKEN)" PYTHONPATH=layers/apihub:src $(PY) -m apihub_smoke --api "$(API)" \
+		$(if $(SMOKE_SUPPLIER),--supplier "$(SMOKE_SUPPLIER)")
+
 clean:
-	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) $(OPENAPI) .aws-sam .pytest_cache .mypy_cache

@@ -13,7 +13,9 @@ with cold_start():
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     response = authorizer_response(event)
-    logger.info(
+    # A denial is worth a line; an allowed request is already the route's own line (DEBUG here).
+    log = logger.info if not response["isAuthorized"] else logger.debug
+    log(
         "authorized",
         extra={
             "route": event.get("routeKey"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from apihub_cli import config, display, prices
-from apihub_cli.client import ApiClient, CliError
+from apihub_cli.client import ApiClient, ApiError, CliError
 from apihub_cli.watch import EXIT_CODES, watch_job
 
 # The modes the API knows (its mode table, so a new mode needs no CLI change).
@@ -31,6 +32,7 @@ MODES = tuple(mode.value for mode in DiscoveryMode)
 SKU_MODES = tuple(mode.value for mode in modes_taking("explicit_list"))
 # How many of the newest jobs a short job id is looked up in.
 SHORT_ID_SCOPE = 10_000
+HEXISH = re.compile(r"[0-9a-fA-F-]+")  # could be the first characters of an id
 STATUSES = ("pending", "running", "success", "partial_success", "failed")
 STATUS_STYLE = {
     "pending": "dim",
@@ -105,6 +107,8 @@ WideOpt = Annotated[
     bool, typer.Option("--wide/--no-wide", help="Full ids, times and every column (rows may pass the terminal's width)")
 ]
 JobId = Annotated[str, typer.Argument(help="Job id, or its first characters (8 are shown by `jobs list`)")]
+SUPPLIER_HELP = "Supplier slug, id, or the id's first characters"
+SubscriptionId = Annotated[str, typer.Argument(help="Subscription id, or its first characters (at least 4)")]
 
 
 def _client() -> ApiClient:
@@ -147,39 +151,82 @@ def _status(status: str | None) -> str:
     return f"[{STATUS_STYLE.get(status, '')}]{status}[/]"
 
 
-def _supplier_id(client: ApiClient, ref: str) -> str:
-    """A supplier id from an id or a slug (list filters take ids only)."""
+def _by_prefix(kind: str, ref: str, listing: Callable[[], tuple[list[str], str]]) -> str:
+    """The one id that starts with ``ref`` (at least 4 characters, checked before ``listing`` is called;
+    ids are lower-case hex) among the ids ``listing()`` gives with the words saying where it looked; an
+    error naming ``kind`` when none or several do."""
+    if len(ref) < 4:
+        raise CliError(f"{kind} id {ref!r} is too short: give at least 4 characters", 2)
+    ids, scope = listing()
+    matches = [i for i in ids if i.startswith(ref.lower())]
+    if not matches:
+        raise CliError(f"no {kind} id starts with {ref!r} ({scope}); give the full id")
+    if len(matches) > 1:
+        raise CliError(f"{kind} id {ref!r} is ambiguous: it starts {', '.join(matches[:5])}; give more characters", 2)
+    return matches[0]
+
+
+def _full_uuid(ref: str) -> str | None:
     try:
         return str(uuid.UUID(ref))
     except ValueError:
-        return str(client.get(f"/api/suppliers/{ref}")["id"])
+        return None
+
+
+def _supplier_ref(client: ApiClient, ref: str) -> str:
+    """What to send where the API takes a supplier: its id or slug as given, or, for the first characters
+    of an id (as `suppliers list` shows them), that id. Only a ref that could be either (hex digits
+    alone) costs a request; a slug spelled like an id prefix wins."""
+    ref = ref.strip()
+    if _full_uuid(ref) or not HEXISH.fullmatch(ref):
+        return ref
+    try:
+        client.get(f"/api/suppliers/{ref}")
+        return ref
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+
+    def suppliers() -> tuple[list[str], str]:
+        return [str(x["id"]) for x in client.get("/api/suppliers")], "and no supplier has that slug"
+
+    return _by_prefix("supplier", ref, suppliers)
+
+
+def _supplier_id(client: ApiClient, ref: str) -> str:
+    """A supplier's full id from anything :func:`_supplier_ref` takes."""
+    ref = _supplier_ref(client, ref)
+    return _full_uuid(ref) or str(client.get(f"/api/suppliers/{ref}")["id"])
+
+
+def _subscription_id(client: ApiClient, ref: str) -> str:
+    """A full subscription id from a full id or its first characters (as `subscriptions list` shows them)."""
+
+    def subscriptions() -> tuple[list[str], str]:
+        ids = [str(x["id"]) for x in client.get("/api/subscriptions")]
+        return ids, f"among {len(ids)} subscriptions"
+
+    ref = ref.strip()
+    return _full_uuid(ref) or _by_prefix("subscription", ref, subscriptions)
 
 
 def _job_id(client: ApiClient, ref: str) -> str:
     """A full job id from a full id or a prefix of one (as ``jobs list`` shows them): looked up
     among the newest jobs; an error when none or several start that way."""
+
+    def newest_jobs() -> tuple[list[str], str]:
+        ids: list[str] = []
+        token: str | None = None
+        while len(ids) < SHORT_ID_SCOPE:
+            page = client.page("/api/sync-jobs", limit=1000, next_token=token)
+            ids += [str(j.get("id", "")) for j in page.items]
+            token = page.next_token
+            if not token or not page.items:
+                break
+        return ids, f"among the newest {len(ids)} jobs"
+
     ref = ref.strip()
-    try:
-        return str(uuid.UUID(ref))
-    except ValueError:
-        pass
-    if len(ref) < 4:
-        raise CliError(f"job id {ref!r} is too short: give at least 4 characters", 2)
-    matches: list[str] = []
-    token: str | None = None
-    seen = 0
-    while seen < SHORT_ID_SCOPE:
-        page = client.page("/api/sync-jobs", limit=1000, next_token=token)
-        seen += len(page.items)
-        matches += [str(j["id"]) for j in page.items if str(j.get("id", "")).startswith(ref.lower())]
-        token = page.next_token
-        if not token or not page.items:
-            break
-    if not matches:
-        raise CliError(f"no job id starts with {ref!r} (among the newest {seen} jobs); give the full id")
-    if len(matches) > 1:
-        raise CliError(f"job id {ref!r} is ambiguous: it starts {', '.join(matches[:5])}; give more characters", 2)
-    return matches[0]
+    return _full_uuid(ref) or _by_prefix("job", ref, newest_jobs)
 
 
 # ------------------------------------------------------------------------------------------ token
@@ -257,9 +304,10 @@ def suppliers_list(wide: WideOpt = False, as_json: JsonOpt = False) -> None:
 
 
 @suppliers_app.command("show")
-def suppliers_show(supplier: Annotated[str, typer.Argument(help="Slug or id")], as_json: JsonOpt = False) -> None:
+def suppliers_show(supplier: Annotated[str, typer.Argument(help=SUPPLIER_HELP)], as_json: JsonOpt = False) -> None:
     """One supplier (credentials are masked by the API)."""
-    data = _client().get(f"/api/suppliers/{supplier}")
+    client = _client()
+    data = client.get(f"/api/suppliers/{_supplier_ref(client, supplier)}")
     if as_json:
         return _print_json(data)
     _print_fields(data)
@@ -332,7 +380,7 @@ def suppliers_add(
 
 @app.command("import")
 def import_(
-    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    supplier: Annotated[str, typer.Argument(help=SUPPLIER_HELP)],
     mode: Annotated[str, typer.Option(help=f"Discovery mode: {', '.join(MODES)}")] = "first_n",
     limit: Annotated[int | None, typer.Option(help="How many products (first_n)")] = None,
     sku: Annotated[
@@ -353,7 +401,7 @@ def import_(
         if mode not in SKU_MODES:
             raise _fail(CliError(f"--sku needs --mode {' or '.join(SKU_MODES)}", 2))
     client = _client()
-    accepted = client.post(f"/api/suppliers/{supplier}/import", body)
+    accepted = client.post(f"/api/suppliers/{_supplier_ref(client, supplier)}/import", body)
     job_id = accepted["sync_job_id"]
     if not watch:
         if as_json:
@@ -399,7 +447,7 @@ def _errors_table(errors: list[dict[str, Any]], title: str = "errors") -> None:
 @jobs_app.command("list")
 def jobs_list(
     status: Annotated[str | None, typer.Option(help=" | ".join(STATUSES))] = None,
-    supplier: Annotated[str | None, typer.Option(help="Supplier slug or id")] = None,
+    supplier: Annotated[str | None, typer.Option(help=SUPPLIER_HELP)] = None,
     job_type: Annotated[str | None, typer.Option("--type", help="import:<mode>, or just the mode")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many jobs (newest first)")] = 20,
     wide: WideOpt = False,
@@ -410,7 +458,7 @@ def jobs_list(
     client = _client()
     if job_type and ":" not in job_type:
         job_type = f"import:{job_type}"
-    supplier_id = _supplier_id(client, supplier) if supplier else None
+    supplier_id = _supplier_ref(client, supplier) if supplier else None
     jobs = client.collect("/api/sync-jobs", limit, status=status, supplier_id=supplier_id, job_type=job_type)
     if as_json:
         return _print_json(jobs)
@@ -488,13 +536,14 @@ def jobs_watch(
 
 @products_app.command("list")
 def products_list(
-    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    supplier: Annotated[str, typer.Argument(help=SUPPLIER_HELP)],
     limit: Annotated[int, typer.Option(min=1, help="How many products")] = 50,
     wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A supplier's stored products (names cut to the terminal; --wide or --json for all of them)."""
-    products = _client().collect(f"/api/suppliers/{supplier}/products", limit)
+    client = _client()
+    products = client.collect(f"/api/suppliers/{_supplier_ref(client, supplier)}/products", limit)
     if as_json:
         return _print_json(products)
     title = f"{supplier}: {len(products)}"
@@ -506,13 +555,15 @@ def products_list(
 
 @inventory_app.command("show")
 def inventory_show(
-    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    supplier: Annotated[str, typer.Argument(help=SUPPLIER_HELP)],
     product: Annotated[str, typer.Argument(help="Product id")],
     live: Annotated[bool, typer.Option("--live/--stored", help="Read the supplier now (max_age_s=0)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """One product's stock: parts x warehouses, stored or (--live) read from the supplier now."""
-    data = _client().get(f"/api/suppliers/{supplier}/products/{product}/inventory", max_age_s=0 if live else None)
+    client = _client()
+    path = f"/api/suppliers/{_supplier_ref(client, supplier)}/products/{product}/inventory"
+    data = client.get(path, max_age_s=0 if live else None)
     if as_json:
         return _print_json(data)
     now = datetime.now(UTC)
@@ -597,7 +648,7 @@ def quote(
 
 @inventory_app.command("changed")
 def inventory_changed(
-    supplier: Annotated[str, typer.Argument(help="Supplier slug or id")],
+    supplier: Annotated[str, typer.Argument(help=SUPPLIER_HELP)],
     since: Annotated[str, typer.Option(help="How far back: 30m, 1h, 2d, ... or an ISO 8601 time")] = "1h",
     limit: Annotated[int, typer.Option(min=1, help="How many products")] = 1000,
     wide: WideOpt = False,
@@ -608,7 +659,10 @@ def inventory_changed(
         changed_since = display.since_to_iso(since, datetime.now(UTC))
     except ValueError as exc:
         raise _fail(CliError(str(exc), 2)) from None
-    items = _client().collect(f"/api/suppliers/{supplier}/inventory", limit, changed_since=changed_since)
+    client = _client()
+    items = client.collect(
+        f"/api/suppliers/{_supplier_ref(client, supplier)}/inventory", limit, changed_since=changed_since
+    )
     if as_json:
         return _print_json(items)
     title = f"{supplier}: {len(items)} changed since {changed_since}"
@@ -627,14 +681,15 @@ def subscriptions_add(
     event_type: Annotated[
         list[str], typer.Option("--type", help=f"An event type to deliver (repeatable): {', '.join(EVENT_TYPES)}")
     ],
-    supplier: Annotated[str | None, typer.Option(help="Only this supplier's events (slug or id)")] = None,
+    supplier: Annotated[str | None, typer.Option(help=f"Only this supplier's events ({SUPPLIER_HELP})")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Subscribe URL to change events. Prints the signing secret: the only time it is shown."""
+    client = _client()
     body: dict[str, Any] = {"url": url, "types": event_type}
     if supplier:
-        body["supplier_id"] = supplier
-    data = _client().post("/api/subscriptions", body)
+        body["supplier_id"] = _supplier_ref(client, supplier)
+    data = client.post("/api/subscriptions", body)
     if as_json:
         return _print_json(data)
     out.print(f"subscription [bold]{data['id']}[/bold] -> {data['url']} ({', '.join(data['types'])})", highlight=False)
@@ -652,21 +707,25 @@ def subscriptions_list(wide: WideOpt = False, as_json: JsonOpt = False) -> None:
 
 
 @subscriptions_app.command("remove")
-def subscriptions_remove(subscription_id: str) -> None:
+def subscriptions_remove(subscription_id: SubscriptionId) -> None:
     """Delete a subscription: nothing more is delivered to it."""
-    _client().request("DELETE", f"/api/subscriptions/{subscription_id}")
+    client = _client()
+    subscription_id = _subscription_id(client, subscription_id)
+    client.request("DELETE", f"/api/subscriptions/{subscription_id}")
     out.print(f"subscription {subscription_id} removed", highlight=False)
 
 
 @subscriptions_app.command("deliveries")
 def subscriptions_deliveries(
-    subscription_id: str,
+    subscription_id: SubscriptionId,
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many attempts (newest first)")] = 50,
     wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Recent delivery attempts of a subscription: event, attempt, status code, error, time."""
-    items = _client().get(f"/api/subscriptions/{subscription_id}/deliveries", limit=limit)
+    client = _client()
+    path = f"/api/subscriptions/{_subscription_id(client, subscription_id)}/deliveries"
+    items = client.get(path, limit=limit)
     if as_json:
         return _print_json(items)
     return _print_table(display.deliveries_table(items, datetime.now(UTC), _width(wide)), wide)
@@ -677,7 +736,7 @@ def subscriptions_deliveries(
 
 @changes_app.command("tail")
 def changes_tail(
-    supplier: Annotated[str | None, typer.Option("--supplier", help="Slug or id")] = None,
+    supplier: Annotated[str | None, typer.Option("--supplier", help=SUPPLIER_HELP)] = None,
     type_: Annotated[str | None, typer.Option("--type", help="e.g. product.updated")] = None,
     since: Annotated[
         float, typer.Option(help="Start this many seconds back (0: only what comes from now on)", min=0)

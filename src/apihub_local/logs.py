@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import types
 from datetime import datetime
@@ -89,6 +90,9 @@ def install(json_logs: bool = False) -> None:
         root.setLevel(logging.INFO)
     for name in ("botocore", "urllib3", "pynamodb"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # One short line per request at INFO; with the functions at DEBUG, the whole request too.
+    level = logging.getLevelName(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO").upper())
+    logging.getLogger("apihub.local.http").setLevel(level if isinstance(level, int) else logging.INFO)
     # boto3's pool (10) is smaller than the number of poller threads; a discarded keep-alive
     # connection costs nothing worth a warning.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)

@@ -5,6 +5,7 @@ writes the function's answer back, as API Gateway does in front of the Lambdas."
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,17 +46,32 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.invokers.submit(
             self.gateway.handle, self.command, parts.path or "/", query=query, headers=headers, body=body or None
         ).result()
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            if name not in ("content-length", "connection", "transfer-encoding", "date", "server"):
-                self.send_header(name, value)
-        for cookie in response.cookies or []:
-            self.send_header("Set-Cookie", cookie)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-        log.info("%s %s %d %.0fms", self.command, self.path, response.status, (time.monotonic() - started) * 1000)
+        gone = ""
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                if name not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                    self.send_header(name, value)
+            for cookie in response.cookies or []:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except ConnectionError:  # the client went away (a browser tab closed, Ctrl-C): nothing to answer
+            gone, self.close_connection = " (client disconnected)", True
+        took_ms = (time.monotonic() - started) * 1000
+        log.info("%s %s %d %.0fms%s", self.command, short_path(self.path), response.status, took_ms, gone)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s %d: %d bytes in, %d out, user agent %s",
+                self.command,
+                self.path,
+                response.status,
+                len(body),
+                len(response.body),
+                headers.get("user-agent", "-"),
+            )
 
     def _read_body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -91,6 +107,28 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # http.server's default backlog of 5 resets connections when dozens of clients connect at once.
     request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that disconnects mid-request is one line; anything else keeps socketserver's traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.info("client %s:%s disconnected", *client_address[:2])
+            return
+        super().handle_error(request, client_address)
+
+
+LONG_VALUE = 40  # query values past this many characters (cursors) are cut in the INFO line
+
+
+def short_path(path: str) -> str:
+    """The request's path for the one INFO line: query values longer than LONG_VALUE characters (cursors
+    of some hundred characters) cut to their start; the whole path is in the DEBUG line."""
+    parts = urlsplit(path)
+    if not parts.query:
+        return path
+    query = [
+        (k, v if len(v) <= LONG_VALUE else v[:12] + "…") for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return parts.path + "?" + "&".join(f"{k}={v}" for k, v in query)
 
 
 class LocalApi:

@@ -79,7 +79,8 @@ def _call(stack, method: str, path: str, token: str | None, *, cookie: bool = Fa
 
 def test_every_guarded_route_rejects_bad_tokens_and_roles_are_enforced(demo_stack) -> None:
     stack = demo_stack
-    assert len(GUARDED) >= 14 and {("GET", "/api/health"), ("GET", "/")} == PUBLIC
+    # Public: liveness, the jobs page (static HTML) and the OpenAPI schema (no data; a generator fetches it)
+    assert len(GUARDED) >= 14 and {("GET", "/api/health"), ("GET", "/"), ("GET", "/api/openapi.json")} == PUBLIC
     # Given tokens that worked until they expired or were revoked, a viewer and a service token
     expired, revoked = _create(stack, "admin"), _create(stack, "admin")
     for token in (expired, revoked):

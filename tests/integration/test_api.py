@@ -63,6 +63,23 @@ def test_list_filters_return_newest_first_and_exactly_limit(hub) -> None:
     assert ids({"supplier_id": b["id"], "status": "pending"}) == []
 
 
+def test_the_jobs_supplier_filter_takes_an_id_or_a_slug_and_an_unknown_one_is_404(hub) -> None:
+    # Given a supplier with two jobs and another with one
+    a = hub.add_supplier("gamma", protocol_config={"products": 3})
+    b = hub.add_supplier("delta-co", protocol_config={"products": 3})
+    a_jobs = _seed_jobs(hub, a, 2)
+    _seed_jobs(hub, b, 1)
+    # When the list is filtered by the supplier's slug, it holds exactly what its id gives
+    by_slug = hub.api("GET", "/api/sync-jobs", query={"supplier_id": "gamma"})
+    by_id = hub.api("GET", "/api/sync-jobs", query={"supplier_id": a["id"]})
+    assert by_slug.status == by_id.status == 200
+    assert [j["id"] for j in by_slug.json] == [j["id"] for j in by_id.json] == list(reversed(a_jobs))
+    # And a supplier nobody has is a 404 saying so, never an empty list
+    for unknown in ("nobody", "0b5c5f8e-95e9-4c38-a3a9-0a1c5e0d2b11"):
+        res = hub.api("GET", "/api/sync-jobs", query={"supplier_id": unknown})
+        assert (res.status, res.json) == (404, {"detail": "Supplier not found"}), unknown
+
+
 def test_list_pagination_walks_every_job_once(hub) -> None:
     s = hub.add_supplier("alpha", protocol_config={"products": 3})
     seeded = _seed_jobs(hub, s, 11)
@@ -423,6 +440,9 @@ def test_an_adapter_config_merge_never_undoes_a_patch_that_came_in_between(hub, 
 
 def test_routes_need_a_valid_token(hub) -> None:
     assert hub.api("GET", "/api/health", token=None).status == 200
+    # The schema holds no data: a client generator fetches it without a token
+    res = hub.api("GET", "/api/openapi.json", token=None)
+    assert res.status == 200 and res.json["openapi"].startswith("3.")
     res = hub.api("GET", "/api/sync-jobs", token=None)
     assert res.status == 401 and "missing token" in res.json["detail"]
     assert hub.api("GET", "/api/sync-jobs", token="ah_wrong").status == 401

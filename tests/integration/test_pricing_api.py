@@ -95,6 +95,25 @@ def test_a_viewer_quotes_with_the_most_specific_markup_rule(hub: Any, priced: di
     assert unmarked.json["sell"] is None
 
 
+def test_a_markup_rule_names_its_supplier_by_slug_and_keeps_the_id_quotes_match_on(
+    hub: Any, priced: dict[str, Any]
+) -> None:
+    # Given a supplier rule that names the supplier by its slug
+    rule = hub.api(
+        "POST", "/api/markup-rules", json_body={"scope": "supplier", "supplier_id": "priced", "markup_pct": 20}
+    )
+    # Then the rule keeps the supplier's id, and a quote of that supplier's product uses it
+    assert rule.status == 201 and rule.json["supplier_id"] == priced["id"], rule.json
+    quote = hub.api("POST", _path("quote"), json_body={"part_id": PRODUCT.parts[0].part_id, "quantity": 144})
+    assert quote.status == 200 and quote.json["sell"]["rule_id"] == rule.json["rule_id"], quote.json
+    # And a supplier nobody has is a 404, with no rule stored
+    unknown = hub.api(
+        "POST", "/api/markup-rules", json_body={"scope": "supplier", "supplier_id": "nobody", "markup_pct": 20}
+    )
+    assert (unknown.status, unknown.json) == (404, {"detail": "Supplier not found"})
+    assert [r["rule_id"] for r in hub.api("GET", "/api/markup-rules").json] == [rule.json["rule_id"]]
+
+
 def test_quote_refusals_are_422_naming_the_field(hub: Any, priced: dict[str, Any]) -> None:
     part = PRODUCT.parts[0].part_id
     cases = {

@@ -37,7 +37,7 @@ def serving(answer: Answer, monkeypatch: pytest.MonkeyPatch, width: int = 100) -
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = _serve
+        do_GET = do_POST = do_DELETE = _serve
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

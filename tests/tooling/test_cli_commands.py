@@ -116,6 +116,17 @@ CHANGED = [
 ]
 
 
+# Two suppliers whose ids share their first 4 characters, one with a slug of hex digits alone
+SUPPLIERS = [
+    {"id": "5738a9c1-0000-4000-8000-000000000001", "slug": "demo", "name": "Demo"},
+    {"id": "5738ffff-0000-4000-8000-000000000002", "slug": "beef", "name": "Beef Co"},
+]
+SUBSCRIPTIONS = [
+    {"id": "573829a9-1111-4000-8000-000000000001", "url": "https://a.example", "types": ["job.finished"]},
+    {"id": "5738b000-1111-4000-8000-000000000002", "url": "https://b.example", "types": ["job.finished"]},
+]
+
+
 @dataclass
 class StubApi:
     """Answers the routes the CLI calls from the canned data above; records every request."""
@@ -147,6 +158,24 @@ class StubApi:
             return self.page(CHANGED, start, min(limit, 2))  # two per page: the CLI must follow
         if url.path == "/api/suppliers/demo/import" and method == "POST":
             return 202, {"sync_job_id": JOBS[0]["id"]}, {}
+        if url.path == "/api/suppliers":
+            return 200, SUPPLIERS, {}
+        if url.path.startswith("/api/suppliers/"):
+            ref = url.path.split("/")[3]
+            found = next((x for x in SUPPLIERS if ref in (x["id"], x["slug"])), None)
+            if found is None:
+                return 404, {"detail": "Supplier not found"}, {}
+            if url.path.endswith("/import") and method == "POST":
+                return 202, {"sync_job_id": JOBS[0]["id"]}, {}
+            return 200, found, {}
+        if url.path == "/api/subscriptions":
+            return 200, SUBSCRIPTIONS, {}
+        if url.path.startswith("/api/subscriptions/"):
+            if url.path.split("/")[3] not in {x["id"] for x in SUBSCRIPTIONS}:
+                return 404, {"detail": "Subscription not found"}, {}
+            if method == "DELETE":
+                return 204, None, {}
+            return 200, [], {}
         return 404, {"detail": "Not found"}, {}
 
     @staticmethod
@@ -323,3 +352,45 @@ def test_a_job_id_shorter_than_four_characters_is_refused_before_listing(api):
     result = CliRunner().invoke(main.app, ["jobs", "show", "abc"])
     assert result.exit_code == 2 and "at least 4 characters" in result.output
     assert api.requests == []
+
+
+def test_subscription_commands_take_the_first_characters_of_an_id(api):
+    # When deliveries and remove are given the 8 characters `subscriptions list` shows
+    assert run("subscriptions", "deliveries", "573829a9").exit_code == 0
+    assert run("subscriptions", "remove", "573829A9").exit_code == 0
+    # Then they reach the one subscription whose id starts that way
+    paths = [(m, p) for m, p, _, _ in api.requests if p.startswith("/api/subscriptions/")]
+    full = SUBSCRIPTIONS[0]["id"]
+    assert paths == [("GET", f"/api/subscriptions/{full}/deliveries"), ("DELETE", f"/api/subscriptions/{full}")]
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [("5738", "ambiguous"), ("9999", "no subscription id starts with '9999'"), ("57", "at least 4 characters")],
+)
+def test_a_subscription_prefix_that_names_none_or_several_is_an_error(api, ref, message):
+    result = CliRunner().invoke(main.app, ["subscriptions", "deliveries", ref])
+    assert result.exit_code != 0 and message in result.output
+    assert not [p for _, p, _, _ in api.requests if p.startswith("/api/subscriptions/")]
+
+
+def test_supplier_commands_take_a_slug_an_id_or_its_first_characters(api):
+    # An id prefix (hex digits that are no slug) becomes the one id that starts that way
+    assert run("import", "5738a9", "--mode", "first_n").exit_code == 0
+    # A slug spelled in hex digits is the slug, not a prefix
+    assert run("import", "beef", "--mode", "first_n").exit_code == 0
+    # A slug with other letters goes to the API as it is, with no lookup first
+    assert run("import", "demo", "--mode", "first_n").exit_code == 0
+    posts = [p for m, p, _, _ in api.requests if m == "POST"]
+    assert posts == [
+        f"/api/suppliers/{SUPPLIERS[0]['id']}/import",
+        "/api/suppliers/beef/import",
+        "/api/suppliers/demo/import",
+    ]
+    # And a prefix of several ids, or of none, is an error naming it
+    result = CliRunner().invoke(main.app, ["import", "5738", "--mode", "first_n"])
+    assert result.exit_code == 2 and "supplier id '5738' is ambiguous" in result.output
+    result = CliRunner().invoke(main.app, ["import", "abcd", "--mode", "first_n"])
+    assert (
+        result.exit_code == 1 and "no supplier id starts with 'abcd' (and no supplier has that slug)" in result.output
+    )

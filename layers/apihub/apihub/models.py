@@ -149,6 +149,7 @@ item (400 KB): 256 bytes leaves room in both, and is PromoStandards' 64-characte
 4 bytes a character."""
 
 MAX_LIST_SKUS = 10_000
+FIRST_N_DEFAULT_LIMIT = 20  # a trial run's size when the import request names none
 MAX_LIST_BYTES = 200_000
 """Every SKU list the API takes or builds (``explicit_list``, a ``failed_only`` retry) is kept on the
 job item, as JSON: at most ``MAX_LIST_SKUS`` SKUs and ``MAX_LIST_BYTES`` bytes stored. The bytes are
@@ -258,7 +259,7 @@ class DiscoveryParams(ApihubModel):
 
 
 class SyncJob(ApihubModel):
-    id: str
+    id: str = Field(json_schema_extra={"format": "uuid"})
     supplier_id: str
     supplier_name: str
     job_type: str
@@ -317,7 +318,22 @@ Schedules = Annotated[dict[str, Any], AfterValidator(_scheduled_modes_only)]
 class SupplierIn(ApihubModel):
     """Body of ``POST /api/suppliers``; an existing slug is updated and re-activated."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Acme Promotional",
+                    "slug": "acme",
+                    "protocol": "promostandards",
+                    "promostandards_code": "ACME",
+                    "adapter_class": "PromoStandardsAdapter",
+                    "auth_config": {"id": "acme-user", "password": "secret"},
+                    "protocol_config": {"rate_limit_per_s": 5},
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     slug: Annotated[str, Field(pattern=SLUG_PATTERN)]
@@ -335,7 +351,7 @@ class SupplierIn(ApihubModel):
 class SupplierPatch(ApihubModel):
     """Body of ``PATCH /api/suppliers/{id}``: only the given fields change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Acme", "is_active": False}]})
 
     # Leave a field out to keep it; these three have no "empty" value, so null is refused (and the
     # schema does not offer it) rather than stored as a supplier that can no longer be read.
@@ -358,7 +374,7 @@ class SupplierPatch(ApihubModel):
 
 
 class Supplier(ApihubModel):
-    id: str
+    id: str = Field(json_schema_extra={"format": "uuid"})
     name: str
     slug: str
     protocol: Protocol
@@ -397,11 +413,17 @@ class Supplier(ApihubModel):
 class ImportRequest(ApihubModel):
     """Body of ``POST /api/suppliers/{id}/import``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"mode": "first_n", "limit": 5}]})
 
     mode: DiscoveryMode = Field(default=DiscoveryMode.first_n, description=describe_modes())
-    # first_n takes as many products as an explicit list may name.
-    limit: StrictInt = Field(default=20, ge=1, le=MAX_LIST_SKUS)
+    # first_n takes as many products as an explicit list may name. No default in the schema: a generated
+    # client sends defaults, and a limit with any other mode is refused; first_n fills in its own below.
+    limit: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_LIST_SKUS,
+        description=f"How many products (mode first_n only; {FIRST_N_DEFAULT_LIMIT} when left out)",
+    )
     explicit_list: list[Sku] | None = Field(default=None, min_length=1, max_length=MAX_LIST_SKUS)
 
     @field_validator("explicit_list")
@@ -427,6 +449,8 @@ class ImportRequest(ApihubModel):
         for name, use in mode_spec(self.mode).params().items():
             if use is Param.required and not getattr(self, name):
                 raise ValueError(f"{name} is required when mode is {self.mode.value}")
+        if self.limit is None and mode_spec(self.mode).params()["limit"] is not Param.refused:
+            self.limit = FIRST_N_DEFAULT_LIMIT
         return self
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib
+import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ ERROR_DESCRIPTIONS = {
     414: ("Request URI too long (the gateway's answer)", GatewayOrErrorBody),
     415: ("The body is not application/json", ErrorBody),
     422: ("Invalid input: the field and the rule", ValidationErrorBody),
+    429: ("Too many requests (the gateway's throttle); try again after Retry-After seconds", GatewayOrErrorBody),
     503: ("AWS or a dependency is busy or unavailable; try again after the Retry-After header's seconds", ErrorBody),
 }
 
@@ -82,7 +84,7 @@ class Endpoint:
     handler: Callable[..., Any]
     summary: str
     status_code: int = 200
-    errors: tuple[int, ...] = ()  # besides 414/422 and (unless public) 401/403, which every route may answer
+    errors: tuple[int, ...] = ()  # besides 414/422/429 and (unless public) 401/403, which every route may answer
     also: tuple[int, ...] = ()  # other success codes (an upsert answers 200 or 201)
     media_type: str = content_types.APPLICATION_JSON
 
@@ -100,7 +102,9 @@ class Endpoint:
                 out[code] = {"description": "OK", "content": {self.media_type: {"schema": {"type": "string"}}}}
             else:
                 out[code] = {"description": "OK"}  # the schema comes from the handler's return annotation
-        errors = {414, 422, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
+        errors = {414, 422, 429, *self.errors} | ({413, 415} if self.method in ("POST", "PATCH", "PUT") else set())
+        if "next_token" in inspect.signature(self.handler).parameters:
+            errors.add(400)  # a list refuses a cursor it did not issue
         if not public:
             errors |= {401, 403, 503}  # every non-public route uses DynamoDB: contention is a 503
         for code in sorted(errors):
@@ -270,6 +274,7 @@ def build_app(*routes: Route) -> APIGatewayHttpResolver:
             ep.rule,
             ep.method,
             summary=ep.summary or None,
+            operation_id=route.name,  # the catalog's name: what a generated client calls the route
             status_code=ep.status_code,
             responses=ep.responses(route.public),
             security=None if route.public else [{"bearerAuth": []}, {"cookieAuth": []}],
@@ -323,12 +328,15 @@ def build_openapi() -> str:
             {"name": "auth_token", "in": APIKeyIn.cookie, "description": "Cookie auth_token=<token>"}
         ),
     }
-    return build_app(*ROUTES).get_openapi_json_schema(
+    from apihub.api.contract import complete
+
+    schema = build_app(*ROUTES).get_openapi_json_schema(
         title="apihub",
         version="1.0.0",
         description="Supplier catalog imports as sync jobs",
         security_schemes=security_schemes,
     )
+    return json.dumps(complete(json.loads(schema)))
 
 
 def current_app_event(app: APIGatewayHttpResolver) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from apihub.changes.events import EventType
 from apihub.models import ApihubModel
@@ -12,6 +12,10 @@ from apihub.models import ApihubModel
 
 class SubscriptionIn(ApihubModel):
     """``POST /api/subscriptions``: where to deliver, which event types, optionally one supplier."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"url": "https://hooks.example.com/apihub", "types": ["product.updated"]}]}
+    )
 
     url: str = Field(min_length=1, max_length=2048, description="https URL that receives the events (POST)")
     types: list[EventType] = Field(min_length=1, max_length=len(EventType), description="Event types to deliver")
@@ -28,7 +32,7 @@ class SubscriptionIn(ApihubModel):
 class Subscription(ApihubModel):
     """A subscription as the API shows it after creation: never its secret."""
 
-    id: str
+    id: str = Field(json_schema_extra={"format": "uuid"})
     url: str
     types: list[EventType]
     supplier_id: str | None = None

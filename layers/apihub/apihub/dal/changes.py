@@ -155,31 +155,7 @@ class ChangesRepository:
         # Keys "<logged_at>#<id>" up to ``settled`` (inclusive) are those logged before the settle
         # time. A cursor is exclusive: the least key above it is the cursor and a NUL.
         lower = start.log_sort + "\0" if start else (_since_key(since) if since else "")
-        oldest = (now - timedelta(days=self.settings.changes_retention_days + 1)).date()
-        day = max(date.fromisoformat(lower[:10]), oldest) if lower else oldest
-        condition = _filter(filters)
-        found: list[Any] = []
-        reached: str | None = None  # how far this page has read (every event up to it is in found)
-        while day <= now.date() and lower <= settled and len(found) < limit:
-            pages = [
-                _read_shard(f"{day.isoformat()}#{s}", lower, settled, condition, limit - len(found))
-                for s in range(SHARDS)
-            ]
-            cuts = [p.cut for p in pages if p.cut is not None]
-            bound = min(cuts) if cuts else None
-            items = sorted(
-                (i for p in pages for i in p.items if bound is None or str(i.log_sort) <= bound),
-                key=lambda i: str(i.log_sort),
-            )
-            room = limit - len(found)
-            if len(items) > room:
-                items, bound = items[:room], str(items[room - 1].log_sort)
-            found += items
-            if bound is not None:
-                reached = bound
-                break
-            reached = min(settled, f"{day.isoformat()}T99")  # this day read to its end (or to the settle time)
-            day += timedelta(days=1)
+        found, reached = _read(lower, settled, _filter(filters), limit, now, self.settings.changes_retention_days)
         events = [ChangeEvent.model_validate_json(i.event) for i in found]
         sent = fit_page([e.model_dump(mode="json") for e in events])
         if sent < len(events):
@@ -203,6 +179,40 @@ class ChangesRepository:
                 kind = sk.split("#", 1)[0]
                 counts[kind] = counts.get(kind, 0) + 1
         return dict(sorted(counts.items()))
+
+
+def _read(
+    lower: str, settled: str, condition: Any, limit: int, now: datetime, retention_days: int
+) -> tuple[list[Any], str | None]:
+    """The items from ``lower`` to ``settled``, day by day, at most ``limit``, and how far the
+    read got (every event up to it is in the items; None: nothing was read)."""
+    oldest = (now - timedelta(days=retention_days + 1)).date()
+    day = max(date.fromisoformat(lower[:10]), oldest) if lower else oldest
+    found: list[Any] = []
+    reached: str | None = None
+    while day <= now.date() and lower <= settled and len(found) < limit:
+        items, bound = _read_day(day, lower, settled, condition, limit - len(found))
+        found += items
+        if bound is not None:
+            return found, bound
+        reached = min(settled, f"{day.isoformat()}T99")  # this day read to its end (or to the settle time)
+        day += timedelta(days=1)
+    return found, reached
+
+
+def _read_day(day: date, lower: str, settled: str, condition: Any, room: int) -> tuple[list[Any], str | None]:
+    """One day's events across its shards in log order, at most ``room``, and where the page must
+    stop: the first shard that stopped short (None: the day was read to its end)."""
+    pages = [_read_shard(f"{day.isoformat()}#{s}", lower, settled, condition, room) for s in range(SHARDS)]
+    cuts = [p.cut for p in pages if p.cut is not None]
+    bound = min(cuts) if cuts else None
+    items = sorted(
+        (i for p in pages for i in p.items if bound is None or str(i.log_sort) <= bound),
+        key=lambda i: str(i.log_sort),
+    )
+    if len(items) > room:
+        items, bound = items[:room], str(items[room - 1].log_sort)
+    return items, bound
 
 
 def _filter(filters: dict[str, str]) -> Any:

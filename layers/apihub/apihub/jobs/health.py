@@ -3,6 +3,8 @@ fresh its stock is (``apihub.inventory.freshness``)."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from apihub.dal.jobs.listing import JobListing  # reads only: not the outcome and lifecycle writers
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.inventory.freshness import StockSummary, SupplierFreshness, recent_inventory_jobs
@@ -13,7 +15,7 @@ RECENT_JOBS = 10
 
 
 class LastJob(ApihubModel):
-    id: str
+    id: str = Field(json_schema_extra={"format": "uuid"})
     status: JobStatus
     job_type: str
     started_at: str

@@ -188,6 +188,11 @@ class QuoteDecoration(PricingModel):
 
 
 class QuoteRequest(PricingModel):
+    # The schema's example for a generated client (docs/decisions.md, "The OpenAPI schema is the contract").
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", json_schema_extra={"examples": [{"part_id": "PSF00001-1", "quantity": 144}]}
+    )
+
     part_id: str = Field(min_length=1)
     quantity: int = Field(gt=0)
     fob_id: str | None = None
@@ -241,6 +246,14 @@ Rounding = Literal["none", "up_99", "up_whole"]
 class MarkupRuleInput(PricingModel):
     """``POST /api/markup-rules``: a scope names exactly the keys it needs (a product rule needs
     ``supplier_id`` too, because product ids are only unique within a supplier)."""
+
+    model_config = ConfigDict(
+        defer_build=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"scope": "supplier", "supplier_id": "demo", "markup_pct": "35", "rounding": "up_99"}]
+        },
+    )
 
     scope: Scope
     supplier_id: str | None = None
