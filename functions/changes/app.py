@@ -1,4 +1,4 @@
-"""DynamoDB streams of ProductsTable (and InventoryTable) -> change events, logged once each in ChangesTable."""
+"""DynamoDB streams of ProductsTable (InventoryTable, PricingTable) -> change events, logged once each in ChangesTable."""
 
 from apihub.startup import cold_start
 

@@ -49,8 +49,9 @@ class DemoSuppliers:
                 "adapter_class": "PromoStandardsAdapter",
                 "auth_config": ps["credentials"],
                 "protocol_config": {"endpoints": ps["endpoints"], **DEMO_LIMITS},
-                # Stock every hour (docs/inventory.md, "Schedules"); the other suppliers default to off.
-                "schedules": {"inventory": {"every": "1h"}},
+                # Stock every hour (docs/inventory.md, "Schedules"), prices daily (docs/pricing.md); the other
+                # suppliers default to off.
+                "schedules": {"inventory": {"every": "1h"}, "prices": {"every": "1d"}},
             },
             {
                 "name": "Demo REST supplier",

@@ -17,6 +17,7 @@ from apihub.modes.fetch import STOCK as STOCK_FETCH
 from botocore.client import BaseClient
 
 from apihub_bench.awscalls import written_items, written_tables
+from tests.integration.batch_copies import two_copies_of_a_batch
 from tests.integration.inventory_support import STOCK, register_stock_adapter
 
 PART_KEYS = {"part_id", "color", "size", "quantity_available", "uom", "buy_to_order", "lead_time_days", "locations"}
@@ -590,46 +591,22 @@ def test_health_reads_as_much_for_a_supplier_of_30_products_as_for_one_of_3(stoc
 def test_two_copies_of_an_inventory_batch_at_once_count_each_product_once_and_store_its_stock_once(
     stock_hub, monkeypatch
 ) -> None:
-    import json
-
-    from apihub.pipeline.hydrate import HydrateBatch
-
-    from apihub_local.events import sqs_event
-
-    # Given a running inventory job whose hydrate messages wait on the queue
+    # Given a running inventory job, and two copies of a batch of its hydrate messages that both
+    # read every product's stock before either commits
     hub = stock_hub
     _supplier(hub, products=25)
-    accepted = hub.start_import("stock", mode="inventory")
-    job_id = accepted.json["sync_job_id"]
-    discover = next(m for m in hub.mappings if m.fn.logical_id == "DiscoverFunction")
-    hydrate = next(m for m in hub.mappings if m.fn.logical_id == "HydrateFunction")
-    discover.poll_once()
-    received = hydrate.sqs.receive_message(QueueUrl=hydrate.queue_url, MaxNumberOfMessages=2, AttributeNames=["All"])
-    messages = received["Messages"]
-    skus = [sku for m in messages for sku in json.loads(m["Body"])["skus"]]
-    event = sqs_event(messages, hydrate.queue_arn)
-    # And two copies of that batch that both read every product's stock before either commits
-    barrier = threading.Barrier(2, timeout=120)
-    real_commit = HydrateBatch.commit
 
-    def commit_together(self: HydrateBatch) -> None:
-        barrier.wait()
-        real_commit(self)
-
-    monkeypatch.setattr(HydrateBatch, "commit", commit_together)
-    results = _concurrently(2, lambda _: hub.functions.invoke("HydrateFunction", event))
+    copies = two_copies_of_a_batch(hub, monkeypatch, "stock", "inventory")
 
     # Then each product counts once, and its stock was written once
-    assert [r["batchItemFailures"] for r in results] == [[], []]
-    job = hub.job(job_id)
-    assert job["success_count"] == len(skus) and job["failed_count"] == 0
+    assert [r["batchItemFailures"] for r in copies.results] == [[], []]
+    job = hub.job(copies.job_id)
+    assert job["success_count"] == len(copies.skus) and job["failed_count"] == 0
     # (the losing copy's puts were in its cancelled transaction: the table holds one item each)
     stored = hub.api("GET", "/api/suppliers/stock/inventory", query={"changed_since": "2000-01-01T00:00:00Z"}).json
-    assert sorted(c["product_id"] for c in stored) == sorted(skus)
+    assert sorted(c["product_id"] for c in stored) == sorted(copies.skus)
     # And the rest of the job still ends exact (the batch acknowledged, as the event source would)
-    for m in messages:
-        hydrate.sqs.delete_message(QueueUrl=hydrate.queue_url, ReceiptHandle=m["ReceiptHandle"])
-    monkeypatch.setattr(HydrateBatch, "commit", real_commit)
+    copies.acknowledge()
     hub.drain()
-    done = hub.job(job_id)
+    done = hub.job(copies.job_id)
     assert (done["status"], done["success_count"], done["total_products"]) == ("success", 25, 25)

@@ -21,9 +21,12 @@ def _supplier(hub, slug: str, mode: DiscoveryMode | None = None) -> dict:
     if mode is None or MODES[mode].requires is None:
         return hub.add_supplier(slug, protocol_config={"products": 5})
     from tests.integration.inventory_support import register_stock_adapter
+    from tests.integration.prices_support import register_price_adapter
 
     register_stock_adapter()
-    supplier = hub.add_supplier(slug, adapter="StockAdapter", protocol_config={"products": 5})
+    register_price_adapter()
+    adapter = {"serves_inventory": "StockAdapter", "serves_pricing": "PriceAdapter"}[str(MODES[mode].requires)]
+    supplier = hub.add_supplier(slug, adapter=adapter, protocol_config={"products": 5})
     assert hub.run_import(slug, mode="full_sellable")["status"] == "success"
     return supplier
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from apihub.dal.jobs.keys import OUTCOME_ITEMS_PER_TRANSACTION
-from apihub.modes.fetch import PRODUCT, STOCK, FetchKind, ProductFetch
+from apihub.modes.fetch import PRICES, PRODUCT, STOCK, FetchKind, ProductFetch
 from apihub.modes.table import MODES, DiscoveryMode
 from apihub.settings import Settings
 
@@ -23,9 +23,10 @@ def test_a_kind_missing_a_site_cannot_be_built() -> None:
         Prices()  # type: ignore[abstract]
 
 
-def test_each_row_names_its_kind_and_only_inventory_reads_stock() -> None:
+def test_each_row_names_its_kind_and_only_inventory_reads_stock_and_only_prices_pricing() -> None:
     assert {mode for mode, row in MODES.items() if row.fetches is STOCK} == {DiscoveryMode.inventory}
-    assert all(row.fetches in (PRODUCT, STOCK) for row in MODES.values())
+    assert {mode for mode, row in MODES.items() if row.fetches is PRICES} == {DiscoveryMode.prices}
+    assert all(row.fetches in (PRODUCT, STOCK, PRICES) for row in MODES.values())
 
 
 class Recorder:
@@ -47,6 +48,7 @@ class Recorder:
     [
         (PRODUCT, "hydrate", "product_write", "product_states", []),
         (STOCK, "inventory", "stock_write", "stock_states", ["summarise_stock"]),
+        (PRICES, "pricing", "pricing_write", "pricing_states", []),
     ],
 )
 def test_each_kind_calls_its_own_supplier_call_store_and_finishing(
@@ -73,3 +75,16 @@ def test_message_sizes_follow_the_kind() -> None:
     assert PRODUCT.refs_per_message(settings, 10, 4) == 10  # the floor
     assert PRODUCT.refs_per_message(settings, 1_000, 4) == 50  # the cap
     assert PRODUCT.refs_per_message(settings, 600, 4) == 38  # 600 / (4 slots x 4 messages), rounded up
+
+
+def test_a_prices_commit_leaves_room_for_each_pricing_write() -> None:
+    # A changed product brings its pricing item beside its outcome (two items), as a product does.
+    assert 2 * PRICES.outcomes_per_commit(OUTCOME_ITEMS_PER_TRANSACTION) <= OUTCOME_ITEMS_PER_TRANSACTION
+
+
+def test_calls_per_sku_follow_the_suppliers_pricing_setting() -> None:
+    # getFobPoints, then one configuration per FOB point x currency x price type (defaults: 1 x 1 x 1)
+    assert PRICES.calls_per_sku({}) == 2
+    assert PRICES.calls_per_sku({"pricing": {"fob_ids": ["1", "2"], "currencies": ["USD", "CAD"]}}) == 5
+    assert PRICES.calls_per_sku({"pricing": {"price_types": ["Net", "List", "Customer"]}}) == 4
+    assert STOCK.calls_per_sku({"pricing": {"currencies": ["USD", "CAD"]}}) == 1

@@ -30,7 +30,6 @@ from apihub.modes.table import (
     describe_schedules,
     mode_spec,
     modes_taking,
-    schedule_period_s,
     scheduled_modes,
     sync_fields,
 )
@@ -311,11 +310,6 @@ def _cadence(mode: str, setting: Any, periods: Mapping[str, int]) -> None:
     if not isinstance(setting, dict) or set(setting) != {"every"} or setting["every"] not in periods:
         names = ", ".join(periods)
         raise ValueError(f'{mode}: must be {{"every": <period>}} with period one of {names}, or false')
-
-
-def inventory_period_s(schedules: dict[str, Any] | None) -> int | None:
-    """Seconds between a supplier's scheduled inventory runs (None: not scheduled)."""
-    return schedule_period_s(DiscoveryMode.inventory, schedules)
 
 
 Schedules = Annotated[dict[str, Any], AfterValidator(_scheduled_modes_only)]

@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from apihub.adapters.registry import is_known, known_adapters
 from apihub.errors import InvalidInput
-from apihub.models import Supplier, SupplierIn, SupplierPatch, inventory_period_s
+from apihub.models import Supplier, SupplierIn, SupplierPatch
+from apihub.modes.table import MODES, periodic_modes, schedule_period_s
 from apihub.outbound import UnsafeUrl, check_url
 from apihub.pricing.models import PricingSettingIn
 from apihub.settings import get_settings
@@ -89,22 +90,27 @@ def validate_supplier(body: SupplierIn | SupplierPatch) -> None:
     _check_pricing(body.protocol_config or {})
 
 
-def check_inventory_schedule(body: SupplierIn | SupplierPatch, current: Supplier | None) -> None:
-    """A ``schedules.inventory`` period must leave time for one pass over the supplier's products
-    at its rate limit (products / ``rate_limit_per_s`` seconds): a shorter one would only pile up
-    skipped runs. Judged on the settings after this write (the body's, else the stored ones)."""
+def check_schedules(body: SupplierIn | SupplierPatch, current: Supplier | None) -> None:
+    """A periodic schedule (``schedules.inventory``, ``schedules.prices``: the rows with
+    ``periods``) must leave time for one run over the supplier's products at its rate limit
+    (products x the mode's supplier calls per product / ``rate_limit_per_s`` seconds): a shorter
+    one would only pile up skipped runs. Judged on the settings after this write (the body's, else
+    the stored ones)."""
     schedules = body.schedules if body.schedules is not None else (current.schedules if current else {})
-    period = inventory_period_s(schedules)
-    if period is None:
-        return
     config = body.protocol_config if body.protocol_config is not None else (current.protocol_config if current else {})
     rate = float((config or {}).get("rate_limit_per_s", DEFAULT_RATE_PER_S))
     products = current.product_count if current else 0
-    needed = products / rate
-    if period < needed:
-        every = schedules["inventory"]["every"]
-        raise InvalidInput(
-            f"schedules.inventory.every: {every} ({period:,} s) is shorter than one pass over the supplier's "
-            f"{products:,} products at rate_limit_per_s {rate:g} ({needed:,.0f} s); choose a longer period "
-            "or a higher rate limit"
-        )
+    for mode in periodic_modes():
+        period = schedule_period_s(mode, schedules)
+        if period is None:
+            continue
+        calls = MODES[mode].fetches.calls_per_sku(config or {})
+        needed = products * calls / rate
+        if period < needed:
+            every = schedules[mode.value]["every"]
+            per = f" x {calls} supplier calls each" if calls > 1 else ""
+            raise InvalidInput(
+                f"schedules.{mode.value}.every: {every} ({period:,} s) is shorter than one pass over the "
+                f"supplier's {products:,} products{per} at rate_limit_per_s {rate:g} ({needed:,.0f} s); "
+                "choose a longer period or a higher rate limit"
+            )

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from apihub.changes import stream
-from apihub.changes.detect import StoredState, inventory_events, job_finished_event, product_events
+from apihub.changes.detect import StoredState, inventory_events, job_finished_event, price_events, product_events
 from apihub.changes.events import EventType
 from apihub.settings import reset_settings
 
 SUPPLIER = "sup-1"
 PRODUCTS_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/apihub-products/stream/2026-11-30T00:00:00.000"
 INVENTORY_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/apihub-inventory/stream/2026-11-30T00:00:00.000"
+PRICING_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/apihub-pricing/stream/2026-11-30T00:00:00.000"
 
 
 def body(price: float = 10.0, parts: tuple[str, ...] = ("P-1", "P-2"), name: str = "Tee") -> dict[str, Any]:
@@ -56,6 +57,7 @@ def record(old: dict | None, new: dict | None, seq: str = "100", arn: str = PROD
 def _tables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APIHUB_PRODUCTS_TABLE", "apihub-products")
     monkeypatch.setenv("APIHUB_INVENTORY_TABLE", "apihub-inventory")
+    monkeypatch.setenv("APIHUB_PRICING_TABLE", "apihub-pricing")
     reset_settings()
 
 
@@ -169,6 +171,74 @@ def test_inventory_with_unchanged_quantities_gives_nothing() -> None:
     new = StoredState(SUPPLIER, "SKU-1", "h2", "t2", body={**inventory({"P-1": 3}), "notes": ["620"]})
     assert inventory_events(old, new) == []
     assert inventory_events(new, new) == []
+
+
+def pricing(
+    price: str = "9.75", setup: str = "40.00", location: str = "Front", city: str = "Reno", **record: Any
+) -> list[dict[str, Any]]:
+    """A stored pricing body: one record (FOB point 1, USD, Net) of one part, location and charge."""
+    charge = {"charge_id": "1", "type": "setup", "prices": [{"x_min_qty": 1, "y_min_qty": 1, "price": setup}]}
+    return [
+        {
+            "product_id": "SKU-1",
+            "fob_id": "1",
+            "currency": "USD",
+            "price_type": "Net",
+            "as_of": "t0",
+            "fob_points": [{"fob_id": "1", "city": city}],
+            "parts": [{"part_id": "P-1", "prices": [{"min_quantity": 12, "price": price}]}],
+            "locations": [
+                {"location_id": "1", "name": location, "decorations": [{"decoration_id": "1", "charges": [charge]}]}
+            ],
+            **record,
+        }
+    ]
+
+
+def priced(b: list[dict[str, Any]] | None, content_hash: str, at: str = "t2") -> StoredState:
+    return StoredState(SUPPLIER, "SKU-1", content_hash, at, job_id="job-2", body=b)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("new", "changed"),
+    [
+        (pricing(price="9.95"), ["part_prices"]),
+        (pricing(setup="45.00"), ["charges"]),
+        (pricing(location="Left chest"), ["locations"]),
+        (pricing(city="Dallas"), ["fob_points"]),
+        (pricing(price="9.95", city="Dallas"), ["part_prices", "fob_points"]),
+        # the supplier now refuses Net and List is read: every aspect is another record's
+        (pricing(price_type="List", requested_price_type="Net"), ["part_prices", "charges", "locations", "fob_points"]),
+    ],
+)
+def test_a_pricing_change_names_what_moved(new: list[dict[str, Any]], changed: list[str]) -> None:
+    (event,) = price_events(priced(pricing(), "h1", "t1"), priced(new, "h2"))
+    assert event.type is EventType.price_changed
+    assert (event.job_id, event.occurred_at, event.data) == ("job-2", "t2", {"changed": changed, "content_hash": "h2"})
+
+
+def test_pricing_read_again_unchanged_gives_nothing_and_an_unreadable_body_names_every_aspect() -> None:
+    assert price_events(priced(pricing(), "h1", "t1"), priced(pricing(as_of="t9"), "h1")) == []
+    assert price_events(priced(pricing(), "h1"), None) == []
+    (event,) = price_events(priced(None, "h1", "t1"), priced(pricing(), "h2"))
+    assert event.data["changed"] == ["part_prices", "charges", "locations", "fob_points"]
+
+
+def test_pricing_records_are_routed_by_table_and_a_first_write_names_what_it_holds() -> None:
+    raw = json.dumps(pricing(city="Dallas")).encode()
+    new = {
+        "supplier_id": {"S": SUPPLIER},
+        "product_id": {"S": "SKU-1"},
+        "content_hash": {"S": "h1"},
+        "data": {"B": base64.b64encode(zlib.compress(raw)).decode()},
+        "as_of": {"S": "t0"},
+        "changed_at": {"S": "t1"},
+        "job_id": {"S": "job-7"},
+    }
+    (event,) = stream.events_of(record(None, new, arn=PRICING_ARN))
+    assert (event.type, event.occurred_at, event.job_id) == (EventType.price_changed, "t1", "job-7")
+    assert event.data["changed"] == ["part_prices", "charges", "locations", "fob_points"]
+    assert price_events(None, priced(pricing(), "h1"))[0].id == price_events(None, priced(pricing(), "h1"))[0].id
 
 
 def test_job_finished_has_one_id_per_job() -> None:

@@ -18,7 +18,7 @@ from apihub.api.app import build_openapi
 from apihub.dal.tables import SupplierItem
 from apihub.errors import ProductError
 from apihub.models import JOB_TYPES, DiscoveryMode, ImportRequest, Supplier, SupplierIn, SupplierPatch
-from apihub.modes.table import MODES, Listing, Param, mode_spec, scheduled_modes
+from apihub.modes.table import MODES, Listing, Param, mode_spec, periodic_modes, scheduled_modes
 from apihub.pipeline.discover import delta_since
 from pydantic import ValidationError
 
@@ -91,8 +91,8 @@ def test_a_row_requiring_a_capability_is_supported_exactly_by_the_adapters_stati
 
 
 def test_supplier_schedules_may_name_only_scheduled_modes() -> None:
-    # (inventory names its own period rather than true: test_inventory_schedule_takes_a_period_or_off)
-    every = {m.value: {"every": "1h"} if m is DiscoveryMode.inventory else True for m in scheduled_modes()}
+    # (inventory and prices name their own period rather than true: test_inventory_schedule_takes_a_period_or_off)
+    every = {m.value: {"every": "1h"} if m in periodic_modes() else True for m in scheduled_modes()}
     assert SupplierIn.model_validate({"name": "n", "slug": "s", "schedules": every}).schedules == every
     for unscheduled in set(DiscoveryMode) - set(scheduled_modes()):
         for model, body in ((SupplierIn, {"name": "n", "slug": "s"}), (SupplierPatch, {})):

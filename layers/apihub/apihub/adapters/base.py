@@ -6,13 +6,16 @@ import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from apihub.adapters.http import DEFAULT_MAX_BYTES, HttpClient
 from apihub.errors import ProductError
 from apihub.inventory.models import Inventory
 from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
 from apihub.modes.table import Listing, mode_spec
+
+if TYPE_CHECKING:
+    from apihub.pricing.models import PricingRead
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class SupplierAdapter(abc.ABC):
     calls_per_product: ClassVar[int] = 1
     # Whether the protocol has an inventory service (the ``inventory`` mode and live stock reads).
     serves_inventory: ClassVar[bool] = False
+    # Whether the protocol has a Pricing and Configuration service (the ``prices`` mode).
+    serves_pricing: ClassVar[bool] = False
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         self.supplier = supplier
@@ -81,6 +86,11 @@ class SupplierAdapter(abc.ABC):
         """Read one product's stock levels now. Adapters whose protocol has an inventory service set
         ``serves_inventory`` and override this; the API refuses the mode for the others (422)."""
         raise ProductError(f"{type(self).__name__} has no inventory service", code="unsupported_mode")
+
+    def pricing(self, ref: ProductRef) -> PricingRead:
+        """Read one product's Pricing and Configuration now. Adapters whose protocol has one set
+        ``serves_pricing`` and override this; the API refuses the mode for the others (422)."""
+        raise ProductError(f"{type(self).__name__} has no pricing service", code="unsupported_mode")
 
     def new_http_client(self, *, connect_timeout: float, read_timeout: float) -> HttpClient:
         """The HTTP client every adapter uses: URL policy, size cap and the call guard included."""

@@ -1,5 +1,5 @@
 """What a committed write changed, as change events: the products table's old and new item
-(``product.*``) and the inventory table's (``inventory.changed``).
+(``product.*``), the inventory table's (``inventory.changed``) and the pricing table's (``price.changed``).
 
 Pure: the stream handler (``apihub.changes.stream``) decodes the records into ``StoredState``s and
 logs what comes out. An event's id is derived from the change itself (the product, the type and the
@@ -120,6 +120,73 @@ def inventory_events(old: StoredState | None, new: StoredState | None) -> list[C
 def _quantities(body: dict[str, Any] | None) -> dict[str, Any]:
     parts = (body or {}).get("parts") or []
     return {str(p["part_id"]): p.get("quantity_available") for p in parts if isinstance(p, dict) and "part_id" in p}
+
+
+# What a ``price.changed`` names as moved, and where each sits in a stored pricing record.
+PRICE_ASPECTS = ("part_prices", "charges", "locations", "fob_points")
+
+
+def price_events(old: StoredState | None, new: StoredState | None) -> list[ChangeEvent]:
+    """``price.changed`` for a new or changed pricing item, ``data.changed`` naming what moved
+    (``PRICE_ASPECTS``; every aspect the new item holds when nothing was stored before, all of
+    them when a body could no longer be read). A write of the same content gives none."""
+    if new is None or (old is not None and old.content_hash == new.content_hash):
+        return []
+    after = _price_aspects(new.body)
+    if old is None:
+        changed = [name for name in PRICE_ASPECTS if after is None or after[name]]
+    else:
+        before = _price_aspects(old.body)
+        if before is None or after is None:
+            changed = list(PRICE_ASPECTS)
+        else:
+            changed = [name for name in PRICE_ASPECTS if before[name] != after[name]]
+    return [
+        ChangeEvent(
+            id=event_id(
+                EventType.price_changed.value, new.supplier_id, new.product_id, new.written_at, new.content_hash
+            ),
+            type=EventType.price_changed,
+            occurred_at=new.written_at,
+            supplier_id=new.supplier_id,
+            product_id=new.product_id,
+            job_id=new.job_id,  # the prices job whose read stored it
+            data={"changed": changed, "content_hash": new.content_hash},
+        )
+    ]
+
+
+def _price_aspects(body: Any) -> dict[str, list[Any]] | None:
+    """Each aspect of a stored pricing body (a list of records), record by record: the parts with
+    their price rows, the charges (with their price rows), the locations and decorations without
+    their charges, the FOB points. ``as_of`` is left out (a re-read is not a change)."""
+    if not isinstance(body, list):
+        return None
+    aspects: dict[str, list[Any]] = {name: [] for name in PRICE_ASPECTS}
+    for record in body:
+        if not isinstance(record, dict):
+            return None
+        key = [record.get(name) for name in ("fob_id", "currency", "price_type", "requested_price_type")]
+        parts = record.get("parts") or []
+        locations = record.get("locations") or []
+        aspects["part_prices"].append((key, parts))
+        aspects["fob_points"].append((key, record.get("fob_points")))
+        charges, bare = [], []
+        for location in locations:
+            decorations = location.get("decorations") or []
+            for decoration in decorations:
+                charges.append(
+                    (location.get("location_id"), decoration.get("decoration_id"), decoration.get("charges"))
+                )
+            bare.append(
+                {
+                    **location,
+                    "decorations": [{k: v for k, v in d.items() if k != "charges"} for d in decorations],
+                }
+            )
+        aspects["charges"].append((key, charges))
+        aspects["locations"].append((key, bare))
+    return aspects
 
 
 def job_finished_event(

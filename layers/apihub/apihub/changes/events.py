@@ -16,6 +16,7 @@ class EventType(str, Enum):
     product_discontinued = "product.discontinued"
     product_reactivated = "product.reactivated"
     inventory_changed = "inventory.changed"
+    price_changed = "price.changed"
     job_finished = "job.finished"
 
 

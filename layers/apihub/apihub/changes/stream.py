@@ -1,4 +1,4 @@
-"""The change detector: DynamoDB stream records of the products (and inventory) tables in, change
+"""The change detector: DynamoDB stream records of the products (inventory, pricing) tables in, change
 events logged once each (``apihub.dal.changes``) out.
 
 Records are routed by the table in their ``eventSourceARN``: one function serves every table whose
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from apihub import observability
-from apihub.changes.detect import StoredState, inventory_events, product_events
+from apihub.changes.detect import StoredState, inventory_events, price_events, product_events
 from apihub.changes.events import ChangeEvent
 from apihub.dal.changes import ChangesRepository
 from apihub.dal.products import body_of
@@ -49,6 +49,7 @@ def events_of(record: dict[str, Any]) -> list[ChangeEvent]:
     differs: dict[str, tuple[Differ, str]] = {
         settings.products_table: (product_events, "updated_at"),
         settings.inventory_table: (inventory_events, "changed_at"),
+        settings.pricing_table: (price_events, "changed_at"),
     }
     if table not in differs:
         observability.logger.warning("stream record of an unknown table ignored", extra={"table": table})

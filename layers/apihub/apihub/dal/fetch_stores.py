@@ -1,5 +1,5 @@
 """The data layer's side of each fetch kind (``apihub.modes.fetch.WriteStores``): the change-only
-write of one fetched SKU and what its table holds, for products and for stock. A new fetch kind adds
+write of one fetched SKU and what its table holds, for products, stock and prices. A new fetch kind adds
 its pair here (and to the protocol); mypy names it when one is missing."""
 
 from __future__ import annotations
@@ -40,3 +40,15 @@ class FetchStores(WriteStores):
         from apihub.dal.inventory import InventoryRepository  # only stock jobs load it
 
         return InventoryRepository(self.settings).hashes(supplier_id, skus)
+
+    def pricing_write(self, job: JobItem, outcome: Any, content_hash: str, now: str) -> Any:
+        from apihub.dal.pricing import pricing_write  # only prices jobs load the pricing table's module
+
+        read = outcome.product
+        as_of = outcome.fetched_at or now
+        return pricing_write(job.supplier_id, read.product_id, read.records, content_hash, as_of, job_id=job.id)
+
+    def pricing_states(self, supplier_id: str, skus: Iterable[str]) -> dict[str, StoredState]:
+        from apihub.dal.pricing import PricingRepository  # only prices jobs load it
+
+        return PricingRepository(self.settings).states(supplier_id, skus)

@@ -10,23 +10,25 @@ unchanged read writes nothing (docs/pricing.md, "Storage").
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import TypeAdapter
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.expressions.condition import Condition
 
 from apihub.dal import bodies
+from apihub.dal.jobs.keys import sku_fits
+from apihub.dal.jobs.writes import StoredState
 from apihub.dal.retries import call_with_retries
+from apihub.dal.sizes import ITEM_MAX, item_bytes, kb
 from apihub.dal.tables import MarkupRuleItem, PricingItem, bind_tables
 from apihub.errors import ConcurrentChange, MarkupRuleNotFound, PricingNotFound
 from apihub.models import iso, now_iso, utcnow
-from apihub.pricing.models import MarkupRule, MarkupRuleInput, ProductPricing
+from apihub.pricing.models import MarkupRule, MarkupRuleInput, ProductPricing, pricing_hash
 from apihub.settings import Settings, get_settings
 
 _RECORDS = TypeAdapter(list[ProductPricing])
@@ -38,16 +40,6 @@ class StoredPricing:
     content_hash: str
     as_of: str
     changed_at: str
-
-
-def content_hash(records: Sequence[ProductPricing]) -> str:
-    """The hash of what was read, not of when: ``as_of`` is left out, so an unchanged re-read matches."""
-    payload = json.dumps(
-        [record.model_dump(mode="json", exclude={"as_of"}) for record in records],
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _records(item: PricingItem) -> list[ProductPricing]:
@@ -90,33 +82,91 @@ class PricingRepository:
 
         The put is conditional on the stored hash read just before, so a concurrent writer of other
         content makes this one a ``ConcurrentChange`` rather than a lost update."""
-        new_hash = content_hash(records)
+        new_hash = pricing_hash(records)
         known = self.hash_of(supplier_id, product_id)
         if known == new_hash:
             return False
-        stamp = iso(as_of) or ""
-        body = zlib.compress(_RECORDS.dump_json(list(records)))
-        item = PricingItem(
-            supplier_id=supplier_id,
-            product_id=product_id,
-            content_hash=new_hash,
-            as_of=stamp,
-            changed_at=iso(utcnow()) or stamp,
-        )
-        if len(body) > bodies.INLINE_MAX:
-            item.body_ref = bodies.put(supplier_id, f"pricing/{product_id}", new_hash, body)
-        else:
-            item.data = body
-        condition = PricingItem.product_id.does_not_exist() if known is None else PricingItem.content_hash == known
+        write = pricing_write(supplier_id, product_id, records, new_hash, iso(as_of) or "")
+        if isinstance(write, str):
+            raise ValueError(write)
+        known_state = None if known is None else StoredState(known)
         try:
-            call_with_retries(lambda: item.save(condition=condition), what="store pricing")
+            call_with_retries(lambda: write.item.save(condition=write.condition(known_state)), what="store pricing")
         except PutError as exc:
-            if item.body_ref is not None:
-                bodies.delete([item.body_ref])
+            if write.body_ref is not None:
+                bodies.delete([write.body_ref])
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConcurrentChange(f"pricing of {product_id} changed while it was being written") from None
             raise
         return True
+
+    def states(self, supplier_id: str, product_ids: Iterable[str]) -> dict[str, StoredState]:
+        """The stored content hash (and body key) of each of these products that has pricing stored."""
+        keys = [(supplier_id, p) for p in dict.fromkeys(product_ids) if sku_fits(p)]
+        if not keys:
+            return {}
+        attributes = ["supplier_id", "product_id", "content_hash", "body_ref"]
+        found = PricingItem.batch_get(keys, attributes_to_get=attributes)
+        return {i.product_id: StoredState(str(i.content_hash), i.body_ref) for i in found}
+
+
+@dataclass
+class PricingWrite:
+    """A pricing item ready to put, alone or in a job's outcomes transaction (the shape of ``ProductWrite``)."""
+
+    item: PricingItem
+    size: int
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.item.content_hash)
+
+    @property
+    def body_ref(self) -> str | None:
+        return self.item.body_ref
+
+    def needed(self, known: StoredState | None) -> bool:
+        return known is None or known.content_hash != self.content_hash
+
+    def condition(self, known: StoredState | None) -> Condition:
+        """Written over exactly the content that was read (or none): each write is one change."""
+        if known is None:
+            return PricingItem.product_id.does_not_exist()
+        same: Condition = PricingItem.content_hash == known.content_hash
+        return same
+
+
+def pricing_write(
+    supplier_id: str,
+    product_id: str,
+    records: Sequence[ProductPricing],
+    new_hash: str,
+    as_of: str,
+    *,
+    job_id: str | None = None,
+) -> PricingWrite | str:
+    """The item storing ``records`` (read at ``as_of``, by ``prices`` job ``job_id`` when one read
+    them), its body in S3 when it is large, or why it cannot be stored."""
+    body = zlib.compress(_RECORDS.dump_json(list(records)))
+    item = PricingItem(
+        supplier_id=supplier_id,
+        product_id=product_id,
+        content_hash=new_hash,
+        as_of=as_of,
+        changed_at=iso(utcnow()) or as_of,
+        job_id=job_id,
+    )
+    if len(body) > bodies.INLINE_MAX:
+        try:
+            item.body_ref = bodies.put(supplier_id, f"pricing/{product_id}", new_hash, body)
+        except bodies.BodyStoreError as exc:
+            return f"ProductError: pricing too large to store inline and the body store failed ({exc})"
+    else:
+        item.data = body
+    size = item_bytes(item.serialize())
+    if size > ITEM_MAX:
+        return f"ProductError: stored pricing too large ({kb(size)} > {kb(ITEM_MAX)})"
+    return PricingWrite(item, size)
 
 
 class MarkupRulesRepository:

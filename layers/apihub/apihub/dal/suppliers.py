@@ -76,14 +76,15 @@ class SuppliersRepository:
         except SupplierNotFound:
             return None
 
-    def claim_inventory_slot(self, supplier_id: str, slot: int) -> bool:
-        """Take the inventory schedule's period ``slot`` (epoch seconds // period) for this supplier:
-        True once per slot, however often the tick runs (a retried tick starts nothing twice)."""
+    def claim_schedule_slot(self, supplier_id: str, slot_field: str, slot: int) -> bool:
+        """Take a periodic schedule's period ``slot`` (epoch seconds // period) for this supplier, in
+        the supplier attribute ``slot_field`` (the mode row's): True once per slot, however often
+        the tick runs (a retried tick starts nothing twice)."""
+        held = getattr(SupplierItem, slot_field)
         try:
             SupplierItem(supplier_id).update(
-                actions=[SupplierItem.inventory_slot.set(slot)],
-                condition=SupplierItem.id.exists()
-                & (SupplierItem.inventory_slot.does_not_exist() | (SupplierItem.inventory_slot < slot)),
+                actions=[held.set(slot)],
+                condition=SupplierItem.id.exists() & (held.does_not_exist() | (held < slot)),
             )
         except UpdateError as exc:
             if _condition_failed(exc):
@@ -91,12 +92,11 @@ class SuppliersRepository:
             raise
         return True
 
-    def release_inventory_slot(self, supplier_id: str, slot: int) -> None:
+    def release_schedule_slot(self, supplier_id: str, slot_field: str, slot: int) -> None:
         """Give ``slot`` back (the run could not start for a reason the next tick may not have)."""
+        held = getattr(SupplierItem, slot_field)
         try:
-            SupplierItem(supplier_id).update(
-                actions=[SupplierItem.inventory_slot.set(slot - 1)], condition=SupplierItem.inventory_slot == slot
-            )
+            SupplierItem(supplier_id).update(actions=[held.set(slot - 1)], condition=held == slot)
         except UpdateError as exc:
             if not _condition_failed(exc):
                 raise

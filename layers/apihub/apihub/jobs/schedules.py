@@ -58,17 +58,18 @@ def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -
         if not supplier.is_active or not supplier.schedules.get(mode.value):
             continue
         slot = None
-        if schedule is not None and schedule.periods is not None:
+        slot_field = schedule.slot_field if schedule is not None else None
+        if schedule is not None and schedule.periods is not None and slot_field is not None:
             period = schedule_period_s(mode, supplier.schedules)
             slot = int(tick.timestamp()) // period if period else None
             # Not due: this period's run was started (or skipped) by an earlier tick.
-            if slot is None or not repo.claim_inventory_slot(supplier.id, slot):
+            if slot is None or not repo.claim_schedule_slot(supplier.id, slot_field, slot):
                 continue
         try:
             accepted = service.start_import(supplier.id, ImportRequest(mode=mode), now=now)
         except ImportAlreadyRunning as exc:
             run.already_running[supplier.slug] = exc.job_id
-            if slot is not None:  # skipped, not queued: counted on the supplier
+            if slot is not None and schedule is not None and schedule.counts_skips:  # skipped: counted
                 repo.count_inventory_skip(supplier.id, iso(tick) or "")
             logger.info(
                 "scheduled import skipped: one is already running",
@@ -76,8 +77,8 @@ def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -
             )
             continue
         except ApihubError as exc:  # e.g. no adapter configured, ServiceBusy: the others still run
-            if slot is not None:
-                repo.release_inventory_slot(supplier.id, slot)  # the next tick tries again
+            if slot is not None and slot_field is not None:
+                repo.release_schedule_slot(supplier.id, slot_field, slot)  # the next tick tries again
             run.failed[supplier.slug] = exc.detail
             logger.warning(
                 "scheduled import not started",
@@ -85,8 +86,8 @@ def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -
             )
             continue
         except Exception as exc:  # a bug or an unclassified AWS error: still only this supplier's
-            if slot is not None:
-                repo.release_inventory_slot(supplier.id, slot)
+            if slot is not None and slot_field is not None:
+                repo.release_schedule_slot(supplier.id, slot_field, slot)
             reason = f"{type(exc).__name__}: {exc}"[:500]
             run.failed[supplier.slug] = reason
             logger.exception(

@@ -2,7 +2,7 @@
 mode row owns (``ModeSpec.fetches``). Everything that treats a stock job differently from a product
 job asks the row's kind, never tests which kind it is.
 
-Adding a kind (e.g. prices): subclass ``FetchKind`` and implement every abstract method (mypy and
+Adding a kind: subclass ``FetchKind`` and implement every abstract method (mypy and
 Python refuse to build the instance until each is there), give a row ``fetches=<instance>``, and
 add what the kind's methods call on the ports below to the protocol and to its one implementation
 (``apihub.dal.fetch_stores.FetchStores``, ``apihub.pipeline.finalise.AfterJob``; mypy names each one
@@ -30,6 +30,8 @@ class SupplierReads(Protocol):
 
     def inventory(self, ref: ProductRef) -> Any: ...
 
+    def pricing(self, ref: ProductRef) -> Any: ...
+
 
 class WriteStores(Protocol):
     """The data layer's side of each kind: the change-only write of one fetched SKU (a write object
@@ -44,6 +46,10 @@ class WriteStores(Protocol):
     def stock_write(self, job: Any, outcome: Any, content_hash: str, now: str) -> Any: ...
 
     def stock_states(self, supplier_id: str, skus: Iterable[str]) -> Mapping[str, Any]: ...
+
+    def pricing_write(self, job: Any, outcome: Any, content_hash: str, now: str) -> Any: ...
+
+    def pricing_states(self, supplier_id: str, skus: Iterable[str]) -> Mapping[str, Any]: ...
 
 
 class FinishedJobs(Protocol):
@@ -96,6 +102,11 @@ class FetchKind(ABC):
     @abstractmethod
     def after_finish(self, jobs: FinishedJobs, job: SyncJob) -> None:
         """The kind's work once a job of it has ended (after the ending transaction)."""
+
+    def calls_per_sku(self, protocol_config: Mapping[str, Any]) -> int:
+        """Supplier calls one SKU's read makes at a supplier with this ``protocol_config``: what a
+        scheduled run's length is judged by (``supplier_rules.check_schedules``)."""
+        return 1
 
     def __repr__(self) -> str:
         return f"<fetch {self.name}>"
@@ -171,5 +182,52 @@ class StockFetch(FetchKind):
         jobs.summarise_stock(job)
 
 
+class PriceFetch(FetchKind):
+    """The product's Pricing and Configuration (``adapter.pricing``: every configured FOB point,
+    currency and price type), written to the pricing table when its content changed: a price change
+    never rewrites the product."""
+
+    name = "prices"
+
+    def read(self, supplier: SupplierReads, ref: ProductRef) -> Any:
+        return supplier.pricing(ref)
+
+    def calls_per_sku(self, protocol_config: Mapping[str, Any]) -> int:
+        # getFobPoints, then one getConfigurationAndPricing per FOB point x currency x price type of
+        # the supplier's ``pricing`` setting (docs/pricing.md, "Which FOB points, currencies and
+        # price types"; the defaults: the first FOB point, USD, Net). Refusals asked again are not
+        # counted: they are the exception.
+        setting = protocol_config.get("pricing") or {}
+        if not isinstance(setting, Mapping):
+            setting = {}
+        fob_points = max(1, len(setting.get("fob_ids") or ()))
+        currencies = max(1, len(setting.get("currencies") or ()))
+        price_types = max(1, len(setting.get("price_types") or ()))
+        return 1 + fob_points * currencies * price_types
+
+    def refs_per_message(self, settings: Settings, total: int, slots: int) -> int:
+        # A few calls per SKU (FOB points, then one per configuration), each like a stock read: the
+        # stock kind's fixed number (docs/pricing.md, "The prices mode").
+        return settings.hydrate_stock_refs_per_message
+
+    def outcomes_per_commit(self, outcome_items: int) -> int:
+        # A changed SKU brings its pricing item beside its outcome, as a product does.
+        return min(PRODUCTS_PER_COMMIT, outcome_items // 2)
+
+    def plan_write(self, stores: WriteStores, job: Any, outcome: Any, content_hash: str, now: str) -> Any:
+        return stores.pricing_write(job, outcome, content_hash, now)
+
+    def stored(self, stores: WriteStores, supplier_id: str, skus: Iterable[str]) -> Mapping[str, Any]:
+        return stores.pricing_states(supplier_id, skus)
+
+    @property
+    def counts_products(self) -> bool:
+        return False
+
+    def after_finish(self, jobs: FinishedJobs, job: SyncJob) -> None:
+        return None
+
+
 PRODUCT = ProductFetch()
 STOCK = StockFetch()
+PRICES = PriceFetch()

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from apihub.modes.fetch import PRODUCT, STOCK, FetchKind
+from apihub.modes.fetch import PRICES, PRODUCT, STOCK, FetchKind
 
 
 class DiscoveryMode(str, Enum):
@@ -29,6 +29,7 @@ class DiscoveryMode(str, Enum):
     explicit_list = "explicit_list"
     closeouts = "closeouts"
     inventory = "inventory"
+    prices = "prices"
 
     @property
     def job_type(self) -> str:
@@ -67,6 +68,11 @@ class Schedule:
     # The periods a supplier may name for this mode (``{"every": <period>}``), in seconds: each tick
     # starts the suppliers whose own period is due. None: a supplier turns it on with ``true``.
     periods: Mapping[str, int] | None = None
+    # With ``periods``: the supplier attribute holding the last period slot a tick acted on (one per
+    # mode: slots of different periods are different numbers), and whether a run skipped because the
+    # previous one was still going is counted on the supplier (health's ``inventory_runs_skipped``).
+    slot_field: str | None = None
+    counts_skips: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,25 @@ _ROWS = (
             "every 15 minutes, each supplier at its own period",
             # docs/inventory.md, "Schedules"
             periods={"15m": 900, "30m": 1800, "1h": 3600, "4h": 14_400, "12h": 43_200, "24h": 86_400},
+            slot_field="inventory_slot",
+            counts_skips=True,
+        ),
+    ),
+    ModeSpec(
+        DiscoveryMode.prices,
+        Listing.stored,
+        "the Pricing and Configuration of every product stored for the supplier (or of `explicit_list`)",
+        explicit_list=Param.optional,
+        sets_supplier_field="last_prices_sync",
+        requires="serves_pricing",
+        fetches=PRICES,
+        # One tick an hour starts the suppliers whose own `every` is due (docs/pricing.md, "The prices mode").
+        schedule=Schedule(
+            "PricesSchedule",
+            "rate(1 hour)",
+            "every hour, each supplier at its own period",
+            periods={"1h": 3600, "4h": 14_400, "12h": 43_200, "1d": 86_400, "2d": 172_800, "7d": 604_800},
+            slot_field="prices_slot",
         ),
     ),
 )
@@ -212,6 +237,13 @@ def sync_fields() -> tuple[str, ...]:
     return tuple(dict.fromkeys(row.sets_supplier_field for row in MODES.values() if row.sets_supplier_field))
 
 
+def slot_fields() -> tuple[str, ...]:
+    """The supplier attributes holding the periodic schedules' slots (``Schedule.slot_field``)."""
+    return tuple(
+        row.schedule.slot_field for row in MODES.values() if row.schedule is not None and row.schedule.slot_field
+    )
+
+
 def schedule_period_s(mode: DiscoveryMode, schedules: Mapping[str, object] | None) -> int | None:
     """Seconds between a supplier's scheduled runs of ``mode`` when its row has ``periods`` and the
     supplier names one (``{"every": "1h"}``); None otherwise."""
@@ -220,6 +252,11 @@ def schedule_period_s(mode: DiscoveryMode, schedules: Mapping[str, object] | Non
     if schedule is None or schedule.periods is None or not isinstance(setting, dict):
         return None
     return schedule.periods.get(str(setting.get("every", "")))
+
+
+def periodic_modes() -> tuple[DiscoveryMode, ...]:
+    """The modes each supplier schedules at its own period (their rows' schedules have ``periods``)."""
+    return tuple(row.mode for row in MODES.values() if row.schedule is not None and row.schedule.periods is not None)
 
 
 def describe_modes() -> str:
@@ -254,7 +291,8 @@ def describe_schedules() -> str:
     return (
         f"The scheduled imports this supplier takes part in, by mode (true: on): {runs}. "
         + "".join(f"{text} (false or null: off); " for text in periodic)
-        + "a period shorter than the supplier's products / rate_limit_per_s is refused."
+        + "a period shorter than one run of the mode at the supplier's rate limit (products x supplier calls "
+        + "per product / rate_limit_per_s) is refused."
     )
 
 

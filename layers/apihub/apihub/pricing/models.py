@@ -7,6 +7,9 @@ binary float ever touches a price.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
@@ -141,6 +144,27 @@ class ProductPricing(PricingModel):
     fob_points: list[FobPoint] = Field(default_factory=list)
     parts: list[Part] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)
+
+
+def pricing_hash(records: Sequence[ProductPricing]) -> str:
+    """The hash of what was read, not of when: ``as_of`` is left out, so an unchanged re-read matches."""
+    payload = json.dumps(
+        [record.model_dump(mode="json", exclude={"as_of"}) for record in records],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class PricingRead(PricingModel):
+    """Everything one ``prices`` job read for one product: a record per FOB point, currency and
+    price type (what the pricing table stores for it)."""
+
+    product_id: str
+    records: list[ProductPricing] = Field(default_factory=list)
+
+    def compute_hash(self) -> str:
+        return pricing_hash(self.records)
 
 
 class PricingSettingIn(PricingModel):

@@ -34,14 +34,15 @@ from apihub.adapters.base import (
     unsupported_listing,
 )
 from apihub.adapters.http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, raise_for_auth_status
-from apihub.adapters.promostandards import inventory, media, pricing
+from apihub.adapters.promostandards import inventory, media, ppc, pricing
 from apihub.adapters.promostandards.directory import DEFAULT_DIRECTORY_URL, resolve_endpoints
 from apihub.adapters.promostandards.product import parse_product_ids, read_get_product
 from apihub.adapters.promostandards.soap import PRODUCT_DATA, format_timestamp, service_request, soap_headers
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
 from apihub.inventory.models import Inventory
-from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier
+from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier, utcnow
 from apihub.modes.table import Listing
+from apihub.pricing.models import PricingRead
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_FOB_ID = "1"
@@ -68,6 +69,7 @@ class PromoStandardsAdapter(SupplierAdapter):
     # lookup when no cache exists yet): below this worst case, so it does not raise it.
     calls_per_product = 3
     serves_inventory = True
+    serves_pricing = True
 
     def __init__(self, supplier: Supplier, context: AdapterContext) -> None:
         super().__init__(supplier, context)
@@ -288,6 +290,23 @@ class PromoStandardsAdapter(SupplierAdapter):
         if url:
             endpoints["inventory"] = url
         return url
+
+    # ------------------------------------------------------------------ pricing
+
+    def pricing(self, ref: ProductRef) -> PricingRead:
+        """Every configured FOB point, currency and price type of ``ref`` (the supplier's
+        ``pricing`` setting), from Pricing and Configuration 1.0.0 (docs/pricing.md)."""
+        with self._scrubbed():
+            credentials = self._credentials()
+            setting = self._parse(lambda: ppc.PricingSetting.from_config(self.config), "pricing setting")
+            records = ppc.read_product_pricing(
+                lambda action, body: self._post("pricing", action, body),
+                credentials,
+                ref.product_id,
+                setting,
+                as_of=utcnow(),
+            )
+            return PricingRead(product_id=ref.product_id, records=records)
 
     # ------------------------------------------------------------------ transport
 

@@ -12,7 +12,7 @@ from apihub.api.app import endpoint, json_response
 from apihub.api.routes import SupplierRef
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.models import Supplier, SupplierIn, SupplierPatch
-from apihub.supplier_rules import check_inventory_schedule, validate_supplier
+from apihub.supplier_rules import check_schedules, validate_supplier
 
 
 @endpoint("POST", "/api/suppliers", "Create or update a supplier by slug", 201, errors=(409,), also=(200,))
@@ -20,7 +20,7 @@ def upsert_supplier(body: Annotated[SupplierIn, Body()]) -> Response[Supplier]:
     validate_supplier(body)
     repo = SuppliersRepository()
     if "inventory" in body.schedules:  # the period rule needs the stored product count
-        check_inventory_schedule(body, repo.find(body.slug))
+        check_schedules(body, repo.find(body.slug))
     supplier, created = repo.upsert(body)
     return json_response(201 if created else 200, supplier.public())
 
@@ -40,7 +40,7 @@ def patch_supplier(supplier_id: SupplierRef, body: Annotated[SupplierPatch, Body
     validate_supplier(body)
     repo = SuppliersRepository()
     if body.schedules is not None or body.protocol_config is not None:  # the inventory period rule
-        check_inventory_schedule(body, repo.get(supplier_id))
+        check_schedules(body, repo.get(supplier_id))
     return json_response(200, repo.patch(supplier_id, body).public())
 
 

@@ -15,7 +15,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
-from apihub.modes.table import sync_fields
+from apihub.modes.table import slot_fields, sync_fields
 
 # --------------------------------------------------------------------------------------------------
 # Suppliers, products, tokens
@@ -63,9 +63,10 @@ class SupplierItem(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
     product_count = NumberAttribute(default=0)
-    # The inventory schedule's state (apihub.jobs.schedules): the last period slot it acted on, and
-    # the runs it skipped because the previous one was still going. Written by the scheduler only.
-    inventory_slot = NumberAttribute(null=True)
+    # The periodic schedules' state (apihub.jobs.schedules): the last period slot each acted on (one
+    # attribute per row's ``slot_field``: ``inventory_slot``, ...), and the inventory runs skipped
+    # because the previous one was still going. Written by the scheduler only.
+    locals().update({name: NumberAttribute(null=True) for name in slot_fields()})
     inventory_runs_skipped = NumberAttribute(null=True)
     inventory_last_skipped_at = UnicodeAttribute(null=True)
     # Stock freshness for health (apihub.inventory.freshness.StockSummary as JSON), written when an
@@ -154,6 +155,7 @@ class PricingItem(Model):
     content_hash = UnicodeAttribute()
     as_of = UnicodeAttribute()  # when this content was read from the supplier
     changed_at = UnicodeAttribute()  # when the content last changed
+    job_id = UnicodeAttribute(null=True)  # the prices job whose read stored it (None: stored outside a job)
 
 
 class MarkupRuleItem(Model):
