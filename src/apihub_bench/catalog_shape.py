@@ -31,7 +31,8 @@ def measure(products: int = 1000, seed: int = 1) -> dict[str, Any]:
     os.environ.setdefault("APIHUB_ALLOW_INSECURE_URLS", "true")  # the fake answers on loopback http
     from apihub.adapters.base import AdapterContext
     from apihub.adapters.promostandards import PromoStandardsAdapter
-    from apihub.models import ProductRef, Protocol, Supplier
+    from apihub.models import ProductRef, Protocol
+    from apihub.supplier_models import Supplier
 
     from apihub_fakes.promostandards import running_fake_promostandards
 

@@ -358,7 +358,7 @@ def test_the_layer_alone_knows_only_the_real_adapters(built_layer: Path) -> None
         "import json\n"
         "from apihub.adapters.registry import is_known, known_adapters\n"
         "from apihub.errors import InvalidInput\n"
-        "from apihub.models import SupplierIn\n"
+        "from apihub.supplier_models import SupplierIn\n"
         "from apihub.supplier_rules import validate_supplier\n"
         "try:\n"
         "    validate_supplier(SupplierIn(name='d', slug='d', adapter_class='DemoAdapter'))\n"

@@ -14,12 +14,12 @@ from apihub.models import (
     DiscoveryMode,
     DiscoveryParams,
     JobStatus,
-    Supplier,
     iso,
     now_iso,
     stored_list_bytes,
     utcnow,
 )
+from apihub.supplier_models import Supplier
 
 
 def _seed_jobs(hub, supplier: dict, count: int, *, mode=DiscoveryMode.first_n, status=JobStatus.pending) -> list[str]:

@@ -16,7 +16,8 @@ from apihub.dal.jobs import JobsRepository
 from apihub.dal.jobs.items import new_item
 from apihub.dal.tables import JobErrorsIndex, ProductItem
 from apihub.jobs.service import new_job
-from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, Product, Supplier, iso, utcnow
+from apihub.models import DiscoveryMode, DiscoveryParams, JobStatus, Product, iso, utcnow
+from apihub.supplier_models import Supplier
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 # An error text at the 1,000-character cap, all quotes and backslashes: escaped in the body, and

@@ -52,9 +52,9 @@ from apihub.dal.jobs import Ending, JobsRepository, job_pk
 from apihub.dal.suppliers import SuppliersRepository
 from apihub.dal.tables import JobItem, OutcomeItem, ProductItem, SupplierItem
 from apihub.jobs.sweeper import sweep_stalled
-from apihub.models import SupplierIn, SupplierPatch
 from apihub.pipeline import finalise
 from apihub.settings import get_settings, reset_settings
+from apihub.supplier_models import SupplierIn, SupplierPatch
 from botocore.retries import standard
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from apihub.adapters.base import AdapterContext, DiscoveryRequest
 from apihub.errors import AuthError, ProductError, TransientError
-from apihub.models import DiscoveryMode, ProductRef, Protocol, Supplier
+from apihub.models import DiscoveryMode, ProductRef, Protocol
+from apihub.supplier_models import Supplier
 
 from apihub_fakes.demo_adapter import DemoAdapter
 

@@ -9,11 +9,11 @@ from pydantic import ValidationError
 
 from apihub.adapters.registry import is_known, known_adapters
 from apihub.errors import InvalidInput
-from apihub.models import Supplier, SupplierIn, SupplierPatch
 from apihub.modes.table import MODES, periodic_modes, schedule_period_s
 from apihub.outbound import UnsafeUrl, check_url
 from apihub.pricing.models import PricingSettingIn
 from apihub.settings import get_settings
+from apihub.supplier_models import Supplier, SupplierIn, SupplierPatch
 
 DEFAULT_RATE_PER_S = 5.0  # apihub.ratelimit.DEFAULT_RATE (not imported: it loads the limiter's table code)
 

@@ -8,7 +8,8 @@ from apihub.adapters.base import AdapterContext, DiscoveryRequest
 from apihub.adapters.fourover import FourOverAdapter
 from apihub.adapters.registry import build_adapter
 from apihub.errors import AuthError, ProductError, TransientError
-from apihub.models import DiscoveryMode, ProductRef, Supplier
+from apihub.models import DiscoveryMode, ProductRef
+from apihub.supplier_models import Supplier
 
 from apihub_fakes.fourover import DELTA_SINCE, Fault, running_fake_fourover
 

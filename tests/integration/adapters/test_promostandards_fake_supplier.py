@@ -15,7 +15,8 @@ from apihub.adapters.promostandards import PromoStandardsAdapter, SanMarAdapter
 from apihub.adapters.promostandards.media import media_request
 from apihub.adapters.promostandards.pricing import pricing_request
 from apihub.errors import AuthError, ProductError, TransientError
-from apihub.models import DiscoveryMode, ProductRef, Supplier
+from apihub.models import DiscoveryMode, ProductRef
+from apihub.supplier_models import Supplier
 from defusedxml.ElementTree import fromstring
 
 from apihub_fakes.promostandards import (

@@ -14,7 +14,8 @@ from apihub.adapters.base import AdapterContext
 from apihub.adapters.promostandards import PromoStandardsAdapter, SanMarAdapter
 from apihub.errors import AuthError, ProductError, TransientError
 from apihub.inventory.models import Inventory
-from apihub.models import ProductRef, Supplier
+from apihub.models import ProductRef
+from apihub.supplier_models import Supplier
 from defusedxml.ElementTree import fromstring
 
 from apihub_fakes.promostandards import WSDL_DIR, FakePromoStandards, running_fake_promostandards

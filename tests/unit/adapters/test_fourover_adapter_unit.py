@@ -11,7 +11,8 @@ from apihub.adapters.fourover import FourOverAdapter, sign
 from apihub.adapters.fourover.adapter import parse_cursor
 from apihub.adapters.http import HttpResponse
 from apihub.errors import AuthError, ProductError
-from apihub.models import DiscoveryMode, ProductRef, Supplier
+from apihub.models import DiscoveryMode, ProductRef
+from apihub.supplier_models import Supplier
 
 CREDS = {"api_key": "key-1", "private_key": "very-secret-private-key"}
 NOW = 1_700_000_000

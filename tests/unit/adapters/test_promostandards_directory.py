@@ -16,7 +16,7 @@ from apihub.adapters.promostandards.directory import (
     resolve_endpoints,
 )
 from apihub.errors import ProductError, TransientError
-from apihub.models import Supplier
+from apihub.supplier_models import Supplier
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 SS_ENDPOINTS_TXT = (

@@ -7,7 +7,8 @@ import pytest
 from apihub.adapters import registry
 from apihub.adapters.base import AdapterContext
 from apihub.errors import InvalidInput, SupplierNotImportable
-from apihub.models import Protocol, Supplier, SupplierIn
+from apihub.models import Protocol
+from apihub.supplier_models import Supplier, SupplierIn
 from apihub.supplier_rules import validate_supplier
 
 from apihub_fakes.demo_adapter import DemoAdapter, register_demo_adapter

@@ -25,7 +25,8 @@ from apihub.adapters.http import HttpResponse
 from apihub.adapters.promostandards import PromoStandardsAdapter
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
 from apihub.inventory.models import Inventory
-from apihub.models import Product, ProductRef, Supplier
+from apihub.models import Product, ProductRef
+from apihub.supplier_models import Supplier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -22,7 +22,8 @@ from apihub.api.app import (
 )
 from apihub.api.catalog import BY_NAME, ROUTES
 from apihub.errors import InvalidInput
-from apihub.models import MAX_LIST_BYTES, MAX_SKU_BYTES, ImportRequest, ProductRef, SupplierIn, SupplierPatch
+from apihub.models import MAX_LIST_BYTES, MAX_SKU_BYTES, ImportRequest, ProductRef
+from apihub.supplier_models import SupplierIn, SupplierPatch
 from apihub.supplier_rules import validate_supplier
 from pydantic import ValidationError
 

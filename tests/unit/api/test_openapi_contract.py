@@ -13,7 +13,8 @@ import pytest
 from apihub.api.app import build_openapi, endpoint_for
 from apihub.api.catalog import ROUTES
 from apihub.api.contract import TIMESTAMP, UUIDS, complete
-from apihub.models import DiscoveryMode, ImportRequest, SupplierIn, SupplierPatch
+from apihub.models import DiscoveryMode, ImportRequest
+from apihub.supplier_models import SupplierIn, SupplierPatch
 from apihub.supplier_rules import validate_supplier
 
 SCHEMA = json.loads(build_openapi())

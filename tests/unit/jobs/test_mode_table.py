@@ -17,9 +17,10 @@ from apihub.adapters.registry import ADAPTERS, adapter_class
 from apihub.api.app import build_openapi
 from apihub.dal.tables import SupplierItem
 from apihub.errors import ProductError
-from apihub.models import JOB_TYPES, DiscoveryMode, ImportRequest, Supplier, SupplierIn, SupplierPatch
+from apihub.models import JOB_TYPES, DiscoveryMode, ImportRequest
 from apihub.modes.table import MODES, Listing, Param, mode_spec, periodic_modes, scheduled_modes
 from apihub.pipeline.discover import delta_since
+from apihub.supplier_models import Supplier, SupplierIn, SupplierPatch
 from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parents[3]

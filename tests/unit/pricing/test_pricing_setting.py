@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from apihub.adapters.promostandards.ppc import PricingSetting
 from apihub.errors import InvalidInput
-from apihub.models import SupplierIn
+from apihub.supplier_models import SupplierIn
 from apihub.supplier_rules import validate_supplier
 
 

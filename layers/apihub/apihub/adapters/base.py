@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from apihub.adapters.http import DEFAULT_MAX_BYTES, HttpClient
 from apihub.errors import ProductError
 from apihub.inventory.models import Inventory
-from apihub.models import DiscoveryMode, Product, ProductRef, Supplier
+from apihub.models import DiscoveryMode, Product, ProductRef
 from apihub.modes.table import Listing, mode_spec
+from apihub.supplier_models import Supplier
 
 if TYPE_CHECKING:
     from apihub.pricing.models import PricingRead

@@ -14,7 +14,7 @@ from apihub.errors import SupplierNotImportable
 
 if TYPE_CHECKING:  # types only: starting an import checks is_known() without loading any adapter code
     from apihub.adapters.base import AdapterContext, SupplierAdapter
-    from apihub.models import Supplier
+    from apihub.supplier_models import Supplier
 
 # name -> "module:Class"; imported lazily so that one function's cold start pays only for its adapter.
 ADAPTERS: dict[str, str] = {

@@ -13,9 +13,10 @@ from pynamodb.expressions.update import Action
 from apihub.dal import crypto
 from apihub.dal.tables import SupplierItem, bind_tables
 from apihub.errors import ConcurrentChange, SupplierNotFound
-from apihub.models import Protocol, Supplier, SupplierIn, SupplierPatch, now_iso
+from apihub.models import Protocol, now_iso
 from apihub.modes.table import sync_fields
 from apihub.settings import Settings, get_settings
+from apihub.supplier_models import Supplier, SupplierIn, SupplierPatch
 
 # How often a write that a read decided is tried again after losing to a concurrent write.
 CONFLICT_ATTEMPTS = 5

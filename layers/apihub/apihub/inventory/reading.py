@@ -48,9 +48,10 @@ from apihub.errors import (
 )
 from apihub.inventory.freshness import age_seconds, confirmed_as_of
 from apihub.inventory.models import Inventory, InventoryLocation
-from apihub.models import ApihubModel, ProductRef, Supplier, now_iso, utcnow
+from apihub.models import ApihubModel, ProductRef, now_iso, utcnow
 from apihub.modes.table import DiscoveryMode, mode_spec
 from apihub.observability import logger
+from apihub.supplier_models import Supplier
 
 LIVE_DEADLINE_S = 10.0  # the most a live read waits for the supplier (or for another reader's call)
 POLL_S = 0.1  # how often a reader waiting on another's call looks at its result

@@ -19,7 +19,6 @@ from apihub.models import (
     ImportAccepted,
     ImportRequest,
     JobStatus,
-    Supplier,
     SyncJob,
     iso,
     sku_list_problem,
@@ -28,6 +27,7 @@ from apihub.models import (
 )
 from apihub.modes.table import ModeSpec, Param, mode_spec
 from apihub.pipeline.messages import DiscoveryMessage
+from apihub.supplier_models import Supplier
 
 
 def _check_importable(supplier: Supplier) -> None:

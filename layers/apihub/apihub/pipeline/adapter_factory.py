@@ -8,9 +8,9 @@ from collections.abc import Callable
 from apihub.adapters.base import AdapterContext, SupplierAdapter
 from apihub.adapters.registry import build_adapter
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.models import Supplier
 from apihub.ratelimit import GuardProxy, Limits, SupplierLimiter
 from apihub.settings import get_settings
+from apihub.supplier_models import Supplier
 
 _cache: dict[str, tuple[str | None, SupplierAdapter]] = {}
 

@@ -31,8 +31,9 @@ from apihub.adapters.fourover import mapping
 from apihub.adapters.fourover.signing import auth_headers
 from apihub.adapters.http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, HttpClient, HttpResponse
 from apihub.errors import AuthError, ProductError, TransientError
-from apihub.models import Product, ProductRef, Supplier, iso
+from apihub.models import Product, ProductRef, iso
 from apihub.modes.table import Listing
+from apihub.supplier_models import Supplier
 
 logger = logging.getLogger(__name__)
 

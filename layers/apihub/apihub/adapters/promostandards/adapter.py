@@ -40,9 +40,10 @@ from apihub.adapters.promostandards.product import parse_product_ids, read_get_p
 from apihub.adapters.promostandards.soap import PRODUCT_DATA, format_timestamp, service_request, soap_headers
 from apihub.errors import AdapterError, AuthError, ProductError, TransientError
 from apihub.inventory.models import Inventory
-from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, Supplier, utcnow
+from apihub.models import PriceBreak, Product, ProductImage, ProductPart, ProductRef, utcnow
 from apihub.modes.table import Listing
 from apihub.pricing.models import PricingRead
+from apihub.supplier_models import Supplier
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_FOB_ID = "1"

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from apihub.api.app import endpoint, json_response
 from apihub.api.routes import SupplierRef
 from apihub.dal.suppliers import SuppliersRepository
-from apihub.models import Supplier, SupplierIn, SupplierPatch
+from apihub.supplier_models import Supplier, SupplierIn, SupplierPatch
 from apihub.supplier_rules import check_schedules, validate_supplier
 
 
