@@ -26,6 +26,7 @@ from apihub.jobs import service
 from apihub.models import DiscoveryMode, ImportRequest, iso, utcnow
 from apihub.modes.table import MODES, schedule_period_s, scheduled_modes
 from apihub.observability import logger
+from apihub.supplier_models import Supplier
 
 
 @dataclass
@@ -45,59 +46,87 @@ class ScheduleRun:
 
 
 def run_scheduled_imports(mode: DiscoveryMode, *, now: datetime | None = None) -> ScheduleRun:
-    """Start ``mode``'s import for each active supplier whose ``schedules[mode]`` is on (for
-    ``inventory``: whose own period has a slot not yet acted on)."""
+    """Start ``mode``'s import for each active supplier whose ``schedules[mode]`` is on (for a mode
+    with periods of its own, such as ``inventory``: whose own period has a slot not yet acted on)."""
     scheduled = scheduled_modes()
     if mode not in scheduled:
         raise ValueError(f"mode: {mode.value} is not a scheduled mode ({', '.join(m.value for m in scheduled)})")
-    schedule = MODES[mode].schedule
     run = ScheduleRun(mode)
     repo = SuppliersRepository()
     tick = now or utcnow()
     for supplier in repo.list():  # a Query on the AllSuppliers index
         if not supplier.is_active or not supplier.schedules.get(mode.value):
             continue
-        slot = None
-        slot_field = schedule.slot_field if schedule is not None else None
-        if schedule is not None and schedule.periods is not None and slot_field is not None:
-            period = schedule_period_s(mode, supplier.schedules)
-            slot = int(tick.timestamp()) // period if period else None
-            # Not due: this period's run was started (or skipped) by an earlier tick.
-            if slot is None or not repo.claim_schedule_slot(supplier.id, slot_field, slot):
-                continue
-        try:
-            accepted = service.start_import(supplier.id, ImportRequest(mode=mode), now=now)
-        except ImportAlreadyRunning as exc:
-            run.already_running[supplier.slug] = exc.job_id
-            if slot is not None and schedule is not None and schedule.counts_skips:  # skipped: counted
-                repo.count_inventory_skip(supplier.id, iso(tick) or "")
-            logger.info(
-                "scheduled import skipped: one is already running",
-                extra={"supplier_id": supplier.id, "job_id": exc.job_id, "mode": mode.value},
-            )
-            continue
-        except ApihubError as exc:  # e.g. no adapter configured, ServiceBusy: the others still run
-            if slot is not None and slot_field is not None:
-                repo.release_schedule_slot(supplier.id, slot_field, slot)  # the next tick tries again
-            run.failed[supplier.slug] = exc.detail
-            logger.warning(
-                "scheduled import not started",
-                extra={"supplier_id": supplier.id, "mode": mode.value, "reason": exc.detail},
-            )
-            continue
-        except Exception as exc:  # a bug or an unclassified AWS error: still only this supplier's
-            if slot is not None and slot_field is not None:
-                repo.release_schedule_slot(supplier.id, slot_field, slot)
-            reason = f"{type(exc).__name__}: {exc}"[:500]
-            run.failed[supplier.slug] = reason
-            logger.exception(
-                "scheduled import failed unexpectedly",
-                extra={"supplier_id": supplier.id, "mode": mode.value, "reason": reason},
-            )
-            continue
-        run.started[supplier.slug] = accepted.sync_job_id
-        logger.info(
-            "scheduled import started",
-            extra={"supplier_id": supplier.id, "job_id": accepted.sync_job_id, "mode": mode.value},
-        )
+        due, slot = _claim_slot(repo, supplier, mode, tick)
+        if due:
+            _start(run, repo, supplier, slot, tick, now)
     return run
+
+
+def _claim_slot(
+    repo: SuppliersRepository, supplier: Supplier, mode: DiscoveryMode, tick: datetime
+) -> tuple[bool, int | None]:
+    """Whether ``supplier``'s ``mode`` import is due at ``tick``, and the period slot this tick
+    claimed for it (None: the mode has no period of its own, so every tick is due)."""
+    schedule = MODES[mode].schedule
+    if schedule is None or schedule.periods is None or schedule.slot_field is None:
+        return True, None
+    period = schedule_period_s(mode, supplier.schedules)
+    slot = int(tick.timestamp()) // period if period else None
+    # Not due: this period's run was started (or skipped) by an earlier tick.
+    if slot is None or not repo.claim_schedule_slot(supplier.id, schedule.slot_field, slot):
+        return False, None
+    return True, slot
+
+
+def _start(
+    run: ScheduleRun,
+    repo: SuppliersRepository,
+    supplier: Supplier,
+    slot: int | None,
+    tick: datetime,
+    now: datetime | None,
+) -> None:
+    """Start one supplier's scheduled import and note what happened on ``run``. An import that did
+    not start hands its claimed slot back, so the next tick tries again; one already running keeps
+    it (this period's run is skipped, and counted where the mode counts skips)."""
+    mode = run.mode
+    schedule = MODES[mode].schedule
+    slot_field = schedule.slot_field if schedule is not None else None
+
+    def release() -> None:
+        if slot is not None and slot_field is not None:
+            repo.release_schedule_slot(supplier.id, slot_field, slot)
+
+    try:
+        accepted = service.start_import(supplier.id, ImportRequest(mode=mode), now=now)
+    except ImportAlreadyRunning as exc:
+        run.already_running[supplier.slug] = exc.job_id
+        if slot is not None and schedule is not None and schedule.counts_skips:  # skipped: counted
+            repo.count_inventory_skip(supplier.id, iso(tick) or "")
+        logger.info(
+            "scheduled import skipped: one is already running",
+            extra={"supplier_id": supplier.id, "job_id": exc.job_id, "mode": mode.value},
+        )
+        return
+    except ApihubError as exc:  # e.g. no adapter configured, ServiceBusy: the others still run
+        release()
+        run.failed[supplier.slug] = exc.detail
+        logger.warning(
+            "scheduled import not started", extra={"supplier_id": supplier.id, "mode": mode.value, "reason": exc.detail}
+        )
+        return
+    except Exception as exc:  # a bug or an unclassified AWS error: still only this supplier's
+        release()
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        run.failed[supplier.slug] = reason
+        logger.exception(
+            "scheduled import failed unexpectedly",
+            extra={"supplier_id": supplier.id, "mode": mode.value, "reason": reason},
+        )
+        return
+    run.started[supplier.slug] = accepted.sync_job_id
+    logger.info(
+        "scheduled import started",
+        extra={"supplier_id": supplier.id, "job_id": accepted.sync_job_id, "mode": mode.value},
+    )
