@@ -29,7 +29,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from apihub.dal.jobs.keys import sku_fits
-from apihub.dal.jobs.writes import StoredState
+from apihub.dal.jobs.writes import ItemWrite, StoredState
 from apihub.dal.retries import call_with_retries
 from apihub.dal.sizes import ITEM_MAX, item_bytes, kb
 from apihub.dal.tables import InventoryItem, bind_tables
@@ -80,15 +80,10 @@ class InventoryStamp:
 
 
 @dataclass
-class InventoryWrite:
-    """An inventory item ready to put in an outcomes transaction (the shape of ``ProductWrite``)."""
+class InventoryWrite(ItemWrite):
+    """An inventory item ready to put, alone or in an outcomes transaction."""
 
     item: InventoryItem
-    size: int
-
-    @property
-    def content_hash(self) -> str:
-        return str(self.item.content_hash)
 
     @property
     def body_ref(self) -> str | None:

@@ -22,7 +22,7 @@ from pynamodb.expressions.condition import Condition
 
 from apihub.dal import bodies
 from apihub.dal.jobs.keys import sku_fits
-from apihub.dal.jobs.writes import StoredState
+from apihub.dal.jobs.writes import ItemWrite, StoredState
 from apihub.dal.retries import call_with_retries
 from apihub.dal.sizes import ITEM_MAX, item_bytes, kb
 from apihub.dal.tables import MarkupRuleItem, PricingItem, bind_tables
@@ -111,19 +111,10 @@ class PricingRepository:
 
 
 @dataclass
-class PricingWrite:
-    """A pricing item ready to put, alone or in a job's outcomes transaction (the shape of ``ProductWrite``)."""
+class PricingWrite(ItemWrite):
+    """A pricing item ready to put, alone or in a job's outcomes transaction."""
 
     item: PricingItem
-    size: int
-
-    @property
-    def content_hash(self) -> str:
-        return str(self.item.content_hash)
-
-    @property
-    def body_ref(self) -> str | None:
-        return self.item.body_ref
 
     def needed(self, known: StoredState | None) -> bool:
         return known is None or known.content_hash != self.content_hash

@@ -37,10 +37,11 @@ class StoredState:
 
 
 @dataclass
-class ProductWrite:
-    """A product item ready to put: its body inline (``data``) or in S3 (``body_ref``)."""
+class ItemWrite:
+    """An item ready to put, alone or in a job's outcomes transaction: what every fetch kind's write
+    (product, stock, pricing) shares. Each kind says when it is ``needed`` and its ``condition``."""
 
-    item: ProductItem
+    item: Any  # the kind's PynamoDB item
     size: int  # bytes, as DynamoDB counts them
 
     @property
@@ -49,7 +50,15 @@ class ProductWrite:
 
     @property
     def body_ref(self) -> str | None:
-        return self.item.body_ref
+        ref: str | None = self.item.body_ref
+        return ref
+
+
+@dataclass
+class ProductWrite(ItemWrite):
+    """A product item ready to put: its body inline (``data``) or in S3 (``body_ref``)."""
+
+    item: ProductItem
 
     def needed(self, known: StoredState | None) -> bool:
         """Whether this write still changes what is stored (``known``: as last read)."""
