@@ -26,6 +26,7 @@ from apihub.dal import changes as changes_module
 from apihub.dal import inventory as inventory_module
 from apihub.dal.changes import SETTLE_BOUND_MS, ChangesRepository
 from apihub.dal.inventory import InventoryRepository, inventory_write
+from apihub.dal.jobs import JobsRepository
 from apihub.dal.tables import ChangeItem, InventoryItem
 from apihub.inventory.models import Inventory
 from apihub.models import iso
@@ -34,6 +35,8 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pynamodb.exceptions import PutError
+
+from apihub_local.aws_faults import inject_aws_faults
 
 EXAMPLES = int(os.environ.get("APIHUB_FEED_PBT_EXAMPLES", "5"))
 DERANDOMIZE = os.environ.get("APIHUB_PBT_RANDOM", "") not in ("1", "true")
@@ -152,6 +155,40 @@ def test_a_log_write_landing_late_is_not_passed_by_a_follower(clock: Clock) -> N
     catch_up(clock, [follower], get_settings().changes_settle_ms)
     # Then it has both, in the log's order, once
     assert follower.seen == the_log() == [change(1).id, change(2).id]
+
+
+def test_a_slow_job_ending_is_not_passed_by_a_follower(hub: Any, clock: Clock) -> None:
+    """The ending transaction logs ``job.finished``: its attempts are bounded like every log write.
+    Each of its first three HTTP attempts is answered ``ThrottlingException`` after 4 s; botocore's
+    own retries (the shared client's) would resend the first attempt's position and land it 12 s
+    late, behind a follower that polled meanwhile."""
+    # Given a pending import, and a change positioned 1 s after its ending starts
+    hub.add_supplier("demo", protocol_config={"products": 3})
+    res = hub.start_import("demo", mode="full_sellable")
+    assert res.status == 202, res.json
+    job_id = res.json["sync_job_id"]
+    land_change(change(1), 1000)
+    follower = ChangesFollower(limit=100)
+    attempts: list[datetime] = []
+
+    def slow_then_answered(service: str, operation: str) -> str | None:
+        attempts.append(clock.now)
+        if len(attempts) > 3:
+            return None
+        clock.now += timedelta(seconds=4)
+        if len(attempts) == 3:
+            follower.poll()  # 12 s after the first attempt: reads past its position
+        return "throttling"
+
+    # When the job is ended at 0 s and its transaction's attempts are slow
+    clock.at(0)
+    with inject_aws_faults(1.0, kinds={"throttling"}, operations={"TransactWriteItems"}, chooser=slow_then_answered):
+        assert JobsRepository().fail(job_id, "stopped by a test")
+    catch_up(clock, [follower], get_settings().changes_settle_ms)
+    # Then the follower has job.finished, once, in the log's order
+    finished = [str(i.id) for i in ChangeItem.scan(ChangeItem.type == "job.finished")]
+    assert len(finished) == 1 and len(attempts) == 4
+    assert follower.seen == the_log() == [change(1).id, finished[0]]
 
 
 def test_a_page_filled_at_the_end_of_a_day_resumes_on_the_next_day(clock: Clock) -> None:

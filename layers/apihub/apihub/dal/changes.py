@@ -3,7 +3,8 @@
 Writes: ``record`` puts each event conditional on its key not existing yet, so a redelivered stream
 record or a retried transaction never writes a second item (docs/architecture.md, Invariants 9); ``item`` and
 ``put_condition`` give the same item to a transaction of another module (``job.finished`` is logged
-in the transaction that ends the job). Each item carries ``event`` = ``ChangeEvent.model_dump_json()``;
+in the transaction that ends the job), which runs through ``log_connection`` so that its attempts are
+bounded like the log's own writes. Each item carries ``event`` = ``ChangeEvent.model_dump_json()``;
 the table's stream (NEW_IMAGE) feeds EventBridge and webhooks. Items expire after
 ``changes_retention_days`` (TTL on ``expires_at``).
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError
 
 from apihub.changes.events import ChangeEvent
@@ -104,6 +106,15 @@ class ChangesRepository:
             expires_at=int(expires.timestamp()),
             feed=f"{logged_at[:10]}#{shard}",
         )
+
+    @staticmethod
+    def log_connection() -> Connection:
+        """The log's own client (one HTTP attempt per call, ``ChangeItem.Meta``'s timeouts), for a
+        transaction that logs an event: an attempt of it lands within ``LOG_WRITE_BOUND_MS`` of
+        taking the event's position, provided the caller takes the position (``item``) at each
+        attempt. The shared client's own retries would resend one position for up to tens of
+        seconds, past the hold-back."""
+        return ChangeItem._get_connection().connection
 
     @staticmethod
     def put_condition() -> Any:

@@ -216,7 +216,9 @@ class JobLifecycle(JobItems):
         lock = LockItem(lock_pk(item.supplier_id, item.discovery_mode), "LOCK")
         changes = ChangesRepository(self.settings)
         ops: list[str] = []
-        with TransactWrite(connection=self.conn) as tw:
+        # Through the log's client, with job.finished positioned here, at each attempt: the
+        # transaction is bounded like every log write (docs/changes.md, "Nothing is skipped").
+        with TransactWrite(connection=changes.log_connection()) as tw:
             tw.update(JobItem(item.pk, item.sk), actions=actions, condition=condition)
             ops.append("job")
             if ending.with_lock:
