@@ -157,6 +157,13 @@ MUTATIONS: tuple[Mutation, ...] = (
         (f"{FOLLOW}::test_a_retried_log_write_takes_its_position_at_the_attempt_that_lands",),
     ),
     Mutation(
+        "job.finished is written through the log's one-attempt client, positioned per attempt",
+        f"{LAYER}/dal/jobs/lifecycle.py",
+        "with TransactWrite(connection=changes.log_connection()) as tw:",
+        "with TransactWrite(connection=self.conn) as tw:",
+        (f"{FOLLOW}::test_a_slow_job_ending_is_not_passed_by_a_follower",),
+    ),
+    Mutation(
         "the change log holds back longer than a log write can take",
         f"{LAYER}/settings.py",
         "changes_settle_ms: int = Field(default=8000,",
