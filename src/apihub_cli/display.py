@@ -148,18 +148,16 @@ def next_incoming(part: dict[str, Any]) -> str:
     return f"{_number(quantity)} on {on}"
 
 
-def stock_table(inventory: dict[str, Any]) -> Table:
+def stock_table(inventory: dict[str, Any], width: int | None) -> Table:
     """Parts x warehouses (columns named by location id, see ``warehouse_legend``): each part's
-    total, its stock in every warehouse (blank: not stocked there), and what arrives next."""
+    total, its stock in every warehouse (blank: not stocked there), and what arrives next. Within
+    ``width`` the colour is cut, then what arrives next and the last warehouses are left out
+    (``left_out`` names them); ``None`` (``--wide``) keeps every warehouse."""
     places = [str(location.get("location_id")) for location in warehouses(inventory)]
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("part", no_wrap=True)
-    table.add_column("color", overflow="ellipsis", no_wrap=True, max_width=16)
-    table.add_column("size", no_wrap=True)
-    table.add_column("total", justify="right", no_wrap=True)
-    for place in places:
-        table.add_column(place, justify="right", no_wrap=True, overflow="ellipsis")
-    table.add_column("next incoming", no_wrap=True)
+    columns = [Column("part"), Column("color", flex=True), Column("size"), Column("total", right=True)]
+    columns += [Column(place, right=True, optional=True) for place in places]
+    columns.append(Column("next incoming", optional=True))
+    rows = []
     for part in inventory.get("parts") or []:
         by_place = {str(loc.get("location_id")): loc for loc in part.get("locations") or []}
         cells = [_number(by_place[place].get("quantity")) if place in by_place else "" for place in places]
@@ -168,15 +166,17 @@ def stock_table(inventory: dict[str, Any]) -> Table:
             total += f" {part['uom']}"
         if part.get("buy_to_order"):
             total += " (bto)"
-        table.add_row(
-            str(part.get("part_id")),
-            part.get("color") or "-",
-            part.get("size") or "-",
-            total,
-            *cells,
-            next_incoming(part),
-        )
-    return table
+        first = [str(part.get("part_id")), part.get("color") or "-", part.get("size") or "-", total]
+        rows.append([*first, *cells, next_incoming(part)])
+    return fitted_table(columns, rows, width)
+
+
+def left_out(inventory: dict[str, Any], table: Table) -> str:
+    """What ``stock_table`` left out to fit the terminal: ``"not shown: DAL, next incoming (--wide)"``."""
+    shown = {str(column.header) for column in table.columns}
+    places = [str(location.get("location_id")) for location in warehouses(inventory)]
+    missing = [header for header in [*places, "next incoming"] if header not in shown]
+    return f"not shown: {', '.join(missing)} (--wide shows every column)" if missing else ""
 
 
 # ------------------------------------------------------------------ tables that fit

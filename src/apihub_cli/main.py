@@ -558,6 +558,7 @@ def inventory_show(
     supplier: Annotated[str, typer.Argument(help=SUPPLIER_HELP)],
     product: Annotated[str, typer.Argument(help="Product id")],
     live: Annotated[bool, typer.Option("--live/--stored", help="Read the supplier now (max_age_s=0)")] = False,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """One product's stock: parts x warehouses, stored or (--live) read from the supplier now."""
@@ -580,10 +581,11 @@ def inventory_show(
     if not data.get("parts"):
         out.print("no parts", highlight=False)
         return None
-    out.print(display.stock_table(data))
-    legend = display.warehouse_legend(data)
-    if legend:
-        out.print(legend, highlight=False)
+    table = display.stock_table(data, _width(wide))
+    _print_table(table, wide)
+    for note in (display.left_out(data, table), display.warehouse_legend(data)):
+        if note:
+            out.print(note, highlight=False)
     return None
 
 
@@ -594,6 +596,7 @@ def prices_show(
     fob: Annotated[str | None, typer.Option("--fob", help="FOB point id (default: the first stored)")] = None,
     currency: Annotated[str | None, typer.Option(help="Currency (default: the first stored)")] = None,
     price_type: Annotated[str | None, typer.Option("--price-type", help="List, Net or Customer")] = None,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """One product's stored pricing: price breaks per part, decoration methods and their charges."""
@@ -607,9 +610,9 @@ def prices_show(
         f"[bold]{data.get('product_id', product)}[/bold] at {supplier}: pricing as of {data.get('as_of') or '-'}{fallback}",
         highlight=False,
     )
-    out.print(prices.breaks_table(data))
+    _print_table(prices.breaks_table(data, _width(wide)), wide)
     if data.get("locations"):
-        out.print(prices.decorations_table(data))
+        _print_table(prices.decorations_table(data, _width(wide)), wide)
     return None
 
 
@@ -627,6 +630,7 @@ def quote(
     price_type: Annotated[str | None, typer.Option("--price-type", help="List, Net or Customer")] = None,
     repeat: Annotated[bool, typer.Option("--repeat/--no-repeat", help="A repeat order (repeat setup prices)")] = False,
     no_markup: Annotated[bool, typer.Option("--no-markup/--markup", help="Cost only, no sell price")] = False,
+    wide: WideOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Quote a part, quantity and decorations from the stored pricing: each line, total and sell price."""
@@ -641,7 +645,7 @@ def quote(
     data = _client().post(f"/api/suppliers/{supplier}/products/{product}/quote", body)
     if as_json:
         return _print_json(data)
-    out.print(prices.quote_table(data))
+    _print_table(prices.quote_table(data, _width(wide)), wide)
     out.print(f"pricing as of {data.get('as_of') or '-'}", highlight=False)
     return None
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from apihub_cli.display import SHORT_ID, Column, fitted_table
+
 
 def parse_decoration(value: str) -> dict[str, Any]:
     """``LOCATION:DECORATION:UNITS`` (``1:1:3``: location 1, decoration 1, 3 colours) -> the API's shape."""
@@ -15,24 +17,26 @@ def parse_decoration(value: str) -> dict[str, Any]:
     return {"location_id": parts[0], "decoration_id": parts[1], "units": int(parts[2])}
 
 
-def breaks_table(pricing: dict[str, Any]) -> Table:
-    """One row per part: its price breaks as ``min+ price``."""
-    table = Table(
-        "part",
-        "description",
-        "breaks",
-        title=f"price breaks ({pricing.get('currency')}, {pricing.get('price_type')}, FOB {pricing.get('fob_id')})",
-        title_justify="left",
-    )
-    for part in pricing.get("parts") or []:
-        breaks = "  ".join(f"{row['min_quantity']}+ {row['price']}" for row in part.get("prices") or [])
-        table.add_row(part["part_id"], part.get("description") or "", breaks or "-")
-    return table
+def breaks_table(pricing: dict[str, Any], width: int | None) -> Table:
+    """One row per part: its price breaks as ``min+ price`` (part ids whole; the description and
+    the breaks are cut to the terminal, ``width`` None for ``--wide``)."""
+    rows = [
+        [
+            part["part_id"],
+            part.get("description") or "",
+            "  ".join(f"{row['min_quantity']}+ {row['price']}" for row in part.get("prices") or []) or "-",
+        ]
+        for part in pricing.get("parts") or []
+    ]
+    title = f"price breaks ({pricing.get('currency')}, {pricing.get('price_type')}, FOB {pricing.get('fob_id')})"
+    columns = [Column("part"), Column("description", flex=True), Column("breaks", flex=True)]
+    return fitted_table(columns, rows, width, title=title)
 
 
-def decorations_table(pricing: dict[str, Any]) -> Table:
-    """One row per decoration method of each location, with its charges."""
-    table = Table("location", "decoration", "units", "ltm from", "charges", title="decorations", title_justify="left")
+def decorations_table(pricing: dict[str, Any], width: int | None) -> Table:
+    """One row per decoration method of each location, with its charges (names and charges are cut
+    to the terminal, the units and LTM minimum kept whole)."""
+    rows = []
     for location in pricing.get("locations") or []:
         for decoration in location.get("decorations") or []:
             units = f"{decoration.get('units_included') or 0} incl., max {decoration.get('units_max') or '-'} " + (
@@ -43,33 +47,43 @@ def decorations_table(pricing: dict[str, Any]) -> Table:
                 + (" (LTM)" if charge.get("applies_ltm") else "")
                 for charge in decoration.get("charges") or []
             )
-            table.add_row(
-                f"{location['location_id']} {location.get('name') or ''}".strip(),
-                f"{decoration['decoration_id']} {decoration.get('name') or ''}".strip(),
-                units.strip(),
-                str(decoration.get("ltm_min_quantity") or "-"),
-                charges or "-",
+            rows.append(
+                [
+                    f"{location['location_id']} {location.get('name') or ''}".strip(),
+                    f"{decoration['decoration_id']} {decoration.get('name') or ''}".strip(),
+                    units.strip(),
+                    str(decoration.get("ltm_min_quantity") or "-"),
+                    charges or "-",
+                ]
             )
-    return table
+    columns = [Column("location", flex=True), Column("decoration", flex=True), Column("units")]
+    columns += [Column("ltm from", right=True), Column("charges", flex=True)]
+    return fitted_table(columns, rows, width, title="decorations")
 
 
-def quote_table(quote: dict[str, Any]) -> Table:
-    """The quote's lines (unit price x multiplier = amount), then its total and unit total."""
-    table = Table("line", "name", "where", "unit price", "x", "amount", title_justify="left")
-    table.title = (
+def quote_table(quote: dict[str, Any], width: int | None) -> Table:
+    """The quote's lines (unit price x multiplier = amount), then its total and unit total; the
+    amounts are never cut, the line names are."""
+    title = (
         f"{quote['quantity']} x {quote['part_id']} ({quote['currency']}, {quote['price_type']}, FOB {quote['fob_id']})"
         + (" less than minimum" if quote.get("ltm") else "")
     )
-    for line in quote["lines"]:
-        where = f"{line['location_id']}/{line['decoration_id']}" if line.get("location_id") else ""
-        table.add_row(
-            line["kind"], line.get("name") or "", where, line["unit_price"], line["multiplier"], line["amount"]
-        )
-    table.add_section()
-    table.add_row("total", "", "", quote["unit_total"], str(quote["quantity"]), quote["total"])
+    rows = [
+        [
+            line["kind"],
+            line.get("name") or "",
+            f"{line['location_id']}/{line['decoration_id']}" if line.get("location_id") else "",
+            str(line["unit_price"]),
+            str(line["multiplier"]),
+            str(line["amount"]),
+        ]
+        for line in quote["lines"]
+    ]
+    rows.append(["total", "", "", str(quote["unit_total"]), str(quote["quantity"]), str(quote["total"])])
     sell = quote.get("sell")
     if sell:
-        table.add_row(
-            "sell", f"rule {sell['rule_id'][:8]}", "", sell["unit_total"], str(quote["quantity"]), sell["total"]
-        )
-    return table
+        rule = sell["rule_id"] if width is None else sell["rule_id"][:SHORT_ID]
+        rows.append(["sell", f"rule {rule}", "", str(sell["unit_total"]), str(quote["quantity"]), str(sell["total"])])
+    columns = [Column("line"), Column("name", flex=True), Column("where")]
+    columns += [Column("unit price", right=True), Column("x", right=True), Column("amount", right=True)]
+    return fitted_table(columns, rows, width, title=title)

@@ -1,6 +1,8 @@
 """The jobs page in headless Chrome/Chromium against the local stack: sign in with a token, start an
 import, watch its progress bar advance, read its errors, retry it, and fit a phone (390 px) and a desktop
-(1280 px). Saves ``test-artifacts/jobs-page.png`` and ``jobs-page-390.png`` / ``jobs-page-1280.png``.
+(1280 px), then open a product from a job's changes (its parts, price breaks, stock, changes) and quote it
+at both widths. Saves ``test-artifacts/jobs-page.png``, ``jobs-page-390.png`` / ``jobs-page-1280.png``
+and ``product-view-390.png`` / ``product-view-1280.png``.
 
 The browser is found by ``apihub_local.browser`` (CHROME/CHROMEDRIVER, the PATH, Selenium Manager's
 cache); ``make browser`` installs Debian's where it may. Without one this test is skipped, except
@@ -175,6 +177,48 @@ def test_jobs_page_shows_live_progress_errors_and_retries(browser, stack_factory
             if cell.is_displayed():
                 assert cell.rect["x"] + cell.rect["width"] <= width, (width, cell.text)
         assert len([c for c in row.find_elements(By.TAG_NAME, "td") if c.is_displayed()]) >= 5
+
+    # When the supplier's prices are imported too (the product view shows and quotes them)
+    supplier_id = final["supplier_id"]
+    prices = stack.api("POST", f"/api/suppliers/{supplier_id}/import", json={"mode": "prices"})
+    assert prices.status_code == 202, prices.text
+    prices_job = prices.json()["sync_job_id"]
+    WebDriverWait(driver, 180, poll_frequency=0.5).until(
+        lambda _: stack.api("GET", f"/api/sync-jobs/{prices_job}").json()["status"] in TERMINAL
+    )
+
+    # Then at each width a product opened from the first job's changes shows its parts and price
+    # breaks, and a quote returns the API's total, with nothing sticking out sideways
+    for width, height in ((390, 844), (1280, 900)):
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+        driver.find_element(By.CSS_SELECTOR, f'tr.job[data-job-id="{job_id}"]').click()
+        wait.until(lambda d: d.find_element(By.ID, "detail-body").get_attribute("data-job-id") == job_id)
+        button = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#change-items button[data-product]")))
+        sku = button.get_attribute("data-product")
+        button.click()
+        product = stack.api("GET", f"/api/suppliers/{supplier_id}/products/{sku}").json()
+        parts = sorted(p["part_id"] for p in product["parts"])
+        wait.until(lambda d, sku=sku: d.find_element(By.ID, "product").get_attribute("data-product") == sku)
+        wait.until(lambda d, n=len(parts): len(d.find_elements(By.CSS_SELECTOR, "#product-parts tr")) == n)
+        shown = sorted(r.get_attribute("data-part") for r in driver.find_elements(By.CSS_SELECTOR, "#product-parts tr"))
+        assert shown == parts
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#product-breaks tr")) > 0)
+        assert "+ " in driver.find_element(By.ID, "product-breaks").text  # "48+ 4.99 · ..."
+        assert driver.find_elements(By.CSS_SELECTOR, "#product-changes li[data-type]"), "no change of the product shown"
+        part = Select(driver.find_element(By.ID, "quote-part")).first_selected_option.get_attribute("value")
+        driver.find_element(By.ID, "quote-submit").click()
+        wait.until(lambda d: d.find_element(By.ID, "quote-total").get_attribute("data-total"))
+        expected = stack.api(
+            "POST", f"/api/suppliers/{supplier_id}/products/{sku}/quote", json={"part_id": part, "quantity": 144}
+        ).json()
+        assert driver.find_element(By.ID, "quote-total").get_attribute("data-total") == expected["total"]
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#quote-lines tr")) == len(expected["lines"])
+        scroll = driver.execute_script("return document.documentElement.scrollWidth")
+        assert driver.save_screenshot(str(ARTIFACTS / f"product-view-{width}.png"))
+        assert scroll <= width, f"with the product view the page is {scroll} px wide in a {width} px window"
 
 
 @pytest.mark.parametrize(("ci", "code", "outcome"), [("", 0, "1 skipped"), ("true", 1, "1 error")])

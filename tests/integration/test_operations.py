@@ -279,9 +279,13 @@ def test_jobs_page_is_public_html_that_uses_the_api_with_the_cookie(hub) -> None
     res = hub.api("GET", "/", token=None)
     assert res.status == 200
     assert res.headers["content-type"].startswith("text/html")
-    assert "default-src 'none'" in res.headers["content-security-policy"]
+    policy = dict(d.strip().split(" ", 1) for d in res.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'self'"
+    assert policy["script-src"] == "'unsafe-inline'"  # its own inline code, nothing fetched
+    assert policy["img-src"] == "'self' data: https:"  # product pictures are on the suppliers' hosts
     page = res.raw.decode()
-    for path in ('"api/sync-jobs"', '"api/sync-jobs/health"', '"/errors"', '"/retry"', '"api/suppliers"', '"/import"'):
+    paths = ('"api/sync-jobs"', '"api/sync-jobs/health"', '"/errors"', '"/retry"', '"api/suppliers"', '"/import"')
+    for path in (*paths, '"/pricing"', '"/quote"', '"api/changes?"'):
         assert path in page, path
     assert "auth_token=" in page and "innerHTML" not in page and "<script src" not in page
 

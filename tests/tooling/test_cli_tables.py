@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from apihub_cli import display
+from apihub_cli import display, prices
 from apihub_cli.changes import line
 
 NOW = datetime(2026, 12, 8, 1, 0, 0, tzinfo=UTC)
@@ -136,6 +136,104 @@ CHANGED = [
     {"product_id": "HIT-5900-LONGSKU", "changed_at": at(minutes=3), "as_of": at(minutes=2), "last_modified": None},
     {"product_id": "P-1", "changed_at": at(hours=2), "as_of": at(hours=2), "last_modified": at(hours=6)},
 ]
+PRICING = {
+    "currency": "USD",
+    "price_type": "List",
+    "fob_id": "1",
+    "parts": [
+        {
+            "part_id": "HIT-5900-LONGSKU-TRANSLUCENT-BLUE",
+            "description": "22 oz. Tritan Sports Bottle with Infuser, translucent blue, flip-top lid",
+            "prices": [
+                {"min_quantity": q, "price": p}
+                for q, p in ((48, "4.99"), (144, "4.59"), (300, "4.29"), (1000, "3.99"), (2500, "3.79"))
+            ],
+        },
+        {"part_id": "P-1", "description": None, "prices": []},
+    ],
+    "locations": [
+        {
+            "location_id": "1",
+            "name": "Front, centred below the infuser band",
+            "decorations": [
+                {
+                    "decoration_id": "12",
+                    "name": "Screen Print (up to four spot colours, pad print on request)",
+                    "units_included": 1,
+                    "units_max": 4,
+                    "uom": "Colors",
+                    "ltm_min_quantity": 48,
+                    "charges": [
+                        {"type": "Setup", "charge_id": "S1", "name": "Screen set-up per colour", "applies_ltm": False},
+                        {"type": "Run", "charge_id": "R1", "name": "Additional colour run charge", "applies_ltm": True},
+                    ],
+                }
+            ],
+        }
+    ],
+}
+QUOTE = {
+    "quantity": 144,
+    "part_id": "HIT-5900-LONGSKU-TRANSLUCENT-BLUE",
+    "currency": "USD",
+    "price_type": "List",
+    "fob_id": "1",
+    "ltm": False,
+    "lines": [
+        {
+            "kind": "base",
+            "name": "22 oz. Tritan Sports Bottle with Infuser, translucent blue",
+            "location_id": None,
+            "decoration_id": None,
+            "unit_price": "4.59",
+            "multiplier": "144",
+            "amount": "660.96",
+        },
+        {
+            "kind": "setup",
+            "name": "Screen set-up per colour (Screen Print, up to four spot colours)",
+            "location_id": "1",
+            "decoration_id": "12",
+            "unit_price": "40.00",
+            "multiplier": "3",
+            "amount": "120.00",
+        },
+        {
+            "kind": "run",
+            "name": "Additional colour run charge",
+            "location_id": "1",
+            "decoration_id": "12",
+            "unit_price": "0.25",
+            "multiplier": "288",
+            "amount": "72.00",
+        },
+    ],
+    "unit_total": "5.9164",
+    "total": "852.96",
+    "sell": {"rule_id": "0f1e2d3c-aaaa-4bbb-8ccc-000000000000", "unit_total": "8.4520", "total": "1217.09"},
+}
+PLACES = ["RNO", "DAL", "JAX", "ATL", "CHI", "LAX", "NYC", "SEA", "PHX", "DEN", "MIA", "BOS"]
+INVENTORY = {
+    "parts": [
+        {
+            "part_id": f"HIT-5900-{colour.upper()}-{size}",
+            "color": colour,
+            "size": size,
+            "quantity_available": 12500 + i,
+            "locations": [
+                {
+                    "location_id": place,
+                    "name": place.title(),
+                    "quantity": 1000 + 37 * j + i,
+                    "future": [{"available_on": "2027-01-15", "quantity": 144}] if j == 0 else [],
+                }
+                for j, place in enumerate(PLACES)
+                if (i + j) % 5
+            ],
+        }
+        for i, (colour, size) in enumerate((("translucent blue", "OS"), ("smoke", "OS"), ("red", "XL")))
+    ]
+}
 
 # name -> (builder of the table at a width (None: --wide), the values that must appear whole)
 TABLES: dict[str, tuple[Callable[[int | None], Table], list[str]]] = {
@@ -152,6 +250,19 @@ TABLES: dict[str, tuple[Callable[[int | None], Table], list[str]]] = {
     "inventory-changed": (
         lambda w: display.inventory_changed_table(CHANGED, NOW, w, "hit: 2 changed since 2026-12-07T01:00:00Z"),
         ["HIT-5900-LONGSKU", "3m ago", "6h ago"],
+    ),
+    "prices-breaks": (
+        lambda w: prices.breaks_table(PRICING, w),
+        ["HIT-5900-LONGSKU-TRANSLUCENT-BLUE", "P-1", "48+ 4.99"],
+    ),
+    "prices-decorations": (lambda w: prices.decorations_table(PRICING, w), ["1 incl., max 4 Colors", "48"]),
+    "quote": (
+        lambda w: prices.quote_table(QUOTE, w),
+        ["HIT-5900-LONGSKU-TRANSLUCENT-BLUE", "660.96", "1/12", "5.9164", "852.96", "1217.09", "0f1e2d3c", "288"],
+    ),
+    "inventory-show": (
+        lambda w: display.stock_table(INVENTORY, w),
+        ["HIT-5900-TRANSLUCENT BLUE-OS", "HIT-5900-RED-XL", "12,500", "12,502", "1,037"],
     ),
     "subscriptions-list": (
         lambda w: display.subscriptions_table(SUBSCRIPTIONS, NOW, w),
@@ -234,3 +345,20 @@ def test_changes_tail_lines_fit_the_terminal(width: int) -> None:
 
 def test_changes_tail_keeps_a_short_line_whole() -> None:
     assert line(_event(changed_fields=["name"]), 80) == "00:51:03Z  product.updated      HIT-5900-LONGSKU  changed name"
+
+
+def test_a_stock_table_too_wide_for_the_terminal_names_the_warehouses_it_leaves_out() -> None:
+    everything = display.stock_table(INVENTORY, None)
+    assert display.left_out(INVENTORY, everything) == ""
+    assert [str(c.header) for c in everything.columns][4:-1] == [
+        str(w["location_id"]) for w in display.warehouses(INVENTORY)
+    ]
+
+    fitted = display.stock_table(INVENTORY, 80)
+    shown = {str(c.header) for c in fitted.columns}
+    hidden = [w for w in PLACES if w not in shown]
+    note = display.left_out(INVENTORY, fitted)
+
+    assert hidden and "next incoming" not in shown
+    assert note.startswith("not shown: ") and note.endswith("next incoming (--wide shows every column)")
+    assert all(w in note for w in hidden) and not any(w in note for w in shown)

@@ -32,11 +32,12 @@ def jobs_page() -> Response[str]:
     from apihub.web import jobs_page_html
 
     # The page holds no data (its script fetches everything with the visitor's token), so it is public;
-    # the CSP keeps it to its own inline code and this origin's API.
+    # the CSP keeps it to its own inline code and this origin's API. Images may come from any HTTPS
+    # host: a product's pictures are the supplier's URLs (an image runs no code).
     headers = {
         "Cache-Control": "no-store",
         "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "connect-src 'self'; img-src 'self' data: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff",
     }
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=jobs_page_html(), headers=headers)
