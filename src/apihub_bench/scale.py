@@ -29,6 +29,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from apihub.dal.tables.changes import CHANGE_SHARDS
+
 KB = 1024
 
 # Scope of a key attribute's value: how many distinct values share the load at once.
@@ -130,9 +132,7 @@ def flows(w: Workload) -> list[Flow]:
         Flow("ProductsTable", "product item", {"supplier_id": "<supplier>", "product_id": "<sku>"}, 1.0,
              w.product_item_bytes, transactional=True),
         Flow("ChangesTable", "change log item (product.created)",
-             {"id": "<event>", "log_sort": "<time>#<event>", "gsi_all": "<day>", "gsi_supplier": "<supplier>#<day>",
-              "gsi_type": "<type>#<day>", "gsi_supplier_type": "<supplier>#<type>#<day>", "gsi_job": "<job>",
-              "gsi_job_type": "<job>#<type>"},
+             {"pk": "<job>#<shard>", "sk": "<type>#<event>", "feed": "<day>#<shard>", "log_sort": "<time>#<event>"},
              1.0, w.change_item_bytes),
         # One subscription to every product event of every supplier: each event's delivery attempt.
         Flow("SubscriptionsTable", "webhook delivery attempt",
@@ -165,6 +165,8 @@ NOT_ON_THE_IMPORT_PATH: dict[str, dict[str, str]] = {
     "InventoryTable": {"supplier_id": "<supplier>", "product_id": "<sku>", "changed_at": "<time>"},
     "TokensTable": {"token_hash": "<token>"},
     "SubscriptionsTable": {"list_pk": "SUBSCRIPTIONS", "list_sk": "<created>#<subscription>"},
+    "PricingTable": {"supplier_id": "<supplier>", "product_id": "<sku>"},  # the prices mode, not a catalog import
+    "MarkupRulesTable": {"rule_id": "<rule>"},  # an admin's rules
 }  # fmt: skip
 
 
@@ -247,7 +249,8 @@ def key_loads(template: Any, w: Workload) -> list[KeyLoad]:
                 continue  # reads of the table, updates that move no index key: no index copy
             value = flow.scopes[index.keys[0]]
             hash_scope = scope_of(value)
-            spread = _share(hash_scope, w)
+            # A key written sharded ("<shard>": the change log's) spreads over its shards too.
+            spread = _share(hash_scope, w) * (CHANGE_SHARDS if "<shard>" in value else 1)
             if not spread:
                 continue
             size = flow.bytes if index.projection in ("ALL", "INCLUDE") or not index.name else 100

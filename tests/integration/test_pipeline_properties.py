@@ -70,6 +70,7 @@ from hypothesis.stateful import (
 from apihub_local.aws_faults import KINDS, AwsFaults, install, uninstall
 from apihub_local.events import sqs_event
 from apihub_verify import record
+from tests.domain_clock import patch_domain_clock
 
 EXAMPLES = int(os.environ.get("APIHUB_PBT_EXAMPLES", "8"))
 # make verify splits the examples over shards, one per pytest worker (each shard draws its own).
@@ -202,15 +203,7 @@ def _install_seams(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
 
     monkeypatch.setattr(finalise, "if_complete", finalise_if_complete)
     monkeypatch.setattr(JobsRepository, "end", end)
-    clocked = (
-        "apihub.jobs.service",
-        "apihub.dal.jobs.lifecycle",
-        "apihub.dal.jobs.listing",
-        "apihub.dal.jobs.discovery",
-    )
-    timed = ("apihub.dal.jobs.outcomes", "apihub.jobs.sweeper", "apihub.dal.suppliers", "apihub.pipeline.retry_timing")
-    for module in (*clocked, *timed):
-        monkeypatch.setattr(f"{module}.utcnow", clock)
+    patch_domain_clock(monkeypatch, clock)  # every module stamping times, models.now_iso's included
 
 
 def _fast_dynamodb_responses(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,6 +92,6 @@ def test_the_page_has_the_section_and_the_goals_rows() -> None:
     page = report.markdown(results, info, plot="plot.png")
     assert "## Real catalogs, real bills (issue 27)" in page
     assert "| parts per product | median | p90 | largest |" in page
-    assert "ChangesTable.ChangesByDay: gsi_all=<day>" in page
+    assert "SubscriptionsTable: pk=SUB#<subscription>" in page
     assert "| real catalog, cost per 100k, first |" in page
     assert "| multi-supplier run, every job exact | True | True | met |" in page

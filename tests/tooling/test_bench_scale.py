@@ -54,8 +54,10 @@ def test_known_workload_gives_known_rates_per_key(template: Template) -> None:
     assert by_key["ProductsTable: supplier_id=<supplier>"]["wcu_per_s"] == 12.0
     # its keys-only index copy: 1 WCU a product, outside the transaction's doubling
     assert by_key["ProductsTable.product_ids: supplier_id=<supplier>"]["wcu_per_s"] == 3.0
-    # the change log's day key takes every supplier's events: 6 products/s x 1 WCU
-    assert by_key["ChangesTable.ChangesByDay: gsi_all=<day>"]["wcu_per_s"] == 6.0
+    # the change log's day key takes every supplier's events, over its shards: 6 products/s x 1 WCU / 16
+    assert by_key["ChangesTable.ChangesFeed: feed=<day>#<shard>"]["wcu_per_s"] == pytest.approx(
+        6.0 / 16, abs=0.05
+    )  # rounded to 0.1
     # the job item: a commit each 45 products, 1 WCU twice
     assert by_key["JobsTable: pk=JOB#<job>, sk=META"]["wcu_per_s"] == pytest.approx(3 / 45 * 2, abs=0.05)
     assert model["table_wcu_per_s"]["ProductsTable"] == (6 * 2 * 2 + 6 * 1)
@@ -69,10 +71,11 @@ def test_the_job_items_errors_count_at_their_largest(template: Template) -> None
     assert full[key]["wcu_per_s"] == pytest.approx(clean[key]["wcu_per_s"] * 103, rel=0.01)
 
 
-def test_at_a_million_products_the_shared_day_key_and_the_subscription_are_hot(template: Template) -> None:
+def test_at_a_million_products_the_sharded_day_key_is_cool_and_the_subscription_is_hot(template: Template) -> None:
     model = scale.model(template)
     hot = {row["key"] for row in model["hot_keys"] if row["hot"]}
-    assert "ChangesTable.ChangesByDay: gsi_all=<day>" in hot
+    assert "ChangesTable.ChangesFeed: feed=<day>#<shard>" in {row["key"] for row in model["hot_keys"]}
+    assert "ChangesTable.ChangesFeed: feed=<day>#<shard>" not in hot
     assert "SubscriptionsTable: pk=SUB#<subscription>" in hot
     assert all(set(row) >= {"key", "wcu_per_s", "rcu_per_s"} for row in model["hot_keys"])
 
