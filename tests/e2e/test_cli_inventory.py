@@ -20,9 +20,15 @@ PRODUCTS = 20
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    # Every part's stock changes on every read, so a second inventory run changes every product
+    # Every part's stock changes on every read, so a second inventory run changes every product.
+    # `inventory changed` is asked only after the run has ended, when no commit is still in flight,
+    # so the hold-back for late commits (180 s by default; tested in test_change_feed_followers.py)
+    # is set to 0 here rather than waited out.
     with running_stack(
-        tmp_path_factory.mktemp("stack"), APIHUB_DEMO_PRODUCTS=str(PRODUCTS), APIHUB_DEMO_STOCK_CHURN="1"
+        tmp_path_factory.mktemp("stack"),
+        APIHUB_DEMO_PRODUCTS=str(PRODUCTS),
+        APIHUB_DEMO_STOCK_CHURN="1",
+        APIHUB_INVENTORY_CHANGES_SETTLE_S="0",
     ) as running:
         yield running
 
