@@ -155,6 +155,7 @@ others = [
     start("demo", ImportRequest(mode=DiscoveryMode.EXPLICIT_LIST, explicit_list=skus[:3])),
     start("demo", ImportRequest(mode=DiscoveryMode.CLOSEOUTS)),
     start("demo", ImportRequest(mode=DiscoveryMode.INVENTORY, explicit_list=skus[:2])),
+    start("demo", ImportRequest(mode=DiscoveryMode.PRICES, explicit_list=skus[:2])),
 ]
 for job_id in others:
     job = finished(job_id)

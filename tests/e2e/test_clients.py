@@ -115,7 +115,7 @@ def test_a_generated_client_drives_the_main_flows_with_no_overrides(stack: Runni
     # Then every check passed, every import mode ran, every list was paged through its X-Next-Token
     assert flows.returncode == 0, f"{flows.stdout}\n{flows.stderr}\n{stack.log_tail()}"
     figures = json.loads(flows.stdout.strip().splitlines()[-1])
-    modes = {"first_n", "full_sellable", "delta", "explicit_list", "closeouts", "inventory"}
+    modes = {"first_n", "full_sellable", "delta", "explicit_list", "closeouts", "inventory", "prices"}
     assert {k.removeprefix("import:") for k in figures if k.startswith("import:")} == modes, figures
     assert figures["pages"] >= 20 and figures["calls"] >= 70, figures
     print(f"generated client: {figures} in {took:.0f}s")
